@@ -1,0 +1,1 @@
+"""Contracts (合同): signing, milestones, amendments, termination, deliverables and payments."""

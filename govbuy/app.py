@@ -1,0 +1,169 @@
+"""The app factory: one `create_app()` that wires every domain's controllers, the error
+mapping, authentication, request ids, metrics and security headers."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, get
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import MutableScopeHeaders
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.response import Response
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+
+from govbuy import controllers as kernel
+from govbuy import database as db
+from govbuy.auth import TokenAuthentication
+from govbuy.errors import EXCEPTION_HANDLERS
+from govbuy.settings import get_settings
+
+log = logging.getLogger("govbuy")
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+REQUESTS = Counter("govbuy_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram("govbuy_http_request_seconds", "HTTP request latency", ["method", "route"])
+
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "cache-control": "no-store",
+}
+# The interactive docs page loads its script and styles from a CDN; everything else is 'self'.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://unpkg.com; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://unpkg.com https://fonts.googleapis.com; "
+    "font-src 'self' https://fonts.gstatic.com; img-src 'self' data: https:; frame-ancestors 'none'"
+)
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+
+def request_context_middleware(app: ASGIApp) -> ASGIApp:
+    """Request id (X-Request-ID in and out, and in every log line), metrics, security headers."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+        path = scope.get("path", "")
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableScopeHeaders.from_message(message)
+                headers["x-request-id"] = request_id
+                for name, value in SECURITY_HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
+                headers["content-security-policy"] = DOCS_CSP if path.startswith("/schema") else API_CSP
+            await send(message)
+
+        try:
+            await app(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("path_template") or ("/unmatched" if status == 404 else path)
+            REQUESTS.labels(scope["method"], route, str(status)).inc()
+            LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
+            request_id_var.reset(token)
+
+    return middleware
+
+
+@get("/metrics", opt={"exclude_from_auth": True}, tags=["operations"], media_type=CONTENT_TYPE_LATEST)
+async def metrics() -> Response[bytes]:
+    """Prometheus metrics."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def route_handlers() -> list:
+    """Every controller of every domain; the one place the domains are assembled."""
+    handlers: list = [
+        kernel.OpsController,
+        kernel.AuthController,
+        kernel.OrganisationController,
+        kernel.UserController,
+        kernel.CalendarController,
+        kernel.SandboxController,
+        kernel.AuditController,
+        metrics,
+    ]
+    import importlib
+
+    for domain in ("vendors", "procurement", "contracts", "evaluation", "govbuy.public"):
+        try:
+            module = importlib.import_module(f"{domain}.controllers")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{domain}.controllers" and exc.name != domain:
+                raise
+            continue
+        handlers += list(getattr(module, "CONTROLLERS", []))
+    return handlers
+
+
+def create_app(*, dsn: str | None = None, manage_pool: bool = True) -> Litestar:
+    """Build the app. With `dsn` the database is that one; else DATABASE_URL or the embedded server."""
+    settings = get_settings()
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        if manage_pool:
+            db.configure(dsn or db.resolve_dsn(settings))
+            await db.start_pool(settings.pool_min_size, settings.pool_max_size)
+        try:
+            from govbuy import service
+
+            await service.ensure_admin()
+            yield
+        finally:
+            from govbuy import reports
+
+            reports.shutdown_renderer()
+            if manage_pool:
+                await db.close_pool()
+
+    cors = (
+        CORSConfig(allow_origins=list(settings.cors_origins), allow_headers=["authorization", "content-type", "if-match", "idempotency-key"])
+        if settings.cors_origins
+        else None
+    )
+    return Litestar(
+        route_handlers=route_handlers(),
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        middleware=[
+            request_context_middleware,
+            DefineMiddleware(TokenAuthentication),
+        ],
+        cors_config=cors,
+        request_max_body_size=settings.max_json_bytes,
+        openapi_config=OpenAPIConfig(
+            title="govbuy",
+            version="1.0.0",
+            description="Government purchase of services (政府购买服务): catalogue, tenders, contracts, "
+            "third-party evaluation and payments.",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
+        ),
+        debug=False,
+    )

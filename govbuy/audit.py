@@ -1,0 +1,156 @@
+"""The audit log: every state change appends an event in the same transaction as the change,
+each event carrying the hash of the one before it, so that a rewritten row breaks the chain.
+
+Appends are serialised by a transaction-scoped advisory lock taken as late as possible (the
+event is the last write of a change), so the chain has one order however many workers write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from govbuy import clock
+from govbuy import database as db
+
+GENESIS = "0" * 64
+_AUDIT_LOCK = 0x6A0B_17  # advisory-lock key of the chain's tail
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a signed-in user of an organisation, or the system itself (actor None)."""
+
+    user_id: UUID
+    username: str
+    role: str
+    organisation_id: UUID
+    organisation_kind: str
+
+
+def _canonical(value: Any) -> Any:
+    # Round-trip through JSON so the hash covers exactly what jsonb stores and gives back.
+    return json.loads(db.dumps(value)) if value is not None else None
+
+
+def event_hash(
+    *,
+    prev_hash: str,
+    occurred_at: datetime,
+    actor_user_id: UUID | None,
+    organisation_id: UUID | None,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    before: Any,
+    after: Any,
+) -> str:
+    payload = {
+        "prev": prev_hash,
+        "at": occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor": str(actor_user_id) if actor_user_id else None,
+        "org": str(organisation_id) if organisation_id else None,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "before": before,
+        "after": after,
+    }
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def record(
+    actor: Actor | None,
+    action: str,
+    entity_type: str,
+    entity_id: Any,
+    *,
+    before: Any = None,
+    after: Any = None,
+) -> None:
+    """Append an event; must run inside the transaction of the change it records."""
+    if db.DB.current_transaction.get() is None:
+        raise RuntimeError("audit events are written inside the change's transaction")
+    before, after = _canonical(before), _canonical(after)
+    occurred_at = await clock.now()
+    await db.execute("SELECT pg_advisory_xact_lock($1)", _AUDIT_LOCK)
+    prev = await db.fetchval("SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1") or GENESIS
+    actor_id = actor.user_id if actor else None
+    org_id = actor.organisation_id if actor else None
+    digest = event_hash(
+        prev_hash=prev,
+        occurred_at=occurred_at,
+        actor_user_id=actor_id,
+        organisation_id=org_id,
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        before=before,
+        after=after,
+    )
+    await db.execute(
+        """INSERT INTO audit_events (id, occurred_at, actor_user_id, actor_username,
+               organisation_id, action, entity_type, entity_id, before, after, prev_hash, hash)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)""",
+        uuid4(),
+        occurred_at,
+        actor_id,
+        actor.username if actor else "system",
+        org_id,
+        action,
+        entity_type,
+        str(entity_id),
+        before,
+        after,
+        prev,
+        digest,
+    )
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    ok: bool
+    checked: int
+    first_broken: int | None
+    reason: str | None
+
+
+async def verify_chain(batch: int = 5000) -> ChainCheck:
+    """Walk the whole chain in order, recomputing every hash; report the first broken link."""
+    prev = GENESIS
+    checked = 0
+    last_seq = 0
+    while True:
+        rows = await db.fetch(
+            """SELECT seq, occurred_at, actor_user_id, organisation_id, action, entity_type,
+                      entity_id, before, after, prev_hash, hash
+               FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2""",
+            last_seq,
+            batch,
+        )
+        if not rows:
+            return ChainCheck(True, checked, None, None)
+        for r in rows:
+            if r["prev_hash"] != prev:
+                return ChainCheck(False, checked, r["seq"], "previous hash does not match")
+            expected = event_hash(
+                prev_hash=r["prev_hash"],
+                occurred_at=r["occurred_at"],
+                actor_user_id=r["actor_user_id"],
+                organisation_id=r["organisation_id"],
+                action=r["action"],
+                entity_type=r["entity_type"],
+                entity_id=r["entity_id"],
+                before=r["before"],
+                after=r["after"],
+            )
+            if expected != r["hash"]:
+                return ChainCheck(False, checked, r["seq"], "event content does not match its hash")
+            prev = r["hash"]
+            checked += 1
+            last_seq = r["seq"]

@@ -1,0 +1,166 @@
+"""Authentication and role guards: argon2 password hashes, signed bearer tokens, a
+per-user-and-address login limiter kept in the database, and `requires(...)` guards that every
+endpoint declares.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+
+from govbuy import database as db
+from govbuy.audit import Actor
+from govbuy.errors import Forbidden, TooManyRequests, Unauthenticated
+from govbuy.settings import get_settings
+
+ROLES = ("admin", "bureau", "vendor", "expert", "evaluator", "supervisor")
+# Which organisation kind each role belongs to (DESIGN §1).
+ROLE_ORGANISATION_KIND = {
+    "admin": "platform",
+    "expert": "platform",
+    "bureau": "bureau",
+    "vendor": "vendor",
+    "evaluator": "evaluator",
+    "supervisor": "supervisor",
+}
+ALGORITHM = "HS256"
+
+_hasher = PasswordHasher()
+# A hash to verify against when the user does not exist, so that timing says nothing.
+_DUMMY_HASH = _hasher.hash("not a password")
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    def check() -> bool:
+        try:
+            return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(check)
+
+
+def issue_token(user_id: UUID, now: datetime) -> tuple[str, int]:
+    settings = get_settings()
+    ttl = settings.token_ttl_seconds
+    claims = {
+        "sub": str(user_id),
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(seconds=ttl)).timestamp()),
+        "jti": uuid4().hex,
+    }
+    return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM), ttl
+
+
+def decode_token(token: str) -> UUID:
+    """The user id a token was issued to; expiry uses the wall clock, not the sandbox clock."""
+    try:
+        claims = jwt.decode(
+            token, get_settings().secret_key, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
+        )
+        return UUID(claims["sub"])
+    except (jwt.PyJWTError, ValueError, KeyError) as exc:
+        raise Unauthenticated("the token is invalid or has expired") from exc
+
+
+async def load_actor(user_id: UUID) -> Actor | None:
+    row = await db.fetchrow(
+        """SELECT u.id, u.username, u.role, o.id AS organisation_id, o.kind
+           FROM users u JOIN organisations o ON o.id = u.organisation_id
+           WHERE u.id = $1 AND u.active""",
+        user_id,
+    )
+    if row is None:
+        return None
+    return Actor(row["id"], row["username"], row["role"], row["organisation_id"], row["kind"])
+
+
+class TokenAuthentication(AbstractAuthenticationMiddleware):
+    """Reads `Authorization: Bearer …` when present; endpoints that need a user say so with
+    a guard, so public endpoints simply see no user."""
+
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+        header = connection.headers.get("authorization")
+        if not header:
+            return AuthenticationResult(user=None, auth=None)
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("use an 'Authorization: Bearer <token>' header")
+        actor = await load_actor(decode_token(token.strip()))
+        if actor is None:
+            raise Unauthenticated("the token's user no longer exists or is disabled")
+        return AuthenticationResult(user=actor, auth=token)
+
+
+def requires(*roles: str):
+    """A guard admitting signed-in users with one of `roles` (403 for other roles)."""
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {unknown}")
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        actor = connection.scope.get("user")
+        if actor is None:
+            raise Unauthenticated()
+        if actor.role not in roles:
+            raise Forbidden(f"role '{actor.role}' may not call this endpoint")
+
+    guard.roles = roles  # type: ignore[attr-defined]  # read by the access-matrix test
+    return guard
+
+
+def any_signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if connection.scope.get("user") is None:
+        raise Unauthenticated()
+
+
+any_signed_in.roles = ROLES  # type: ignore[attr-defined]
+
+
+async def check_login_allowed(username: str, address: str, now: datetime) -> None:
+    """Refuse (429) while the user or the address has too many recent failures."""
+    settings = get_settings()
+    since = now - timedelta(seconds=settings.login_window_seconds)
+    row = await db.fetchrow(
+        """SELECT count(*) FILTER (WHERE username = $1) AS by_user,
+                  count(*) FILTER (WHERE address = $2) AS by_address,
+                  max(attempted_at) AS last
+           FROM login_failures WHERE attempted_at > $3 AND (username = $1 OR address = $2)""",
+        username,
+        address,
+        since,
+    )
+    # An address may try several users (a shared office), so it gets a larger allowance.
+    if row["by_user"] >= settings.login_max_failures or row["by_address"] >= settings.login_max_failures * 4:
+        retry = int((row["last"] + timedelta(seconds=settings.login_window_seconds) - now).total_seconds())
+        raise TooManyRequests("too many failed sign-ins: try again later", max(retry, 1))
+
+
+async def record_login_failure(username: str, address: str, now: datetime) -> None:
+    await db.execute(
+        "INSERT INTO login_failures (username, address, attempted_at) VALUES ($1, $2, $3)",
+        username,
+        address,
+        now,
+    )
+
+
+async def clear_login_failures(username: str) -> None:
+    await db.execute("DELETE FROM login_failures WHERE username = $1", username)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

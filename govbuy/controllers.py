@@ -1,0 +1,206 @@
+"""Kernel endpoints: sign-in, organisations, users, the calendar, the sandbox clock, the audit
+log and the operational probes."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post, put
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from govbuy import audit, clock
+from govbuy import database as db
+from govbuy import service
+from govbuy.auth import any_signed_in, requires
+from govbuy.pagination import Page
+from govbuy.schemas import (
+    AuditEventRead,
+    CalendarYearRead,
+    CalendarYearWrite,
+    ChainVerification,
+    ClockAdvance,
+    ClockRead,
+    Health,
+    MeRead,
+    OrganisationCreate,
+    OrganisationRead,
+    TokenRequest,
+    TokenResponse,
+    UserCreate,
+    UserRead,
+)
+from govbuy.settings import get_settings
+
+Limit = Annotated[int | None, QueryParameter(ge=1, le=200, description="page size (≤ 200)")]
+Cursor = Annotated[str | None, QueryParameter(max_length=512, description="from next_cursor")]
+
+
+def client_address(request: Request) -> str:
+    return (request.client.host if request.client else None) or "unknown"
+
+
+class AuthController(Controller):
+    path = "/api/v1/auth"
+    tags = ["auth"]
+
+    @post("/token", opt={"exclude_from_auth": True}, status_code=200)
+    async def token(self, request: Request, data: JSONBody[TokenRequest]) -> TokenResponse:
+        """Exchange a username and password for a bearer token (rate-limited per user and address)."""
+        access_token, expires_in = await service.sign_in(data.username, data.password, client_address(request))
+        return TokenResponse(access_token=access_token, expires_in=expires_in)
+
+    @get("/me", guards=[any_signed_in])
+    async def me(self, request: Request) -> MeRead:
+        """The signed-in user and their organisation."""
+        actor = request.user
+        return MeRead(
+            user=await service.get_user(actor.user_id),
+            organisation=await service.get_organisation(actor.organisation_id),
+        )
+
+
+class OrganisationController(Controller):
+    path = "/api/v1/organisations"
+    tags = ["accounts"]
+
+    @post("/", guards=[requires("admin")])
+    async def create(self, request: Request, data: JSONBody[OrganisationCreate]) -> OrganisationRead:
+        """Register an organisation; vendors and evaluators need a valid unified social credit code."""
+        return await service.create_organisation(request.user, data)
+
+    @get("/", guards=[requires("admin", "supervisor")])
+    async def list(
+        self, kind: Annotated[str | None, QueryParameter(max_length=20)] = None, limit: Limit = None, cursor: Cursor = None
+    ) -> Page[OrganisationRead]:
+        """Organisations by name, keyset-paginated."""
+        return await service.list_organisations(kind, limit, cursor)
+
+    @get("/{org_id:uuid}", guards=[requires("admin", "supervisor")])
+    async def read(self, org_id: FromPath[UUID]) -> OrganisationRead:
+        """One organisation."""
+        return await service.get_organisation(org_id)
+
+
+class UserController(Controller):
+    path = "/api/v1/users"
+    tags = ["accounts"]
+
+    @post("/", guards=[requires("admin")])
+    async def create(self, request: Request, data: JSONBody[UserCreate]) -> UserRead:
+        """Create a user; the role must match the organisation's kind."""
+        return await service.create_user(request.user, data)
+
+    @get("/", guards=[requires("admin", "supervisor")])
+    async def list(
+        self,
+        organisation_id: Annotated[UUID | None, QueryParameter()] = None,
+        limit: Limit = None,
+        cursor: Cursor = None,
+    ) -> Page[UserRead]:
+        """Users by username, keyset-paginated."""
+        return await service.list_users(organisation_id, limit, cursor)
+
+    @get("/{user_id:uuid}", guards=[requires("admin", "supervisor")])
+    async def read(self, user_id: FromPath[UUID]) -> UserRead:
+        """One user (never the password)."""
+        return await service.get_user(user_id)
+
+    @post("/{user_id:uuid}/disable", guards=[requires("admin")], status_code=200)
+    async def disable(self, request: Request, user_id: FromPath[UUID]) -> UserRead:
+        """Disable a user: their tokens stop working at once."""
+        return await service.set_user_active(request.user, user_id, False)
+
+    @post("/{user_id:uuid}/enable", guards=[requires("admin")], status_code=200)
+    async def enable(self, request: Request, user_id: FromPath[UUID]) -> UserRead:
+        """Enable a disabled user again."""
+        return await service.set_user_active(request.user, user_id, True)
+
+
+class CalendarController(Controller):
+    path = "/api/v1/calendar"
+    tags = ["time"]
+
+    @get("/{year:int}", guards=[any_signed_in])
+    async def read(self, year: FromPath[int]) -> CalendarYearRead:
+        """A year's official schedule: statutory holidays and make-up working days (调休)."""
+        return await service.get_calendar_year(year)
+
+    @put("/{year:int}", guards=[requires("admin")])
+    async def record(self, request: Request, year: FromPath[int], data: JSONBody[CalendarYearWrite]) -> CalendarYearRead:
+        """Record a year's schedule as published by the State Council."""
+        return await service.put_calendar_year(request.user, year, data)
+
+    @get("/days/{day:date}", guards=[any_signed_in])
+    async def day(self, day: FromPath[date]) -> dict[str, Any]:
+        """Whether a date is a working day, and whether its year's schedule is known."""
+        return await service.working_day(day)
+
+
+class SandboxController(Controller):
+    path = "/api/v1/sandbox"
+    tags = ["time"]
+
+    @get("/clock", guards=[any_signed_in])
+    async def read(self) -> ClockRead:
+        """The service's clock."""
+        return ClockRead(now=await clock.now(), sandbox=get_settings().sandbox)
+
+    @post("/clock", guards=[requires("admin")], status_code=200)
+    async def advance(self, request: Request, data: JSONBody[ClockAdvance]) -> ClockRead:
+        """Move the sandbox clock forward (GOVBUY_SANDBOX=1 only; never in production)."""
+        seconds = int(timedelta(days=data.advance_days).total_seconds()) + data.advance_seconds
+        now = await service.advance_clock(request.user, seconds)
+        return ClockRead(now=now, sandbox=True)
+
+
+class AuditController(Controller):
+    path = "/api/v1/audit-events"
+    tags = ["audit"]
+    guards = [requires("admin", "supervisor")]
+
+    @get("/")
+    async def list(
+        self,
+        entity_type: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        entity_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        actor_user_id: Annotated[UUID | None, QueryParameter()] = None,
+        limit: Limit = None,
+        cursor: Cursor = None,
+    ) -> Page[AuditEventRead]:
+        """The audit log, newest first, filtered by entity and actor."""
+        return await service.list_audit_events(entity_type, entity_id, actor_user_id, limit, cursor)
+
+    @get("/verify")
+    async def verify(self) -> ChainVerification:
+        """Walk the hash chain and report the first broken link, if any."""
+        result = await audit.verify_chain()
+        return ChainVerification(
+            ok=result.ok, checked=result.checked, first_broken=result.first_broken, reason=result.reason
+        )
+
+
+class OpsController(Controller):
+    path = "/"
+    tags = ["operations"]
+    opt = {"exclude_from_auth": True}
+    include_in_schema = True
+
+    @get("/health")
+    async def health(self) -> Health:
+        """Liveness: the process answers. Says whether the embedded server is running, if used."""
+        settings = get_settings()
+        if settings.embedded:
+            from govbuy.embedded import embedded_server_pid
+
+            running = embedded_server_pid(settings.data_dir) is not None
+            return Health(status="ok" if running else "degraded", embedded_server="running" if running else "stopped")
+        return Health(status="ok", embedded_server="not used")
+
+    @get("/ready")
+    async def ready(self) -> Response[Health]:
+        """Readiness: the database answers."""
+        if await db.is_reachable():
+            return Response(Health(status="ok", database="ok"))
+        return Response(Health(status="degraded", database="unreachable"), status_code=503)

@@ -1,0 +1,178 @@
+"""Database access: the one Piccolo engine, its asyncpg pool, transactions and raw-SQL helpers.
+
+Transactions live in Piccolo's context variable, so `fetch`/`execute` inside
+`async with transaction():` run on the transaction's connection and outside it on the pool.
+Services use Piccolo tables for plain reads and writes and these helpers for set-based SQL,
+row locks and aggregates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+from uuid import UUID
+
+import asyncpg
+
+from govbuy.piccolo_conf import DB
+from govbuy.settings import Settings
+
+log = logging.getLogger("govbuy.database")
+
+# A statement that waits this long for a lock or a slow plan is cancelled: a request must fail
+# cleanly rather than hang.
+STATEMENT_TIMEOUT_MS = 15_000
+
+
+def json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, default=json_default, ensure_ascii=False, sort_keys=True)
+
+
+def _encode_json(value: Any) -> str:
+    # Piccolo hands JSON columns over already serialised; everything else is serialised here.
+    return value if isinstance(value, str) else dumps(value)
+
+
+async def _init_connection(connection: asyncpg.Connection) -> None:
+    for name in ("json", "jsonb"):
+        await connection.set_type_codec(
+            name, encoder=_encode_json, decoder=json.loads, schema="pg_catalog"
+        )
+
+
+def resolve_dsn(settings: Settings) -> str:
+    """The DSN of the server to use: DATABASE_URL, or the embedded server's `govbuy` database."""
+    if settings.database_url:
+        return settings.database_url
+    from govbuy.embedded import start_embedded_server
+
+    return with_database(start_embedded_server(settings.data_dir), "govbuy")
+
+
+def with_database(dsn: str, database: str) -> str:
+    """The same server with another database name."""
+    parts = urlsplit(dsn)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+
+
+async def ensure_database(dsn: str) -> None:
+    """Create the DSN's database if the server does not have it yet."""
+    name = urlsplit(dsn).path.lstrip("/")
+    admin = await asyncpg.connect(with_database(dsn, "postgres"))
+    try:
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+
+
+def configure(dsn: str) -> None:
+    """Point the Piccolo engine at a server; call before the pool starts."""
+    DB.config.clear()
+    DB.config.update(
+        dsn=dsn,
+        init=_init_connection,
+        server_settings={
+            "timezone": "UTC",
+            "statement_timeout": str(STATEMENT_TIMEOUT_MS),
+            "lock_timeout": str(STATEMENT_TIMEOUT_MS),
+            "application_name": "govbuy",
+        },
+        command_timeout=STATEMENT_TIMEOUT_MS / 1000 + 5,
+    )
+
+
+async def start_pool(min_size: int, max_size: int) -> None:
+    await DB.start_connection_pool(min_size=min_size, max_size=max_size, timeout=10)
+
+
+async def close_pool() -> None:
+    if DB.pool is not None:
+        await DB.close_connection_pool()
+
+
+def transaction():
+    """A transaction (or the one already open in this task)."""
+    return DB.transaction()
+
+
+@asynccontextmanager
+async def connection() -> AsyncIterator[asyncpg.Connection]:
+    """The current transaction's connection, else one from the pool for the block."""
+    current = DB.current_transaction.get()
+    if current is not None:
+        yield current.connection
+        return
+    if DB.pool is None:
+        raise RuntimeError("the database pool is not started")
+    async with DB.pool.acquire() as conn:
+        yield conn
+
+
+async def fetch(sql: str, *args: Any) -> list[asyncpg.Record]:
+    async with connection() as conn:
+        return await conn.fetch(sql, *args)
+
+
+async def fetchrow(sql: str, *args: Any) -> asyncpg.Record | None:
+    async with connection() as conn:
+        return await conn.fetchrow(sql, *args)
+
+
+async def fetchval(sql: str, *args: Any) -> Any:
+    async with connection() as conn:
+        return await conn.fetchval(sql, *args)
+
+
+async def execute(sql: str, *args: Any) -> str:
+    async with connection() as conn:
+        return await conn.execute(sql, *args)
+
+
+async def executemany(sql: str, args: list[tuple[Any, ...]]) -> None:
+    async with connection() as conn:
+        await conn.executemany(sql, args)
+
+
+async def is_reachable(timeout: float = 2.0) -> bool:
+    try:
+        await asyncio.wait_for(fetchval("SELECT 1"), timeout)
+    except Exception:  # any failure means not ready, which is what /ready reports
+        return False
+    return True
+
+
+async def migrate() -> None:
+    """Apply every app's migrations that have not run yet (idempotent)."""
+    import contextlib
+    import io
+
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    # Piccolo reports progress on stdout; keep it for the debug log only.
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        result = await run_forwards(app_name="all")
+    log.debug("%s", output.getvalue())
+    if not result.success:
+        raise RuntimeError(f"migrations failed: {result.message}\n{output.getvalue()}")

@@ -1,0 +1,136 @@
+"""Kernel rules: the violation type every domain's rules raise, money rounding and the
+working-day calendar (工作日) arithmetic.
+
+Pure: no I/O, no project imports. Domain `rules.py` modules import this one and nothing
+else of the project's but other rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+FEN = Decimal("0.01")
+
+
+class RuleViolation(Exception):
+    """A business rule refused an input or a transition.
+
+    `code` is the stable snake_case code clients see in problem+json; `status` is the HTTP
+    status it maps to (422 bad input, 409 state conflict); `errors` carries per-field details.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        detail: str,
+        *,
+        status: int = 422,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.status = status
+        self.errors = errors
+
+
+def conflict(code: str, detail: str, **kw: Any) -> RuleViolation:
+    """A violation that is a state conflict (409) rather than bad input."""
+    return RuleViolation(code, detail, status=409, **kw)
+
+
+def to_fen(amount: Decimal) -> Decimal:
+    """Round a yuan amount to the fen, half-up: the one place money is rounded."""
+    return Decimal(amount).quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+# --- working days ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkCalendar:
+    """The official PRC working-day calendar for some years.
+
+    `holidays` are statutory days off that fall on what would be a working weekday;
+    `workdays` are make-up working days (调休) that fall on a weekend. Years not in
+    `known_years` are guessed: weekends off, nothing else.
+    """
+
+    holidays: frozenset[date] = field(default_factory=frozenset)
+    workdays: frozenset[date] = field(default_factory=frozenset)
+    known_years: frozenset[int] = field(default_factory=frozenset)
+
+    def is_working_day(self, day: date) -> bool:
+        if day in self.workdays:
+            return True
+        if day in self.holidays:
+            return False
+        return day.weekday() < 5
+
+    def add_working_days(self, start: date, n: int) -> date:
+        """The n-th working day strictly after `start` (n ≥ 1); periods count from the next day."""
+        if n < 1:
+            raise ValueError("n must be at least 1")
+        day = start
+        counted = 0
+        while counted < n:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                counted += 1
+        return day
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """Working days in (start, end]: how many of a period have elapsed by `end`."""
+        count = 0
+        day = start
+        while day < end:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                count += 1
+        return count
+
+    def guessed_years(self, start: date, end: date) -> list[int]:
+        """Years touched by [start, end] for which the schedule is not known."""
+        lo, hi = sorted((start.year, end.year))
+        return [y for y in range(lo, hi + 1) if y not in self.known_years]
+
+
+def local_date(moment: datetime) -> date:
+    """The Asia/Shanghai calendar date of an aware datetime."""
+    return moment.astimezone(SHANGHAI).date()
+
+
+def end_of_day(day: date) -> datetime:
+    """The instant a calendar day ends in Asia/Shanghai (midnight of the next day)."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=SHANGHAI)
+
+
+def working_period_end(calendar: WorkCalendar, start: datetime, n: int) -> datetime:
+    """End of a period of n working days that starts the day after `start`.
+
+    Used for the standstill (7 working days), the appeal window (5 working days) and the
+    minimum notice periods: the period is over at the end of its n-th working day.
+    """
+    return end_of_day(calendar.add_working_days(local_date(start), n))
+
+
+def calendar_period_end(start: datetime, days: int) -> datetime:
+    """End of a period of n calendar days that starts the day after `start`."""
+    return end_of_day(local_date(start) + timedelta(days=days))
+
+
+def calendar_warning(calendar: WorkCalendar, start: datetime, end: datetime) -> str | None:
+    """The warning every response carries when a period used a year with no known schedule."""
+    years = calendar.guessed_years(local_date(start), local_date(end))
+    if not years:
+        return None
+    listed = ", ".join(str(y) for y in years)
+    return (
+        f"No official holiday schedule is recorded for {listed}: working days were counted "
+        "as Monday to Friday only, so this date may differ from the legal one."
+    )

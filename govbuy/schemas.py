@@ -1,0 +1,134 @@
+"""Kernel schemas: accounts, tokens, calendar, sandbox clock, audit events, and the base
+model every request schema derives from (unknown fields are refused, strings trimmed)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+# Money travels as a JSON string with two decimals ("1500000.00"), never as a float.
+Money = Annotated[
+    Decimal,
+    Field(max_digits=16, decimal_places=2, ge=0),
+    PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"),
+]
+
+
+class Input(BaseModel):
+    """Base of request bodies: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+OrganisationKind = Literal["platform", "bureau", "vendor", "evaluator", "supervisor"]
+Role = Literal["admin", "bureau", "vendor", "expert", "evaluator", "supervisor"]
+
+
+class TokenRequest(Input):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class TokenResponse(Output):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class OrganisationCreate(Input):
+    name: str = Field(min_length=1, max_length=200)
+    kind: OrganisationKind
+    uscc: str | None = Field(default=None, max_length=40, description="统一社会信用代码")
+    region_code: str | None = Field(default=None, pattern=r"^[0-9]{6}$", description="行政区划代码")
+
+
+class OrganisationRead(Output):
+    id: UUID
+    name: str
+    kind: OrganisationKind
+    uscc: str | None
+    region_code: str | None
+    created_at: datetime
+    version: int
+
+
+class UserCreate(Input):
+    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    password: str = Field(min_length=10, max_length=256)
+    organisation_id: UUID
+    role: Role
+
+
+class UserRead(Output):
+    id: UUID
+    username: str
+    organisation_id: UUID
+    role: Role
+    active: bool
+    created_at: datetime
+
+
+class MeRead(Output):
+    user: UserRead
+    organisation: OrganisationRead
+
+
+class CalendarYearWrite(Input):
+    holidays: list[date] = Field(max_length=60, description="statutory days off (法定节假日)")
+    workdays: list[date] = Field(default_factory=list, max_length=20, description="make-up working days (调休上班)")
+    source: str = Field(default="State Council notice", min_length=1, max_length=100)
+
+
+class CalendarYearRead(Output):
+    year: int
+    holidays: list[date]
+    workdays: list[date]
+    source: str
+    updated_at: datetime
+
+
+class ClockAdvance(Input):
+    advance_days: int = Field(default=0, ge=0, le=3650)
+    advance_seconds: int = Field(default=0, ge=0, le=86400 * 3650)
+
+
+class ClockRead(Output):
+    now: datetime
+    sandbox: bool
+
+
+class AuditEventRead(Output):
+    seq: int
+    id: UUID
+    occurred_at: datetime
+    actor_user_id: UUID | None
+    actor_username: str
+    organisation_id: UUID | None
+    action: str
+    entity_type: str
+    entity_id: str
+    before: Any
+    after: Any
+    prev_hash: str
+    hash: str
+
+
+class ChainVerification(Output):
+    ok: bool
+    checked: int
+    first_broken: int | None = None
+    reason: str | None = None
+
+
+class Health(Output):
+    status: Literal["ok", "degraded"]
+    database: Literal["ok", "unreachable"] | None = None
+    embedded_server: Literal["running", "stopped", "not used"] | None = None

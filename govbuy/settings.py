@@ -1,0 +1,86 @@
+"""Settings, read once from the environment (GOVBUY_* and DATABASE_URL)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None
+    data_dir: Path
+    sandbox: bool
+    secret_key: str
+    token_ttl_seconds: int
+    admin_username: str | None
+    admin_password: str | None
+    pool_min_size: int
+    pool_max_size: int
+    max_json_bytes: int
+    max_upload_bytes: int
+    ocds_schema_dir: Path
+    ocid_prefix: str
+    negative_keywords: tuple[str, ...] | None
+    login_max_failures: int
+    login_window_seconds: int
+    cors_origins: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def embedded(self) -> bool:
+        return not self.database_url
+
+
+def _secret_key(data_dir: Path) -> str:
+    """The token-signing key: from the environment, else one kept in the data folder."""
+    configured = os.environ.get("GOVBUY_SECRET_KEY")
+    if configured:
+        return configured
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    data_dir = Path(os.environ.get("GOVBUY_DATA_DIR", ROOT / ".govbuy")).resolve()
+    keywords = os.environ.get("GOVBUY_NEGATIVE_KEYWORDS")
+    origins = os.environ.get("GOVBUY_CORS_ORIGINS", "")
+    return Settings(
+        database_url=os.environ.get("DATABASE_URL") or None,
+        data_dir=data_dir,
+        sandbox=_bool("GOVBUY_SANDBOX"),
+        secret_key=_secret_key(data_dir),
+        token_ttl_seconds=int(os.environ.get("GOVBUY_TOKEN_TTL_SECONDS", "3600")),
+        admin_username=os.environ.get("GOVBUY_ADMIN_USERNAME") or None,
+        admin_password=os.environ.get("GOVBUY_ADMIN_PASSWORD") or None,
+        pool_min_size=int(os.environ.get("GOVBUY_POOL_MIN_SIZE", "2")),
+        pool_max_size=int(os.environ.get("GOVBUY_POOL_MAX_SIZE", "20")),
+        max_json_bytes=int(os.environ.get("GOVBUY_MAX_JSON_BYTES", str(1024 * 1024))),
+        max_upload_bytes=int(os.environ.get("GOVBUY_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024))),
+        ocds_schema_dir=Path(
+            os.environ.get("GOVBUY_OCDS_SCHEMA_DIR", ROOT.parent / "shared" / "ocds-1.1")
+        ),
+        ocid_prefix=os.environ.get("GOVBUY_OCID_PREFIX", "ocds-govbuy"),
+        negative_keywords=tuple(k for k in keywords.split(",") if k.strip()) if keywords else None,
+        login_max_failures=int(os.environ.get("GOVBUY_LOGIN_MAX_FAILURES", "5")),
+        login_window_seconds=int(os.environ.get("GOVBUY_LOGIN_WINDOW_SECONDS", "900")),
+        cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
+    )

@@ -1,0 +1,68 @@
+"""Kernel tables: organisations and users, the audit log, the calendar, the sandbox clock."""
+
+from piccolo.columns import (
+    Array,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    JSONB,
+    UUID,
+    BigInt,
+    Varchar,
+    Text,
+    Timestamptz,
+)
+from piccolo.table import Table
+
+
+class Organisation(Table, tablename="organisations"):
+    id = UUID(primary_key=True)
+    name = Varchar(length=200)
+    kind = Varchar(length=20)  # platform | bureau | vendor | evaluator | supervisor
+    uscc = Varchar(length=18, null=True, unique=True)
+    region_code = Varchar(length=6, null=True)
+    created_at = Timestamptz()
+    version = Integer(default=1)
+
+
+class User(Table, tablename="users"):
+    id = UUID(primary_key=True)
+    username = Varchar(length=64, unique=True)
+    password_hash = Text(secret=True)
+    organisation = ForeignKey(Organisation, db_column_name="organisation_id")
+    role = Varchar(length=20)
+    active = Boolean(default=True)
+    created_at = Timestamptz()
+    version = Integer(default=1)
+
+
+class AuditEvent(Table, tablename="audit_events"):
+    seq = BigInt(primary_key=True)
+    id = UUID()
+    occurred_at = Timestamptz()
+    actor_user_id = UUID(null=True)
+    actor_username = Varchar(length=64)
+    organisation_id = UUID(null=True)
+    action = Varchar(length=64)
+    entity_type = Varchar(length=64)
+    entity_id = Varchar(length=64)
+    before = JSONB(null=True)
+    after = JSONB(null=True)
+    prev_hash = Varchar(length=64)
+    hash = Varchar(length=64)
+
+
+class CalendarYear(Table, tablename="calendar_years"):
+    year = Integer(primary_key=True)
+    holidays = Array(base_column=Date())
+    workdays = Array(base_column=Date())
+    source = Varchar(length=100)
+    updated_at = Timestamptz()
+
+
+class LoginFailure(Table, tablename="login_failures"):
+    id = BigInt(primary_key=True)
+    username = Varchar(length=64)
+    address = Varchar(length=64)
+    attempted_at = Timestamptz()
