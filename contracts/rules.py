@@ -1,0 +1,690 @@
+"""Rules of a purchase-of-services contract (政府购买服务合同).
+
+The contract and milestone state machines, signing, the milestone split of the contract
+amount, amendments (政府采购法 Art. 49), termination, deliverables, and the payment decision
+that ties every payment to an accepted third-party evaluation. Pure: no I/O; imports only the
+stdlib, `govbuy.rules` and `evaluation.rules`.
+
+Decisions worth knowing:
+- Money is `Decimal` yuan with at most two decimals; it is rounded only through `to_fen`.
+- Milestone split: each milestone is `to_fen(amount × percentage / 100)` except the last,
+  which takes the remainder, so the milestones add up to the contract amount to the fen.
+  Every milestone must be worth at least 0.01: a contract too small for its plan is refused
+  (`milestone_amount_too_small`) rather than given empty or negative milestones.
+- Amendments only add (添购) and at most 10 % of the original amount in total. An increase is
+  spread over the open milestones (not paid, not cancelled, no payment pending) in proportion
+  to their amounts. Shares are rounded on the running total — share i is
+  `to_fen(increase × cumulative_i / open_total) − to_fen(increase × cumulative_{i−1} / open_total)`
+  — so the last open milestone takes the remainder and no share is ever negative (rounding
+  each share on its own can push a small increase spread over many milestones below zero).
+- A milestone becomes `paid` as soon as its payment is decided; the payment then goes
+  pending → confirmed when the treasury reports the transfer. A paid milestone is never
+  paid again, amended or cancelled. Services that track a pending payment separately can
+  also pass its milestone in `payment_pending_ids`.
+- Payment: `amount = to_fen(milestone amount × payout ratio)`, `withheld = milestone amount −
+  amount`, exactly. No payment while an appeal against the evaluation is pending, since an
+  upheld appeal replaces the evaluation the payment would rest on.
+- Contract position: with `contract_amount` the current amount (original plus amendments),
+  `paid + withheld + remaining + cancelled = contract_amount`; `remaining` is what open
+  milestones still commit.
+- A draft contract (not fully signed) may be terminated too: that abandons it before anything
+  was committed.
+- Contract term: counted as the civil code counts months (民法典 Art. 201–202): from the day
+  after the start, ending on the corresponding day of the last month, or that month's last day.
+
+Error codes raised here (HTTP status in brackets):
+- `contract_term_too_long` (422): more than 12 months, or 36 for a recurring purchase.
+- `invalid_contract_term` (422): a term that is not a whole number of months ≥ 1.
+- `invalid_contract_amount` (422): a contract amount that is not positive money in yuan.
+- `percentages_must_sum_to_100` (422): a milestone plan whose percentages do not add to 100.
+- `invalid_milestone_plan` (422): an empty plan, or a milestone without a title, with a
+  percentage that is not positive (two decimals at most) or an offset that is not a
+  non-negative number of days.
+- `milestone_amount_too_small` (422): the split would leave a milestone below 0.01.
+- `invalid_status_transition` (409): a contract, milestone or payment moved to a status it
+  cannot reach from its current one.
+- `contract_not_signable` (409): signing a contract that is not a draft.
+- `already_signed` (409): a party signs twice.
+- `invalid_party` (422): a signature from someone other than the bureau or the vendor.
+- `contract_not_active` (409): an amendment, deliverable or payment on a contract that is not
+  active.
+- `contract_has_open_milestones` (409): completing a contract with milestones not yet paid or
+  cancelled.
+- `invalid_amendment` (422): an increase that is not positive money.
+- `amendment_exceeds_limit` (422): increases beyond 10 % of the original amount.
+- `no_open_milestone` (409): an amendment with no open milestone to carry it.
+- `invalid_deliverable` (422): an empty or over-long summary, an unknown figure, or a figure
+  that is negative, not a number, or fractional where a count is expected.
+- `evaluation_required` (409): a payment without an accepted evaluation of the milestone.
+- `appeal_pending` (409): a payment while an appeal against the evaluation is pending.
+- `milestone_already_paid` (409): a second payment of a milestone.
+- `milestone_cancelled` (409): a payment of a cancelled milestone.
+- `invalid_amount` (422): a milestone amount that is not money in yuan.
+- `invalid_treasury_reference` (422): a payment confirmation without a reference of 1–64
+  printable characters.
+- `payee_must_be_vendor` (422): a payment to anyone but the contracted vendor (no 转包).
+"""
+
+from __future__ import annotations
+
+import calendar as _calendar
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any, NamedTuple
+
+from evaluation.rules import EvaluationStatus, Grade, PaymentBand, grade_for, payout_ratio
+from govbuy.rules import RuleViolation, conflict, to_fen
+
+HUNDRED = Decimal(100)
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+
+def _to_decimal(value: Any) -> Decimal | None:
+    """A finite Decimal from an int, Decimal, float or numeric string; None if it is not one."""
+    if isinstance(value, bool):
+        return None
+    try:
+        if isinstance(value, Decimal):
+            number = value
+        elif isinstance(value, int):
+            number = Decimal(value)
+        elif isinstance(value, float | str):
+            number = Decimal(str(value).strip())
+        else:
+            return None
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def _has_at_most_two_places(number: Decimal) -> bool:
+    try:
+        return number == number.quantize(CENT)
+    except InvalidOperation:
+        return False
+
+
+def _money(value: Any, *, code: str, field: str, positive: bool) -> Decimal:
+    """Yuan with at most two decimals (non-negative, or positive when asked), else `code`."""
+    number = _to_decimal(value)
+    ok = (
+        number is not None
+        and (number > 0 if positive else number >= 0)
+        and _has_at_most_two_places(number)
+    )
+    if not ok:
+        kind = "positive" if positive else "non-negative"
+        raise RuleViolation(
+            code,
+            f"{field} must be a {kind} amount in yuan with at most two decimals, not {value!r}.",
+            errors=[{"field": field, "message": f"must be a {kind} amount with at most two decimals"}],
+        )
+    return to_fen(number)
+
+
+def _check_transition(kind: str, table: Mapping[Any, frozenset[Any]], current: Any, target: Any) -> None:
+    if target not in table[current]:
+        raise conflict(
+            "invalid_status_transition",
+            f"A {kind} that is {current.value} cannot become {target.value}.",
+        )
+
+
+# --- contract status, term and signing --------------------------------------------------------
+
+
+class ContractStatus(StrEnum):
+    """draft (awaiting signatures) → active (both signed) → completed | terminated."""
+
+    DRAFT = "draft"
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    TERMINATED = "terminated"
+
+
+CONTRACT_TRANSITIONS: dict[ContractStatus, frozenset[ContractStatus]] = {
+    ContractStatus.DRAFT: frozenset({ContractStatus.ACTIVE, ContractStatus.TERMINATED}),
+    ContractStatus.ACTIVE: frozenset({ContractStatus.COMPLETED, ContractStatus.TERMINATED}),
+    ContractStatus.COMPLETED: frozenset(),
+    ContractStatus.TERMINATED: frozenset(),
+}
+
+
+def check_contract_transition(current: ContractStatus | str, target: ContractStatus | str) -> None:
+    _check_transition("contract", CONTRACT_TRANSITIONS, ContractStatus(current), ContractStatus(target))
+
+
+def ensure_contract_active(status: ContractStatus | str) -> None:
+    """Amendments, deliverables and payments need an active contract."""
+    status = ContractStatus(status)
+    if status is not ContractStatus.ACTIVE:
+        raise conflict("contract_not_active", f"The contract is {status.value}, not active.")
+
+
+#: Longest contract term in months (Art. 24), and for a purchase marked recurring.
+MAX_TERM_MONTHS = 12
+MAX_RECURRING_TERM_MONTHS = 36
+
+
+def check_contract_term(months: Any, *, recurring: bool) -> None:
+    if isinstance(months, bool) or not isinstance(months, int) or months < 1:
+        raise RuleViolation(
+            "invalid_contract_term",
+            "The contract term must be a whole number of months, at least 1.",
+            errors=[{"field": "contract_months", "message": "must be a whole number ≥ 1"}],
+        )
+    limit = MAX_RECURRING_TERM_MONTHS if recurring else MAX_TERM_MONTHS
+    if months > limit:
+        why = "a recurring purchase" if recurring else "a purchase not marked recurring"
+        raise RuleViolation(
+            "contract_term_too_long",
+            f"A contract term of {months} months exceeds the {limit} months allowed for {why}.",
+            errors=[{"field": "contract_months", "message": f"at most {limit} months"}],
+        )
+
+
+def contract_end_date(start_date: date, months: int) -> date:
+    """Last day of a term of `months` starting on `start_date` (民法典 Art. 201–202)."""
+    index = start_date.month - 1 + months
+    year, month = start_date.year + index // 12, index % 12 + 1
+    last_day = _calendar.monthrange(year, month)[1]
+    return date(year, month, min(start_date.day, last_day))
+
+
+class Party(StrEnum):
+    BUREAU = "bureau"
+    VENDOR = "vendor"
+
+
+@dataclass(frozen=True)
+class SignatureState:
+    """When each party signed; None until it has."""
+
+    bureau_signed_at: datetime | None = None
+    vendor_signed_at: datetime | None = None
+
+
+def ensure_signable(status: ContractStatus | str) -> None:
+    status = ContractStatus(status)
+    if status is not ContractStatus.DRAFT:
+        raise conflict(
+            "contract_not_signable", f"Only a draft contract can be signed; this one is {status.value}."
+        )
+
+
+def record_signature(state: SignatureState, party: Party | str, at: datetime) -> SignatureState:
+    """The signature state after `party` signs at `at`; each party signs once."""
+    try:
+        party = Party(party)
+    except ValueError:
+        raise RuleViolation(
+            "invalid_party",
+            f"Only the bureau or the vendor signs a contract, not {party!r}.",
+            errors=[{"field": "party", "message": "must be bureau or vendor"}],
+        ) from None
+    field = f"{party.value}_signed_at"
+    if getattr(state, field) is not None:
+        raise conflict("already_signed", f"The {party.value} has already signed this contract.")
+    return replace(state, **{field: at})
+
+
+def is_fully_signed(state: SignatureState) -> bool:
+    return state.bureau_signed_at is not None and state.vendor_signed_at is not None
+
+
+def fully_signed_at(state: SignatureState) -> datetime | None:
+    """The moment the contract became binding (the later signature), or None."""
+    if not is_fully_signed(state):
+        return None
+    return max(state.bureau_signed_at, state.vendor_signed_at)  # type: ignore[type-var]
+
+
+# --- milestones --------------------------------------------------------------------------------
+
+
+class MilestoneStatus(StrEnum):
+    """pending → delivered (deliverable submitted) → evaluated → paid; cancelled from any open one."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    EVALUATED = "evaluated"
+    PAID = "paid"
+    CANCELLED = "cancelled"
+
+
+MILESTONE_TRANSITIONS: dict[MilestoneStatus, frozenset[MilestoneStatus]] = {
+    MilestoneStatus.PENDING: frozenset({MilestoneStatus.DELIVERED, MilestoneStatus.CANCELLED}),
+    MilestoneStatus.DELIVERED: frozenset({MilestoneStatus.EVALUATED, MilestoneStatus.CANCELLED}),
+    MilestoneStatus.EVALUATED: frozenset({MilestoneStatus.PAID, MilestoneStatus.CANCELLED}),
+    MilestoneStatus.PAID: frozenset(),
+    MilestoneStatus.CANCELLED: frozenset(),
+}
+
+SETTLED_MILESTONE_STATUSES = frozenset({MilestoneStatus.PAID, MilestoneStatus.CANCELLED})
+
+
+def check_milestone_transition(current: MilestoneStatus | str, target: MilestoneStatus | str) -> None:
+    _check_transition("milestone", MILESTONE_TRANSITIONS, MilestoneStatus(current), MilestoneStatus(target))
+
+
+def ensure_all_milestones_settled(statuses: Iterable[MilestoneStatus | str]) -> None:
+    """A contract is completed only when every milestone is paid or cancelled."""
+    open_count = sum(1 for s in statuses if MilestoneStatus(s) not in SETTLED_MILESTONE_STATUSES)
+    if open_count:
+        raise conflict(
+            "contract_has_open_milestones",
+            f"{open_count} milestone(s) are neither paid nor cancelled.",
+        )
+
+
+def is_overdue(due_date: date | None, delivered_on: date | None, today: date) -> bool:
+    """Delivered after its due date, or not delivered and the due date has passed."""
+    if due_date is None:
+        return False
+    if delivered_on is not None:
+        return delivered_on > due_date
+    return today > due_date
+
+
+@dataclass(frozen=True)
+class MilestoneAmount:
+    """One milestone of a split contract; `sequence` counts from 1."""
+
+    sequence: int
+    title: str
+    percentage: Decimal
+    amount: Decimal
+    due_offset_days: int
+    due_date: date | None
+
+
+def _plan_fields(item: Any) -> tuple[Any, Any, Any]:
+    if isinstance(item, Mapping):
+        return item.get("title"), item.get("percentage"), item.get("due_offset_days")
+    if isinstance(item, Sequence) and not isinstance(item, str) and len(item) == 3:
+        return item[0], item[1], item[2]
+    return None, None, None
+
+
+def split_milestones(
+    contract_amount: Decimal,
+    plan: Sequence[tuple[str, Decimal, int] | Mapping[str, Any]],
+    start_date: date | None = None,
+) -> list[MilestoneAmount]:
+    """Split a contract amount by its milestone plan, exact to the fen.
+
+    `plan` rows are (title, percentage, due_offset_days) or mappings with those keys. Each
+    milestone gets `to_fen(amount × percentage / 100)`, the last the remainder. With a
+    `start_date`, due dates are `start_date + due_offset_days`.
+    """
+    amount = _money(contract_amount, code="invalid_contract_amount", field="contract_amount", positive=True)
+    if not plan:
+        raise RuleViolation(
+            "invalid_milestone_plan",
+            "A contract needs at least one milestone.",
+            errors=[{"field": "milestones", "message": "no milestones"}],
+        )
+    errors: list[dict[str, Any]] = []
+    rows: list[tuple[str, Decimal, int]] = []
+    for i, item in enumerate(plan):
+        title, percentage, offset = _plan_fields(item)
+        where = f"milestones[{i}]"
+        title = title.strip() if isinstance(title, str) else ""
+        if not title:
+            errors.append({"field": f"{where}.title", "message": "title is required"})
+        pct = _to_decimal(percentage)
+        if pct is None or pct <= 0 or not _has_at_most_two_places(pct):
+            errors.append(
+                {"field": f"{where}.percentage", "message": "must be a positive number with at most two decimals"}
+            )
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            errors.append({"field": f"{where}.due_offset_days", "message": "must be a whole number of days ≥ 0"})
+        if not errors:
+            rows.append((title, pct, offset))  # type: ignore[arg-type]
+    if errors:
+        raise RuleViolation("invalid_milestone_plan", "The milestone plan is not valid.", errors=errors)
+
+    total_pct = sum((pct for _, pct, _ in rows), Decimal(0))
+    if total_pct != HUNDRED:
+        shown = format(total_pct.normalize(), "f")
+        raise RuleViolation(
+            "percentages_must_sum_to_100",
+            f"Milestone percentages sum to {shown}, not 100.",
+            errors=[{"field": "milestones", "message": f"percentages sum to {shown}"}],
+        )
+
+    amounts = [to_fen(amount * pct / HUNDRED) for _, pct, _ in rows[:-1]]
+    amounts.append(amount - sum(amounts, ZERO))
+    small = [i for i, value in enumerate(amounts) if value < CENT]
+    if small:
+        raise RuleViolation(
+            "milestone_amount_too_small",
+            f"A contract of {amount} is too small to split into {len(rows)} milestones by this plan: "
+            "every milestone must be worth at least 0.01.",
+            errors=[
+                {"field": f"milestones[{i}].percentage", "message": f"would be worth {amounts[i]}"}
+                for i in small
+            ],
+        )
+    return [
+        MilestoneAmount(
+            sequence=i + 1,
+            title=title,
+            percentage=pct,
+            amount=value,
+            due_offset_days=offset,
+            due_date=start_date + timedelta(days=offset) if start_date is not None else None,
+        )
+        for i, ((title, pct, offset), value) in enumerate(zip(rows, amounts))
+    ]
+
+
+# --- amendments (补充合同, 政府采购法 Art. 49) ------------------------------------------------------
+
+#: Amendments may add at most this share of the original contract amount, in total.
+AMENDMENT_LIMIT_RATIO = Decimal("0.10")
+
+
+def amendment_limit(original_amount: Decimal) -> Decimal:
+    """Most that amendments may add to a contract in total: 10 % of the original, to the fen."""
+    return to_fen(Decimal(original_amount) * AMENDMENT_LIMIT_RATIO)
+
+
+def check_amendment(original_amount: Decimal, previous_increases: Decimal, increase: Decimal) -> Decimal:
+    """Refuse an increase beyond the 10 % cap; return what may still be added after it."""
+    added = _money(increase, code="invalid_amendment", field="increase", positive=True)
+    limit = amendment_limit(original_amount)
+    already = to_fen(Decimal(previous_increases))
+    left = limit - already
+    if already + added > limit:
+        raise RuleViolation(
+            "amendment_exceeds_limit",
+            f"Amendments may add at most {limit} (10 % of the original {to_fen(Decimal(original_amount))}); "
+            f"{already} has already been added, so at most {max(left, ZERO)} more, not {added}.",
+            errors=[{"field": "increase", "message": f"at most {max(left, ZERO)}"}],
+        )
+    return left - added
+
+
+class MilestoneLine(NamedTuple):
+    """A milestone as amendments and termination see it."""
+
+    id: Hashable
+    amount: Decimal
+    status: MilestoneStatus
+
+
+class MilestoneIncrease(NamedTuple):
+    id: Hashable
+    added: Decimal
+    new_amount: Decimal
+
+
+def _is_open(status: MilestoneStatus, ident: Hashable, payment_pending_ids: Collection[Hashable]) -> bool:
+    return status not in SETTLED_MILESTONE_STATUSES and ident not in payment_pending_ids
+
+
+def apply_amendment(
+    milestones: Sequence[tuple[Hashable, Decimal, MilestoneStatus | str]],
+    increase: Decimal,
+    *,
+    payment_pending_ids: Collection[Hashable] = frozenset(),
+) -> list[MilestoneIncrease]:
+    """Spread an increase over the open milestones in proportion to their amounts.
+
+    Returns one entry per open milestone, in the given order; the shares add up to the
+    increase exactly and none is negative (see the module docstring for the rounding).
+    """
+    added_total = _money(increase, code="invalid_amendment", field="increase", positive=True)
+    open_lines = [
+        (ident, Decimal(amount))
+        for ident, amount, status in milestones
+        if _is_open(MilestoneStatus(status), ident, payment_pending_ids)
+    ]
+    if not open_lines:
+        raise conflict(
+            "no_open_milestone",
+            "Every milestone is paid, cancelled or awaiting payment: there is none to carry the amendment.",
+        )
+    base = sum((amount for _, amount in open_lines), Decimal(0))
+    result: list[MilestoneIncrease] = []
+    running = Decimal(0)
+    handed_out = ZERO
+    for i, (ident, amount) in enumerate(open_lines):
+        running += amount
+        if i == len(open_lines) - 1:
+            upto = added_total
+        elif base > 0:
+            upto = to_fen(added_total * running / base)
+        else:  # only zero-amount milestones: the last one carries it all
+            upto = ZERO
+        share = upto - handed_out
+        handed_out = upto
+        result.append(MilestoneIncrease(ident, share, to_fen(amount + share)))
+    return result
+
+
+# --- termination ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Termination:
+    """What terminating a contract does to its milestones."""
+
+    cancelled_ids: tuple[Hashable, ...]
+    kept_ids: tuple[Hashable, ...]
+    released_commitment: Decimal
+
+
+def terminate(
+    milestones: Iterable[tuple[Hashable, Decimal, MilestoneStatus | str]],
+    *,
+    payment_pending_ids: Collection[Hashable] = frozenset(),
+) -> Termination:
+    """Cancel every milestone not yet paid and with no payment pending; release their amounts.
+
+    Paid and payment-pending milestones stay; already cancelled ones stay cancelled and
+    release nothing again.
+    """
+    cancelled: list[Hashable] = []
+    kept: list[Hashable] = []
+    released = ZERO
+    for ident, amount, status in milestones:
+        status = MilestoneStatus(status)
+        if status is MilestoneStatus.CANCELLED:
+            continue
+        if _is_open(status, ident, payment_pending_ids):
+            cancelled.append(ident)
+            released += Decimal(amount)
+        else:
+            kept.append(ident)
+    return Termination(tuple(cancelled), tuple(kept), to_fen(released))
+
+
+# --- deliverables --------------------------------------------------------------------------------
+
+MAX_SUMMARY_LENGTH = 5000
+
+#: Figures a deliverable may report: counts are whole numbers, hours may have two decimals.
+COUNT_FIGURES = frozenset({
+    "people_served",          # 服务人数
+    "person_times_served",    # 服务人次
+    "households_served",      # 服务户数
+    "sessions_held",          # 活动/服务场次
+    "volunteers_involved",    # 志愿者人数
+    "referrals_made",         # 转介个案数
+    "cases_closed",           # 结案个案数
+})
+HOUR_FIGURES = frozenset({
+    "service_hours",          # 服务时长
+    "volunteer_hours",        # 志愿服务时长
+})
+KNOWN_FIGURES = COUNT_FIGURES | HOUR_FIGURES
+
+
+class Deliverable(NamedTuple):
+    summary: str
+    figures: dict[str, Decimal]
+
+
+def validate_deliverable(summary: Any, figures: Mapping[str, Any] | None) -> Deliverable:
+    """Check a milestone deliverable: a summary of 1–5000 characters and known, sane figures."""
+    errors: list[dict[str, Any]] = []
+    text = summary.strip() if isinstance(summary, str) else ""
+    if not text:
+        errors.append({"field": "summary", "message": "a summary is required"})
+    elif len(text) > MAX_SUMMARY_LENGTH:
+        errors.append({"field": "summary", "message": f"at most {MAX_SUMMARY_LENGTH} characters, not {len(text)}"})
+    checked: dict[str, Decimal] = {}
+    for name, value in (figures or {}).items():
+        field = f"figures.{name}"
+        if name not in KNOWN_FIGURES:
+            errors.append({"field": field, "message": f"unknown figure; known: {', '.join(sorted(KNOWN_FIGURES))}"})
+            continue
+        number = _to_decimal(value)
+        if number is None:
+            errors.append({"field": field, "message": "must be a number"})
+        elif number < 0:
+            errors.append({"field": field, "message": "may not be negative"})
+        elif name in COUNT_FIGURES and number != number.to_integral_value():
+            errors.append({"field": field, "message": "must be a whole number"})
+        elif name in HOUR_FIGURES and not _has_at_most_two_places(number):
+            errors.append({"field": field, "message": "at most two decimals"})
+        else:
+            checked[name] = number
+    if errors:
+        raise RuleViolation("invalid_deliverable", "The deliverable is not valid.", errors=errors)
+    return Deliverable(text, checked)
+
+
+# --- payments ------------------------------------------------------------------------------------
+
+
+class PaymentStatus(StrEnum):
+    """pending (decided, awaiting the treasury) → confirmed (treasury reference recorded)."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+
+
+PAYMENT_TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
+    PaymentStatus.PENDING: frozenset({PaymentStatus.CONFIRMED}),
+    PaymentStatus.CONFIRMED: frozenset(),
+}
+
+MAX_TREASURY_REFERENCE = 64
+
+
+def check_payment_transition(current: PaymentStatus | str, target: PaymentStatus | str) -> None:
+    _check_transition("payment", PAYMENT_TRANSITIONS, PaymentStatus(current), PaymentStatus(target))
+
+
+def validate_treasury_reference(reference: Any) -> str:
+    """The treasury's reference for the transfer, stripped: 1–64 printable characters."""
+    text = reference.strip() if isinstance(reference, str) else ""
+    if not text or len(text) > MAX_TREASURY_REFERENCE or not text.isprintable():
+        raise RuleViolation(
+            "invalid_treasury_reference",
+            "A treasury reference of 1 to 64 printable characters is required.",
+            errors=[{"field": "treasury_reference", "message": "1 to 64 printable characters"}],
+        )
+    return text
+
+
+def check_payee(payee_org_id: Hashable, vendor_org_id: Hashable) -> None:
+    """The contracted vendor is the only payee: no transfer of the whole contract (转包, Art. 23)."""
+    if str(payee_org_id) != str(vendor_org_id):
+        raise RuleViolation(
+            "payee_must_be_vendor",
+            "Payments go to the contracted vendor only.",
+            errors=[{"field": "payee_org_id", "message": "must be the contract's vendor"}],
+        )
+
+
+@dataclass(frozen=True)
+class PaymentDecision:
+    """What a milestone's payment is: `amount + withheld_amount` = the milestone amount."""
+
+    amount: Decimal
+    withheld_amount: Decimal
+    payout_ratio: Decimal
+    grade: Grade
+    total_score: Decimal
+
+
+def decide_payment(
+    milestone_amount: Decimal,
+    milestone_status: MilestoneStatus | str,
+    evaluation: tuple[EvaluationStatus | str, Decimal | None, Grade | str | None] | None,
+    bands: Sequence[PaymentBand | Mapping[str, Any]],
+    *,
+    appeal_pending: bool = False,
+) -> PaymentDecision:
+    """Decide a milestone's payment from its accepted evaluation and the payment rule.
+
+    `evaluation` is the milestone's current evaluation as (status, total_score, grade), or
+    None if none was commissioned; after an upheld appeal it is the re-evaluation.
+    """
+    status = MilestoneStatus(milestone_status)
+    if status is MilestoneStatus.CANCELLED:
+        raise conflict("milestone_cancelled", "This milestone was cancelled and will not be paid.")
+    if status is MilestoneStatus.PAID:
+        raise conflict("milestone_already_paid", "This milestone has already been paid.")
+    if evaluation is None or EvaluationStatus(evaluation[0]) is not EvaluationStatus.ACCEPTED:
+        state = "none" if evaluation is None else EvaluationStatus(evaluation[0]).value
+        raise conflict(
+            "evaluation_required",
+            f"A payment needs an accepted evaluation of the milestone (evaluation: {state}).",
+        )
+    if appeal_pending:
+        raise conflict("appeal_pending", "An appeal against the milestone's evaluation is pending.")
+    _, score, grade = evaluation
+    if score is None:
+        raise conflict("evaluation_required", "The accepted evaluation has no total score.")
+    amount = _money(milestone_amount, code="invalid_amount", field="milestone_amount", positive=False)
+    total = Decimal(score)
+    ratio = payout_ratio(bands, total)
+    paid = to_fen(amount * ratio)
+    return PaymentDecision(
+        amount=paid,
+        withheld_amount=amount - paid,
+        payout_ratio=ratio,
+        grade=Grade(grade) if grade is not None else grade_for(total),
+        total_score=total,
+    )
+
+
+class ContractPosition(NamedTuple):
+    """paid + withheld + remaining + cancelled = contract amount (original plus amendments)."""
+
+    paid: Decimal
+    withheld: Decimal
+    remaining: Decimal
+    cancelled: Decimal
+
+
+def contract_position(
+    contract_amount: Decimal,
+    milestones: Iterable[tuple[Decimal, MilestoneStatus | str, Decimal | None, Decimal | None]],
+) -> ContractPosition:
+    """Where a contract's money stands.
+
+    `milestones` are (amount, status, paid_amount, withheld_amount); paid covers payments
+    decided, confirmed or not. `contract_amount` is the current amount, amendments included,
+    which the milestone amounts add up to; `remaining` is then what open milestones commit.
+    """
+    paid = withheld = cancelled = ZERO
+    for amount, status, paid_amount, withheld_amount in milestones:
+        paid += Decimal(paid_amount or 0)
+        withheld += Decimal(withheld_amount or 0)
+        if MilestoneStatus(status) is MilestoneStatus.CANCELLED:
+            cancelled += Decimal(amount)
+    remaining = Decimal(contract_amount) - paid - withheld - cancelled
+    if remaining < 0:
+        # Milestones that settle more than the contract is worth mean the stored data is wrong.
+        raise ValueError(f"contract position is inconsistent: remaining would be {remaining}")
+    return ContractPosition(to_fen(paid), to_fen(withheld), to_fen(remaining), to_fen(cancelled))
