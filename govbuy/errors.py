@@ -143,8 +143,9 @@ def handle_validation(_: Request, exc: ValidationException) -> Response:
 
 def handle_http(_: Request, exc: HTTPException) -> Response:
     status = exc.status_code
-    if status == 400 and "JSON" in str(exc.detail):
-        return problem(422, "invalid_json", str(exc.detail))
+    if status == 400:
+        # Litestar answers 400 for bodies it cannot decode; to clients that is bad input (422).
+        return problem(422, "malformed_request", f"the request body could not be read: {exc.detail}")
     code = _HTTP_CODES.get(status, "http_error")
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail else _TITLES.get(status, "")
     return problem(status, code, detail, headers=exc.headers)

@@ -1,0 +1,98 @@
+"""Vendor endpoints: the vendor's standing, assessment grades, credit-list entries, rating."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from govbuy.auth import any_signed_in, requires
+from govbuy.pagination import Page
+from vendors import service
+from vendors.schemas import (
+    AssessmentGradeCreate,
+    AssessmentGradeRead,
+    CreditListEntryCreate,
+    CreditListEntryRead,
+    CreditListEntryRemove,
+    CreditRatingRead,
+    VendorRead,
+    VendorSummary,
+)
+
+Limit = Annotated[int | None, QueryParameter(ge=1, le=200)]
+Cursor = Annotated[str | None, QueryParameter(max_length=512)]
+
+
+class VendorController(Controller):
+    path = "/api/v1/vendors"
+    tags = ["vendors"]
+    guards = [any_signed_in]
+
+    @get("/")
+    async def list(self, limit: Limit = None, cursor: Cursor = None) -> Page[VendorSummary]:
+        """Vendors by name, with credit grade and whether they are on a credit list today."""
+        return await service.list_vendors(limit, cursor)
+
+    @get("/{vendor_id:uuid}")
+    async def read(self, vendor_id: FromPath[UUID]) -> VendorRead:
+        """A vendor's standing: type, current assessment grade (or that it expired), active
+        credit-list entries, whether it may bid today and why not, and its credit rating."""
+        return await service.get_vendor(vendor_id)
+
+    @post("/{vendor_id:uuid}/assessment-grades", guards=[requires("admin")])
+    async def record_grade(
+        self, request: Request, vendor_id: FromPath[UUID], data: JSONBody[AssessmentGradeCreate]
+    ) -> AssessmentGradeRead:
+        """Record an assessment grade (1A–5A) awarded by civil affairs; valid 5 years."""
+        return await service.record_assessment_grade(request.user, vendor_id, data)
+
+    @get("/{vendor_id:uuid}/assessment-grades")
+    async def grades(self, vendor_id: FromPath[UUID], limit: Limit = None, cursor: Cursor = None) -> Page[AssessmentGradeRead]:
+        """Every grade ever awarded, newest first (history is never overwritten)."""
+        return await service.list_assessment_grades(vendor_id, limit, cursor)
+
+    @post("/{vendor_id:uuid}/credit-list-entries", guards=[requires("admin")])
+    async def add_entry(
+        self, request: Request, vendor_id: FromPath[UUID], data: JSONBody[CreditListEntryCreate]
+    ) -> CreditListEntryRead:
+        """Record an entry on a credit list; an active entry bars the vendor from bidding."""
+        return await service.add_credit_list_entry(request.user, vendor_id, data)
+
+    @get("/{vendor_id:uuid}/credit-list-entries")
+    async def entries(
+        self, vendor_id: FromPath[UUID], limit: Limit = None, cursor: Cursor = None
+    ) -> Page[CreditListEntryRead]:
+        """Every credit-list entry, active and removed, newest first."""
+        return await service.list_credit_list_entries(vendor_id, limit, cursor)
+
+    @post("/{vendor_id:uuid}/credit-list-entries/{entry_id:uuid}/remove", guards=[requires("admin")], status_code=200)
+    async def remove_entry(
+        self,
+        request: Request,
+        vendor_id: FromPath[UUID],
+        entry_id: FromPath[UUID],
+        data: JSONBody[CreditListEntryRemove],
+    ) -> Response[CreditListEntryRead]:
+        """Record an entry's removal (the entry is kept as history)."""
+        entry = await service.remove_credit_list_entry(
+            request.user, vendor_id, entry_id, data, request.headers.get("if-match")
+        )
+        return Response(entry, headers={"ETag": f'"{entry.version}"'})
+
+    @get("/{vendor_id:uuid}/credit-rating")
+    async def rating(self, vendor_id: FromPath[UUID]) -> CreditRatingRead:
+        """The current credit rating, each component explained, with its inputs and rules version."""
+        return await service.get_rating(vendor_id)
+
+    @get("/{vendor_id:uuid}/credit-rating/history")
+    async def rating_history(
+        self, vendor_id: FromPath[UUID], limit: Limit = None, cursor: Cursor = None
+    ) -> Page[CreditRatingRead]:
+        """Past ratings, newest first: a new one is stored only when an input or the rules changed."""
+        return await service.rating_history(vendor_id, limit, cursor)
+
+
+CONTROLLERS = [VendorController]

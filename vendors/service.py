@@ -1,0 +1,415 @@
+"""Vendors: assessment grades, credit-list entries, eligibility to bid and the stored credit
+rating (recomputed when an input changes, and for everyone by `govbuy recompute-ratings`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+from uuid import UUID, uuid4
+
+from govbuy import audit, clock
+from govbuy import database as db
+from govbuy.audit import Actor
+from govbuy.errors import NotFound, check_if_match
+from govbuy.pagination import Page, check_limit, decode_cursor, page
+from vendors import rules
+from vendors.schemas import (
+    AssessmentGradeCreate,
+    AssessmentGradeRead,
+    CreditListEntryCreate,
+    CreditListEntryRead,
+    CreditListEntryRemove,
+    CreditRatingRead,
+    CreditRatingSummary,
+    CurrentGradeRead,
+    EligibilityReasonRead,
+    VendorRead,
+    VendorSummary,
+)
+
+# --- reads ---------------------------------------------------------------------------------
+
+
+async def _vendor_row(vendor_id: UUID) -> Any:
+    row = await db.fetchrow(
+        "SELECT id, name, uscc, region_code FROM organisations WHERE id = $1 AND kind = 'vendor'", vendor_id
+    )
+    if row is None:
+        raise NotFound("vendor", vendor_id)
+    return row
+
+
+def _entry_read(row: Any, today: date) -> CreditListEntryRead:
+    entry = rules.CreditListEntry(row["list"], row["listed_on"], row["removed_on"], row["reason"])
+    return CreditListEntryRead(
+        id=row["id"],
+        vendor_id=row["vendor_id"],
+        list=row["list"],
+        list_label=entry.label,
+        reason=row["reason"],
+        listed_on=row["listed_on"],
+        removed_on=row["removed_on"],
+        removal_reason=row["removal_reason"],
+        active=entry.is_active(today),
+        version=row["version"],
+    )
+
+
+async def _grade_records(vendor_id: UUID) -> list[rules.AssessmentGradeRecord]:
+    rows = await db.fetch("SELECT grade, awarded_on FROM assessment_grades WHERE vendor_id = $1", vendor_id)
+    return [rules.AssessmentGradeRecord(r["grade"], r["awarded_on"]) for r in rows]
+
+
+async def _entries(vendor_id: UUID) -> list[Any]:
+    return await db.fetch(
+        "SELECT * FROM credit_list_entries WHERE vendor_id = $1 ORDER BY listed_on DESC, id", vendor_id
+    )
+
+
+async def _latest_rating(vendor_id: UUID) -> Any:
+    return await db.fetchrow(
+        "SELECT * FROM credit_ratings WHERE vendor_id = $1 ORDER BY id DESC LIMIT 1", vendor_id
+    )
+
+
+async def current_credit_grade(vendor_id: UUID) -> str | None:
+    """The grade of the vendor's current rating (None while provisional or never rated)."""
+    return await db.fetchval(
+        "SELECT grade FROM credit_ratings WHERE vendor_id = $1 ORDER BY id DESC LIMIT 1", vendor_id
+    )
+
+
+async def check_eligibility(
+    vendor_id: UUID, *, min_assessment_grade: int | None, min_credit_grade: str | None, today: date
+) -> rules.EligibilityResult:
+    """Whether the vendor may bid today under a tender's requirements, with every reason not."""
+    await _vendor_row(vendor_id)
+    entries = [rules.CreditListEntry(r["list"], r["listed_on"], r["removed_on"], r["reason"]) for r in await _entries(vendor_id)]
+    return rules.check_eligibility(
+        active_list_entries=rules.active_entries(entries, today),
+        current_grade=rules.current_assessment_grade(await _grade_records(vendor_id), today),
+        credit_grade=await current_credit_grade(vendor_id),
+        min_assessment_grade=min_assessment_grade,
+        min_credit_grade=min_credit_grade,
+    )
+
+
+async def get_vendor(vendor_id: UUID) -> VendorRead:
+    row = await _vendor_row(vendor_id)
+    today = await clock.today()
+    current = rules.current_assessment_grade(await _grade_records(vendor_id), today)
+    entries = [_entry_read(r, today) for r in await _entries(vendor_id)]
+    eligibility = await check_eligibility(vendor_id, min_assessment_grade=None, min_credit_grade=None, today=today)
+    rating = await _latest_rating(vendor_id)
+    vendor_type = rules.vendor_type(row["uscc"]) if row["uscc"] else "other"
+    return VendorRead(
+        id=row["id"],
+        name=row["name"],
+        uscc=row["uscc"],
+        vendor_type=vendor_type,
+        vendor_type_label=rules.VENDOR_TYPE_LABELS[vendor_type],
+        region_code=row["region_code"],
+        assessment_grade=CurrentGradeRead(
+            grade=current.label, awarded_on=current.awarded_on, expires_on=current.expires_on, expired=current.expired
+        )
+        if current
+        else None,
+        active_credit_list_entries=[e for e in entries if e.active],
+        may_bid_today=eligibility.eligible,
+        bid_blockers=[EligibilityReasonRead(code=r.code, detail=r.detail) for r in eligibility.reasons],
+        credit_rating=CreditRatingSummary.model_validate(dict(rating)) if rating else None,
+    )
+
+
+async def list_vendors(limit: int | None, cursor: str | None) -> Page[VendorSummary]:
+    """Vendors by name with their credit grade and list status, in one query."""
+    limit = check_limit(limit)
+    after = decode_cursor(cursor)
+    today = await clock.today()
+    rows = await db.fetch(
+        """SELECT o.id, o.name, o.uscc, o.region_code,
+                  (SELECT r.grade FROM credit_ratings r WHERE r.vendor_id = o.id ORDER BY r.id DESC LIMIT 1)
+                      AS credit_grade,
+                  (SELECT count(*) FROM credit_list_entries e WHERE e.vendor_id = o.id AND e.listed_on <= $4
+                      AND (e.removed_on IS NULL OR e.removed_on > $4)) AS active_list_entries
+           FROM organisations o WHERE o.kind = 'vendor'
+             AND ($1::text IS NULL OR (o.name, o.id) > ($1, $2::uuid))
+           ORDER BY o.name, o.id LIMIT $3""",
+        after[0] if after else None,
+        after[1] if after else None,
+        limit + 1,
+        today,
+    )
+
+    def item(r: Any) -> VendorSummary:
+        vendor_type = rules.vendor_type(r["uscc"]) if r["uscc"] else "other"
+        return VendorSummary(
+            id=r["id"], name=r["name"], uscc=r["uscc"], vendor_type=vendor_type, region_code=r["region_code"],
+            credit_grade=r["credit_grade"], listed=r["active_list_entries"] > 0,
+        )
+
+    return page(rows, limit, lambda r: (r["name"], r["id"]), item)
+
+
+# --- assessment grades ----------------------------------------------------------------------
+
+
+def _grade_read(row: Any) -> AssessmentGradeRead:
+    return AssessmentGradeRead(
+        id=row["id"],
+        vendor_id=row["vendor_id"],
+        grade=rules.ASSESSMENT_GRADES[row["grade"]],
+        awarded_on=row["awarded_on"],
+        expires_on=rules.assessment_grade_expires_on(row["awarded_on"]),
+        note=row["note"],
+        recorded_at=row["recorded_at"],
+    )
+
+
+async def record_assessment_grade(actor: Actor, vendor_id: UUID, data: AssessmentGradeCreate) -> AssessmentGradeRead:
+    grade = rules.parse_assessment_grade(data.grade)
+    async with db.transaction():
+        await _vendor_row(vendor_id)
+        row = await db.fetchrow(
+            """INSERT INTO assessment_grades (id, vendor_id, grade, awarded_on, note, recorded_by, recorded_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *""",
+            uuid4(), vendor_id, grade, data.awarded_on, data.note, actor.user_id, await clock.now(),
+        )
+        result = _grade_read(row)
+        await audit.record(actor, "assessment_grade.recorded", "vendor", vendor_id, after=result.model_dump())
+        await recompute_rating(actor, vendor_id)
+    return result
+
+
+async def list_assessment_grades(vendor_id: UUID, limit: int | None, cursor: str | None) -> Page[AssessmentGradeRead]:
+    await _vendor_row(vendor_id)
+    limit = check_limit(limit)
+    after = decode_cursor(cursor)
+    rows = await db.fetch(
+        """SELECT * FROM assessment_grades WHERE vendor_id = $1
+             AND ($2::date IS NULL OR (awarded_on, id) < ($2, $3::uuid))
+           ORDER BY awarded_on DESC, id DESC LIMIT $4""",
+        vendor_id,
+        date.fromisoformat(after[0]) if after else None,
+        after[1] if after else None,
+        limit + 1,
+    )
+    return page(rows, limit, lambda r: (r["awarded_on"], r["id"]), _grade_read)
+
+
+# --- credit lists ---------------------------------------------------------------------------
+
+
+async def add_credit_list_entry(actor: Actor, vendor_id: UUID, data: CreditListEntryCreate) -> CreditListEntryRead:
+    async with db.transaction():
+        await _vendor_row(vendor_id)
+        row = await db.fetchrow(
+            """INSERT INTO credit_list_entries (id, vendor_id, list, reason, listed_on, recorded_by, recorded_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *""",
+            uuid4(), vendor_id, data.list, data.reason, data.listed_on, actor.user_id, await clock.now(),
+        )
+        result = _entry_read(row, await clock.today())
+        await audit.record(actor, "credit_list_entry.listed", "vendor", vendor_id, after=result.model_dump())
+        await recompute_rating(actor, vendor_id)
+    return result
+
+
+async def remove_credit_list_entry(
+    actor: Actor, vendor_id: UUID, entry_id: UUID, data: CreditListEntryRemove, if_match: str | None
+) -> CreditListEntryRead:
+    async with db.transaction():
+        row = await db.fetchrow(
+            "SELECT * FROM credit_list_entries WHERE id = $1 AND vendor_id = $2 FOR UPDATE", entry_id, vendor_id
+        )
+        if row is None:
+            raise NotFound("credit list entry", entry_id)
+        check_if_match(if_match, row["version"])
+        today = await clock.today()
+        before = _entry_read(row, today)
+        rules.validate_removal(
+            rules.CreditListEntry(row["list"], row["listed_on"], row["removed_on"], row["reason"]), data.removed_on
+        )
+        updated = await db.fetchrow(
+            """UPDATE credit_list_entries SET removed_on = $2, removal_reason = $3, removed_by = $4,
+                      removal_recorded_at = $5, version = version + 1
+               WHERE id = $1 RETURNING *""",
+            entry_id, data.removed_on, data.reason, actor.user_id, await clock.now(),
+        )
+        result = _entry_read(updated, today)
+        await audit.record(
+            actor, "credit_list_entry.removed", "vendor", vendor_id, before=before.model_dump(), after=result.model_dump()
+        )
+        await recompute_rating(actor, vendor_id)
+    return result
+
+
+async def list_credit_list_entries(vendor_id: UUID, limit: int | None, cursor: str | None) -> Page[CreditListEntryRead]:
+    await _vendor_row(vendor_id)
+    limit = check_limit(limit)
+    after = decode_cursor(cursor)
+    today = await clock.today()
+    rows = await db.fetch(
+        """SELECT * FROM credit_list_entries WHERE vendor_id = $1
+             AND ($2::date IS NULL OR (listed_on, id) < ($2, $3::uuid))
+           ORDER BY listed_on DESC, id DESC LIMIT $4""",
+        vendor_id,
+        date.fromisoformat(after[0]) if after else None,
+        after[1] if after else None,
+        limit + 1,
+    )
+    return page(rows, limit, lambda r: (r["listed_on"], r["id"]), lambda r: _entry_read(r, today))
+
+
+# --- credit rating --------------------------------------------------------------------------
+
+# One statement gathers every input of every vendor asked for (set-based, never a query per
+# vendor). History from contracts and evaluations joins in through `rating_history_sql`.
+_BASE_INPUTS_SQL = """
+SELECT o.id AS vendor_id,
+       (SELECT coalesce(json_agg(json_build_object('grade', g.grade, 'awarded_on', g.awarded_on)), '[]')
+          FROM assessment_grades g WHERE g.vendor_id = o.id) AS grades,
+       (SELECT coalesce(json_agg(json_build_object('list', e.list, 'listed_on', e.listed_on,
+                                                   'removed_on', e.removed_on, 'reason', e.reason)), '[]')
+          FROM credit_list_entries e WHERE e.vendor_id = o.id) AS entries
+FROM organisations o
+WHERE o.kind = 'vendor' AND ($1::uuid[] IS NULL OR o.id = ANY($1))
+"""
+
+
+def _inputs_from_row(row: Any, history: dict[str, Any], today: date) -> rules.RatingInputs:
+    grades = [rules.AssessmentGradeRecord(g["grade"], date.fromisoformat(g["awarded_on"])) for g in row["grades"]]
+    entries = [rules.CreditListEntry.from_dict(e) for e in row["entries"]]
+    current = rules.current_assessment_grade(grades, today)
+    return rules.RatingInputs(
+        evaluations=tuple(history.get("evaluations", ())),
+        milestones=tuple(history.get("milestones", ())),
+        assessment_grade=current.grade if current and not current.expired else None,
+        poor_grade_count=history.get("poor_grade_count", 0),
+        terminations_for_cause=history.get("terminations_for_cause", 0),
+        past_list_entries=tuple(e for e in entries if e.removed_on is not None and e.removed_on <= today),
+        active_list_entries=tuple(rules.active_entries(entries, today)),
+    )
+
+
+async def _history(vendor_ids: list[UUID] | None, today: date) -> dict[UUID, dict[str, Any]]:
+    """Performance, delivery and conduct facts from contracts and evaluations, per vendor."""
+    return {}
+
+
+def _changed(latest: Any, fingerprint: str, result: dict[str, Any]) -> bool:
+    if latest is None:
+        return True
+    return latest["fingerprint"] != fingerprint or latest["result"] != result
+
+
+async def _store_ratings(actor: Actor | None, vendor_ids: list[UUID] | None, today: date) -> int:
+    """Rate the vendors and store a new rating only where an input or the result changed."""
+    rows = await db.fetch(_BASE_INPUTS_SQL, vendor_ids)
+    history = await _history(vendor_ids, today)
+    latest = {
+        r["vendor_id"]: r
+        for r in await db.fetch(
+            """SELECT DISTINCT ON (vendor_id) vendor_id, fingerprint, result FROM credit_ratings
+               WHERE ($1::uuid[] IS NULL OR vendor_id = ANY($1)) ORDER BY vendor_id, id DESC""",
+            vendor_ids,
+        )
+    }
+    now = await clock.now()
+    new_rows = []
+    for row in rows:
+        inputs = _inputs_from_row(row, history.get(row["vendor_id"], {}), today)
+        rating = rules.rate_vendor(inputs, today)
+        fingerprint = rules.inputs_fingerprint(inputs)
+        result = _canonical_result(rating)
+        if _changed(latest.get(row["vendor_id"]), fingerprint, result):
+            new_rows.append(
+                (row["vendor_id"], today, rating.score, rating.grade, rating.provisional, rating.eligible,
+                 rating.rules_version, fingerprint, inputs.as_dict(), result, now)
+            )
+    if new_rows:
+        await db.executemany(
+            """INSERT INTO credit_ratings (vendor_id, rated_on, score, grade, provisional, eligible, rules_version,
+                                           fingerprint, inputs, result, created_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
+            new_rows,
+        )
+    return len(new_rows)
+
+
+def _canonical_result(rating: rules.Rating) -> dict[str, Any]:
+    """The rating without its date and inputs: what must stay equal for no new history row."""
+    import json
+
+    data = rating.as_dict()
+    data.pop("rated_on")
+    data.pop("inputs")
+    return json.loads(db.dumps(data))
+
+
+async def recompute_rating(actor: Actor | None, vendor_id: UUID) -> bool:
+    """Recompute one vendor's rating inside the caller's transaction; True if it changed."""
+    async with db.transaction():
+        changed = await _store_ratings(actor, [vendor_id], await clock.today()) > 0
+        if changed:
+            latest = await _latest_rating(vendor_id)
+            await audit.record(
+                actor, "credit_rating.computed", "vendor", vendor_id,
+                after={"score": latest["score"], "grade": latest["grade"], "rules_version": latest["rules_version"]},
+            )
+    return changed
+
+
+async def recompute_all(batch: int = 5000, progress: Callable[[int, int], None] | None = None) -> int:
+    """Recompute every vendor's rating in batches (set-based per batch); returns ratings stored."""
+    today = await clock.today()
+    ids = [r["id"] for r in await db.fetch("SELECT id FROM organisations WHERE kind = 'vendor' ORDER BY id")]
+    stored = 0
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
+        async with db.transaction():
+            stored += await _store_ratings(None, chunk, today)
+        if progress:
+            progress(min(start + batch, len(ids)), len(ids))
+    return stored
+
+
+def _rating_read(row: Any) -> CreditRatingRead:
+    result = row["result"]
+    return CreditRatingRead(
+        vendor_id=row["vendor_id"],
+        rated_on=row["rated_on"],
+        score=row["score"],
+        grade=row["grade"],
+        provisional=row["provisional"],
+        eligible=row["eligible"],
+        rules_version=row["rules_version"],
+        components=result["components"],
+        blocking_entries=result["blocking_entries"],
+        inputs=row["inputs"],
+        created_at=row["created_at"],
+    )
+
+
+async def get_rating(vendor_id: UUID) -> CreditRatingRead:
+    await _vendor_row(vendor_id)
+    row = await _latest_rating(vendor_id)
+    if row is None:
+        async with db.transaction():
+            await _store_ratings(None, [vendor_id], await clock.today())
+        row = await _latest_rating(vendor_id)
+    return _rating_read(row)
+
+
+async def rating_history(vendor_id: UUID, limit: int | None, cursor: str | None) -> Page[CreditRatingRead]:
+    await _vendor_row(vendor_id)
+    limit = check_limit(limit)
+    after = decode_cursor(cursor)
+    rows = await db.fetch(
+        """SELECT * FROM credit_ratings WHERE vendor_id = $1 AND ($2::bigint IS NULL OR id < $2)
+           ORDER BY id DESC LIMIT $3""",
+        vendor_id,
+        after[0] if after else None,
+        limit + 1,
+    )
+    return page(rows, limit, lambda r: (r["id"],), _rating_read)
