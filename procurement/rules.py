@@ -4,7 +4,7 @@ scoring (综合评分法) and lowest-price ranking (最低评标价法), award, 
 (质疑).
 
 Pure functions, enums and frozen dataclasses: no I/O, no database, no project imports but
-`govbuy.rules`. The service layer loads state, calls these and persists what they return.
+`govbuy.rules` and `evaluation.rules` (the payment-rule bands a tender may set). The service layer loads state, calls these and persists what they return.
 
 Sources: 《政府购买服务管理办法》(财政部令第102号), 《政府采购法》 and its 实施条例,
 《政府采购货物和服务招标投标管理办法》(财政部令第87号), 《政府采购非招标采购方式管理办法》
@@ -31,7 +31,8 @@ Tenders
   criteria_not_allowed, weights_must_sum_to_100, milestones_required, invalid_milestone,
   percentages_must_sum_to_100, invitations_required, single_source_requires_one_vendor,
   invitations_not_allowed, duplicate_invitation, invalid_eligibility_requirement,
-  vendor_ineligible (409)
+  vendor_ineligible (409; the check itself is vendors.service.check_eligibility),
+  invalid_payment_rule (evaluation.rules)
 Bids
   bid_deadline_passed (409), bids_sealed (409), invalid_bid_price, bid_exceeds_ceiling
 Panel and scoring
@@ -52,6 +53,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from enum import StrEnum
 from typing import Any
 
+from evaluation.rules import validate_payment_rule
 from govbuy.rules import (
     SHANGHAI,
     RuleViolation,
@@ -892,6 +894,19 @@ def validate_milestone_plan(
     return tuple(parsed)
 
 
+def payment_rule_bands(bands: Sequence[Any] | None) -> list[dict[str, str]] | None:
+    """A tender's own payment rule (bands of evaluation score → payout ratio), checked by the
+    evaluation domain's rule and kept as exact decimal strings, sorted by `min_score`; None
+    means the default rule applies."""
+    if bands is None:
+        return None
+    checked = validate_payment_rule(list(bands))
+    return [
+        {"min_score": str(b.min_score), "max_score": str(b.max_score), "ratio": str(b.ratio)}
+        for b in checked
+    ]
+
+
 MIN_INVITED_VENDORS = 3
 
 
@@ -943,6 +958,13 @@ class EligibilityRequirement:
     min_assessment_grade: str | None = None
     min_credit_grade: str | None = None
 
+    @property
+    def min_assessment_grade_number(self) -> int | None:
+        """The minimum assessment grade as the vendors domain counts it (3A → 3)."""
+        if self.min_assessment_grade is None:
+            return None
+        return ASSESSMENT_GRADES.index(self.min_assessment_grade) + 1
+
 
 def validate_eligibility(
     min_assessment_grade: str | None = None, min_credit_grade: str | None = None
@@ -963,52 +985,18 @@ def validate_eligibility(
     return EligibilityRequirement(min_assessment_grade, min_credit_grade)
 
 
-@dataclass(frozen=True)
-class EligibilityCheck:
-    """The outcome of one eligibility check, stored with the bid (at bid time and at opening)."""
-
-    eligible: bool
-    reasons: tuple[str, ...] = ()
-
-
-def assess_eligibility(
-    requirement: EligibilityRequirement,
-    *,
-    assessment_grade: str | None,
-    credit_grade: str | None,
-    active_credit_lists: Iterable[str] = (),
-) -> EligibilityCheck:
-    """Check a vendor against a tender's requirement.
-
-    `assessment_grade` is the vendor's grade still within its 5-year validity (None if none);
-    `credit_grade` is None for a provisional vendor without history, which does not meet a
-    minimum credit grade; any active credit-list entry bars the vendor.
-    """
-    reasons: list[str] = [
-        f"active entry on the credit list '{name}'" for name in sorted(set(active_credit_lists))
-    ]
-    wanted = requirement.min_assessment_grade
-    if wanted is not None and (
-        assessment_grade not in ASSESSMENT_GRADES
-        or ASSESSMENT_GRADES.index(assessment_grade) < ASSESSMENT_GRADES.index(wanted)
-    ):
-        reasons.append(f"assessment grade {assessment_grade or 'none'} is below {wanted}")
-    wanted = requirement.min_credit_grade
-    if wanted is not None and (
-        credit_grade not in CREDIT_GRADES
-        or CREDIT_GRADES.index(credit_grade) > CREDIT_GRADES.index(wanted)
-    ):
-        reasons.append(f"credit grade {credit_grade or 'none'} is below {wanted}")
-    return EligibilityCheck(not reasons, tuple(reasons))
-
-
-def ensure_eligible(check: EligibilityCheck) -> None:
-    if not check.eligible:
-        raise conflict(
-            "vendor_ineligible",
-            "the vendor may not bid: " + "; ".join(check.reasons),
-            errors=[_error("vendor", reason) for reason in check.reasons],
-        )
+def ineligible(reasons: Sequence[Mapping[str, Any]]) -> RuleViolation:
+    """The refusal of a bid by a vendor that fails the eligibility check (资格审查); `reasons`
+    are the check's reasons ({code, detail}), each reported in `errors`."""
+    details = [str(r.get("detail") or r.get("code")) for r in reasons]
+    return conflict(
+        "vendor_ineligible",
+        "the vendor may not bid: " + ("; ".join(details) or "not eligible"),
+        errors=[
+            {"field": "vendor", "code": str(r.get("code")), "message": str(r.get("detail"))}
+            for r in reasons
+        ],
+    )
 
 
 # --- bids ----------------------------------------------------------------------------------

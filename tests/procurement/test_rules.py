@@ -25,7 +25,6 @@ from procurement.rules import (
     EligibilityRequirement,
     Method,
     TenderStatus,
-    assess_eligibility,
     bids_are_sealed,
     challenge_resolution_effect,
     change_amount,
@@ -46,11 +45,12 @@ from procurement.rules import (
     commit_reservation,
     ensure_bids_unsealed,
     ensure_catalogue_editable,
-    ensure_eligible,
+    ineligible,
     minimum_bid_deadline,
     minimum_valid_bids,
     opening_outcome,
     parent_code,
+    payment_rule_bands,
     rank_bids,
     release,
     release_commitment,
@@ -752,19 +752,36 @@ def test_eligibility_accepts_grades_from_the_lists_only():
     assert len(violation(exc).errors) == 2
 
 
-def test_vendor_below_the_required_grade_or_on_a_credit_list_is_ineligible():
-    requirement = EligibilityRequirement("3A", "B")
-    assert assess_eligibility(requirement, assessment_grade="4A", credit_grade="A").eligible
-    check = assess_eligibility(
-        requirement,
-        assessment_grade="2A",
-        credit_grade=None,
-        active_credit_lists=["abnormal"],
+def test_minimum_assessment_grade_is_counted_as_the_vendors_domain_counts_it():
+    assert validate_eligibility("3A", None).min_assessment_grade_number == 3
+    assert validate_eligibility(None, "B").min_assessment_grade_number is None
+
+
+def test_ineligible_vendor_is_refused_with_every_reason():
+    reasons = [
+        {"code": "credit_list_entry_active", "detail": "listed on abnormal"},
+        {"code": "assessment_grade_missing", "detail": "no grade"},
+    ]
+    refusal = ineligible(reasons)
+    assert (refusal.code, refusal.status) == ("vendor_ineligible", 409)
+    assert [e["code"] for e in refusal.errors] == ["credit_list_entry_active", "assessment_grade_missing"]
+
+
+def test_tender_payment_rule_is_checked_and_kept_as_exact_decimals():
+    bands = payment_rule_bands(
+        [
+            {"min_score": 60, "max_score": 100, "ratio": "1.00"},
+            {"min_score": 0, "max_score": 60, "ratio": "0.5"},
+        ]
     )
-    assert not check.eligible and len(check.reasons) == 3
+    assert bands == [
+        {"min_score": "0", "max_score": "60", "ratio": "0.5"},
+        {"min_score": "60", "max_score": "100", "ratio": "1.00"},
+    ]
+    assert payment_rule_bands(None) is None
     with pytest.raises(RuleViolation) as exc:
-        ensure_eligible(check)
-    assert (violation(exc).code, violation(exc).status) == ("vendor_ineligible", 409)
+        payment_rule_bands([{"min_score": 0, "max_score": 50, "ratio": 1}])
+    assert violation(exc).code == "invalid_payment_rule"
 
 
 # --- bids ----------------------------------------------------------------------------------
