@@ -166,4 +166,5 @@ def create_app(*, dsn: str | None = None, manage_pool: bool = True) -> Litestar:
             render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
         ),
         debug=False,
+        logging_config=None,  # the CLI configures logging (request ids in every line)
     )
