@@ -9,21 +9,24 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from litestar import Litestar, get
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import MutableScopeHeaders
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
+from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Operation
 from litestar.response import Response
+from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 from govbuy import controllers as kernel
 from govbuy import database as db
 from govbuy.auth import TokenAuthentication
-from govbuy.errors import EXCEPTION_HANDLERS
+from govbuy.errors import _TITLES, EXCEPTION_HANDLERS, PROBLEM_JSON, Problem
 from govbuy.settings import get_settings
 
 log = logging.getLogger("govbuy")
@@ -96,6 +99,41 @@ async def metrics() -> Response[bytes]:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
+# The errors any operation may answer, all as problem+json; 401 and 403 only where a guard is.
+PROBLEM_STATUSES = (404, 409, 412, 413, 415, 422, 429, 503)
+GUARDED_PROBLEM_STATUSES = (401, 403)
+
+
+@dataclass
+class _ProblemOperation(Operation):
+    """An operation without Litestar's default 400 response: bad input answers 422 here."""
+
+    def __post_init__(self) -> None:
+        if self.responses:
+            self.responses.pop("400", None)
+
+
+def document_problem_responses(app: Litestar) -> None:
+    """Declare in the OpenAPI document that every operation answers its errors as problem+json
+    (a domain's own `responses=` for a status wins), so clients and schema checks know the shape."""
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            guarded = bool(handler.resolve_guards())
+            statuses = PROBLEM_STATUSES + (GUARDED_PROBLEM_STATUSES if guarded else (401,))
+            problems = {
+                status: ResponseSpec(
+                    data_container=Problem, media_type=PROBLEM_JSON, description=_TITLES.get(status, "Error"),
+                    generate_examples=False,
+                )
+                for status in sorted(statuses)
+            }
+            handler.responses = {**problems, **(handler.responses or {})}
+            if handler.operation_class is Operation:
+                handler.operation_class = _ProblemOperation
+
+
 def route_handlers() -> list:
     """Every controller of every domain; the one place the domains are assembled."""
     handlers: list = [
@@ -147,7 +185,7 @@ def create_app(*, dsn: str | None = None, manage_pool: bool = True) -> Litestar:
         if settings.cors_origins
         else None
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=route_handlers(),
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
@@ -168,3 +206,5 @@ def create_app(*, dsn: str | None = None, manage_pool: bool = True) -> Litestar:
         debug=False,
         logging_config=None,  # the CLI configures logging (request ids in every line)
     )
+    document_problem_responses(app)
+    return app

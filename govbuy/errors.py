@@ -12,12 +12,24 @@ from typing import Any
 import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from pydantic import BaseModel, Field
 
 from govbuy.rules import RuleViolation
 
 log = logging.getLogger("govbuy.errors")
 
 PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: the body of every error the API answers (DESIGN §4)."""
+
+    type: str = Field(description="urn:govbuy:problem:<code>")
+    title: str
+    status: int
+    detail: str
+    code: str = Field(description="stable snake_case error code")
+    errors: list[dict[str, Any]] | None = Field(default=None, description="the fields at fault, if any")
 
 
 class NotFound(RuleViolation):
