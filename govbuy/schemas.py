@@ -3,17 +3,39 @@ model every request schema derives from (unknown fields are refused, strings tri
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
-# Money travels as a JSON string with two decimals ("1500000.00"), never as a float.
+MONEY_PATTERN = r"^[0-9]{1,14}(\.[0-9]{1,2})?$"
+
+
+def _money(value: Any) -> Any:
+    """Money arrives as a string of yuan ("1500000.00"); a JSON number could be a binary float."""
+    if isinstance(value, str):
+        if not re.fullmatch(MONEY_PATTERN, value):
+            raise ValueError('money is a string of yuan with at most two decimals, e.g. "1500000.00"')
+        return Decimal(value)
+    if isinstance(value, (int, float)):
+        raise ValueError('money travels as a JSON string, e.g. "1500000.00", never as a number')
+    return value  # a Decimal from Python code or a database row
+
+
+# Money travels as a JSON string with two decimals ("1500000.00"), never as a float; the
+# OpenAPI document says so (a string with that pattern), and input is held to it.
 Money = Annotated[
     Decimal,
-    Field(max_digits=16, decimal_places=2, ge=0),
+    BeforeValidator(_money),
+    Field(
+        max_digits=16,
+        decimal_places=2,
+        ge=0,
+        json_schema_extra={"type": "string", "pattern": MONEY_PATTERN, "examples": ["1500000.00"]},
+    ),
     PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"),
 ]
 
