@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +31,25 @@ class Actor:
     role: str
     organisation_id: UUID
     organisation_kind: str
+
+
+@dataclass(frozen=True)
+class AuditContext:
+    """What a listener learns of an event just appended (inside the change's transaction)."""
+
+    actor: Actor | None
+    action: str
+    entity_type: str
+    entity_id: str
+    before: Any
+    after: Any
+    occurred_at: datetime
+
+
+# Called at the end of every record(), inside the change's transaction and while the chain's
+# lock is held, so whatever a listener appends is ordered like the chain (commit order). The
+# kernel imports no domain: the shell's top layer registers here (govbuy.public.ocds).
+listeners: list[Callable[[AuditContext], Awaitable[None]]] = []
 
 
 def _canonical(value: Any) -> Any:
@@ -110,6 +130,10 @@ async def record(
         prev,
         digest,
     )
+    if listeners:
+        context = AuditContext(actor, action, entity_type, str(entity_id), before, after, occurred_at)
+        for listener in listeners:
+            await listener(context)
 
 
 @dataclass(frozen=True)
