@@ -1,1 +1,193 @@
-"""Tables of the procurement domain."""
+"""Tables of the procurement domain: catalogue, budget lines, tenders, bids, panels, awards and
+challenges. The schema itself (with its constraints) is the raw SQL of the migration; these
+classes name the same columns for Piccolo."""
+
+from piccolo.columns import (
+    JSONB,
+    UUID,
+    Boolean,
+    ForeignKey,
+    Integer,
+    Numeric,
+    SmallInt,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+from govbuy.tables import Organisation, User
+
+MONEY = (16, 2)
+
+
+class Catalogue(Table, tablename="catalogues"):
+    """A version of a region's guidance catalogue (指导性目录) for one year."""
+
+    id = UUID(primary_key=True)
+    region_code = Varchar(length=6)
+    year = Integer()
+    version_no = Integer()
+    title = Varchar(length=200)
+    status = Varchar(length=12)  # draft | published | superseded
+    created_by_org = ForeignKey(Organisation, db_column_name="created_by_org")
+    created_at = Timestamptz()
+    published_at = Timestamptz(null=True)
+    superseded_at = Timestamptz(null=True)
+    superseded_by = UUID(null=True)
+    version = Integer(default=1)
+
+
+class CatalogueItem(Table, tablename="catalogue_items"):
+    id = UUID(primary_key=True)
+    catalogue = ForeignKey(Catalogue, db_column_name="catalogue_id")
+    code = Varchar(length=5)
+    level = SmallInt()
+    parent_code = Varchar(length=5, null=True)
+    name = Varchar(length=200)
+    description = Text()
+    created_at = Timestamptz()
+
+
+class BudgetLine(Table, tablename="budget_lines"):
+    """A bureau's budget line: amount, reserved, committed, spent (available is derived)."""
+
+    id = UUID(primary_key=True)
+    bureau = ForeignKey(Organisation, db_column_name="bureau_id")
+    code = Varchar(length=40)
+    year = Integer()
+    title = Varchar(length=200)
+    amount = Numeric(digits=MONEY)
+    reserved = Numeric(digits=MONEY)
+    committed = Numeric(digits=MONEY)
+    spent = Numeric(digits=MONEY)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+    version = Integer(default=1)
+
+
+class Tender(Table, tablename="tenders"):
+    id = UUID(primary_key=True)
+    bureau = ForeignKey(Organisation, db_column_name="bureau_id")
+    title = Varchar(length=200)
+    description = Text()
+    catalogue_item = ForeignKey(CatalogueItem, db_column_name="catalogue_item_id")
+    budget_line = ForeignKey(BudgetLine, db_column_name="budget_line_id")
+    method = Varchar(length=30)
+    ceiling_amount = Numeric(digits=MONEY)
+    contract_months = SmallInt()
+    recurring = Boolean(default=False)
+    evaluation_method = Varchar(length=20)
+    price_weight = Numeric(digits=(5, 2), null=True)
+    criteria = JSONB()
+    min_assessment_grade = SmallInt(null=True)
+    min_credit_grade = Varchar(length=1, null=True)
+    milestones = JSONB()
+    payment_rule = JSONB(null=True)
+    bid_deadline = Timestamptz()
+    status = Varchar(length=12)
+    reserved_amount = Numeric(digits=MONEY)
+    calendar_warning = Text(null=True)
+    published_at = Timestamptz(null=True)
+    opened_at = Timestamptz(null=True)
+    failure_reason = Varchar(length=40, null=True)
+    cancel_reason = Text(null=True)
+    closed_at = Timestamptz(null=True)
+    award_id = UUID(null=True)
+    created_by = ForeignKey(User, db_column_name="created_by", null=True)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+    version = Integer(default=1)
+
+
+class TenderInvitation(Table, tablename="tender_invitations"):
+    tender = ForeignKey(Tender, db_column_name="tender_id", primary_key=True)
+    vendor = ForeignKey(Organisation, db_column_name="vendor_id")
+
+
+class TenderQuestion(Table, tablename="tender_questions"):
+    id = UUID(primary_key=True)
+    tender = ForeignKey(Tender, db_column_name="tender_id")
+    vendor = ForeignKey(Organisation, db_column_name="vendor_id")
+    asked_by = ForeignKey(User, db_column_name="asked_by")
+    question = Text()
+    asked_at = Timestamptz()
+    answer = Text(null=True)
+    answered_by = ForeignKey(User, db_column_name="answered_by", null=True)
+    answered_at = Timestamptz(null=True)
+
+
+class Bid(Table, tablename="bids"):
+    """A vendor's bid; price and proposal are sealed until the tender's deadline."""
+
+    id = UUID(primary_key=True)
+    tender = ForeignKey(Tender, db_column_name="tender_id")
+    vendor = ForeignKey(Organisation, db_column_name="vendor_id")
+    submitted_by = ForeignKey(User, db_column_name="submitted_by")
+    price = Numeric(digits=MONEY)
+    proposal = Text()
+    status = Varchar(length=12)  # submitted | withdrawn | valid | invalid
+    first_submitted_at = Timestamptz()
+    submitted_at = Timestamptz()
+    withdrawn_at = Timestamptz(null=True)
+    eligibility_at_submission = JSONB()
+    eligibility_at_opening = JSONB(null=True)
+    credit_grade_at_opening = Varchar(length=1, null=True)
+    invalid_reason = Text(null=True)
+    seal_nonce = Varchar(length=32)
+    content_digest = Varchar(length=64)
+    version = Integer(default=1)
+
+
+class ExpertAffiliation(Table, tablename="expert_affiliations"):
+    expert_user = ForeignKey(User, db_column_name="expert_user_id", primary_key=True)
+    organisation = ForeignKey(Organisation, db_column_name="organisation_id")
+    declared_at = Timestamptz()
+    declared_by = ForeignKey(User, db_column_name="declared_by", null=True)
+
+
+class TenderPanelMember(Table, tablename="tender_panel_members"):
+    tender = ForeignKey(Tender, db_column_name="tender_id", primary_key=True)
+    expert_user = ForeignKey(User, db_column_name="expert_user_id")
+    appointed_at = Timestamptz()
+    appointed_by = ForeignKey(User, db_column_name="appointed_by", null=True)
+
+
+class BidScore(Table, tablename="bid_scores"):
+    bid = ForeignKey(Bid, db_column_name="bid_id", primary_key=True)
+    expert_user = ForeignKey(User, db_column_name="expert_user_id")
+    tender = ForeignKey(Tender, db_column_name="tender_id")
+    scores = JSONB()
+    scored_at = Timestamptz()
+    version = Integer(default=1)
+
+
+class TenderAward(Table, tablename="tender_awards"):
+    id = UUID(primary_key=True)
+    tender = ForeignKey(Tender, db_column_name="tender_id")
+    status = Varchar(length=8)  # active | voided
+    winning_bid = ForeignKey(Bid, db_column_name="winning_bid_id")
+    vendor = ForeignKey(Organisation, db_column_name="vendor_id")
+    price = Numeric(digits=MONEY)
+    ranking = JSONB()
+    awarded_at = Timestamptz()
+    awarded_by = ForeignKey(User, db_column_name="awarded_by", null=True)
+    standstill_until = Timestamptz()
+    calendar_warning = Text(null=True)
+    voided_at = Timestamptz(null=True)
+    voided_by_challenge = UUID(null=True)
+
+
+class TenderChallenge(Table, tablename="tender_challenges"):
+    id = UUID(primary_key=True)
+    tender = ForeignKey(Tender, db_column_name="tender_id")
+    award = ForeignKey(TenderAward, db_column_name="award_id")
+    vendor = ForeignKey(Organisation, db_column_name="vendor_id")
+    filed_by = ForeignKey(User, db_column_name="filed_by")
+    grounds = Text()
+    status = Varchar(length=10)  # pending | upheld | dismissed | moot
+    reply = Text(null=True)
+    filed_at = Timestamptz()
+    resolved_at = Timestamptz(null=True)
+    resolved_by = ForeignKey(User, db_column_name="resolved_by", null=True)
+    version = Integer(default=1)

@@ -1,0 +1,316 @@
+"""Procurement: guidance catalogue, budget lines, tenders, invitations, questions, bids, expert
+affiliations, panels, score sheets, awards and challenges.
+
+The service enforces every rule; the constraints below are the last line of defence, so that
+no bug and no concurrent interleaving can store what the rules forbid (a budget line below
+zero, two published versions of one catalogue, two live bids of one vendor, a price above the
+ceiling, a published catalogue changed).
+"""
+
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+
+ID = "2026-11-22T03:20:00:000001"
+VERSION = "1.38.0"
+DESCRIPTION = "procurement schema"
+
+SQL = """
+-- Guidance catalogue (指导性目录): versions per region and year.
+CREATE TABLE catalogues (
+    id uuid PRIMARY KEY,
+    region_code varchar(6) NOT NULL CHECK (region_code ~ '^[0-9]{6}$'),
+    year integer NOT NULL CHECK (year BETWEEN 2000 AND 2100),
+    version_no integer NOT NULL CHECK (version_no >= 1),
+    title varchar(200) NOT NULL CHECK (length(btrim(title)) > 0),
+    status varchar(12) NOT NULL DEFAULT 'draft' CHECK (status IN ('draft','published','superseded')),
+    created_by_org uuid NOT NULL REFERENCES organisations(id),
+    created_at timestamptz NOT NULL,
+    published_at timestamptz,
+    superseded_at timestamptz,
+    superseded_by uuid REFERENCES catalogues(id),
+    version integer NOT NULL DEFAULT 1,
+    UNIQUE (region_code, year, version_no),
+    CHECK ((status = 'draft') = (published_at IS NULL)),
+    CHECK ((status = 'superseded') = (superseded_at IS NOT NULL))
+);
+-- One published version per region and year, whatever races the service loses.
+CREATE UNIQUE INDEX catalogues_one_published ON catalogues (region_code, year) WHERE status = 'published';
+-- Once published, a version keeps its identity and contents; it may only become superseded.
+CREATE FUNCTION catalogues_published_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.status <> 'draft' AND (
+        (NEW.region_code, NEW.year, NEW.version_no, NEW.title, NEW.published_at)
+            IS DISTINCT FROM (OLD.region_code, OLD.year, OLD.version_no, OLD.title, OLD.published_at)
+        OR NEW.status = 'draft'
+        OR (OLD.status = 'superseded' AND NEW IS DISTINCT FROM OLD)
+    ) THEN
+        RAISE EXCEPTION 'catalogue % is %: a published version is immutable', OLD.id, OLD.status
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'catalogues_published_immutable';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER catalogues_published_immutable BEFORE UPDATE ON catalogues
+    FOR EACH ROW EXECUTE FUNCTION catalogues_published_immutable();
+CREATE INDEX catalogues_list ON catalogues (created_at DESC, id DESC);
+CREATE INDEX catalogues_region_year ON catalogues (region_code, year, created_at DESC, id DESC);
+CREATE INDEX catalogues_status ON catalogues (status, created_at DESC, id DESC);
+
+CREATE TABLE catalogue_items (
+    id uuid PRIMARY KEY,
+    catalogue_id uuid NOT NULL REFERENCES catalogues(id),
+    code varchar(5) NOT NULL CHECK (code ~ '^[A-E]((0[1-9]|[1-9][0-9]){0,2})$'),
+    level smallint NOT NULL CHECK (level BETWEEN 1 AND 3),
+    parent_code varchar(5),
+    name varchar(200) NOT NULL CHECK (length(btrim(name)) > 0),
+    description text NOT NULL DEFAULT '' CHECK (length(description) <= 4000),
+    created_at timestamptz NOT NULL,
+    UNIQUE (catalogue_id, code),
+    CHECK (level = 1 + (length(code) - 1) / 2),
+    CHECK ((level = 1 AND parent_code IS NULL) OR (level > 1 AND parent_code = left(code, length(code) - 2))),
+    FOREIGN KEY (catalogue_id, parent_code) REFERENCES catalogue_items (catalogue_id, code)
+        DEFERRABLE INITIALLY DEFERRED
+);
+
+-- A published (or superseded) catalogue is immutable: no item is added, changed or removed.
+CREATE FUNCTION catalogue_items_only_in_drafts() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    target uuid := CASE WHEN TG_OP = 'DELETE' THEN OLD.catalogue_id ELSE NEW.catalogue_id END;
+BEGIN
+    IF (SELECT status FROM catalogues WHERE id = target) <> 'draft' THEN
+        RAISE EXCEPTION 'catalogue % is not a draft: its items are immutable', target
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'catalogue_items_only_in_drafts';
+    END IF;
+    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END $$;
+CREATE TRIGGER catalogue_items_only_in_drafts BEFORE INSERT OR UPDATE OR DELETE ON catalogue_items
+    FOR EACH ROW EXECUTE FUNCTION catalogue_items_only_in_drafts();
+
+-- Budget lines (先有预算、后购买服务): available = amount - reserved - committed, never below zero.
+CREATE TABLE budget_lines (
+    id uuid PRIMARY KEY,
+    bureau_id uuid NOT NULL REFERENCES organisations(id),
+    code varchar(40) NOT NULL CHECK (length(btrim(code)) > 0),
+    year integer NOT NULL CHECK (year BETWEEN 2000 AND 2100),
+    title varchar(200) NOT NULL CHECK (length(btrim(title)) > 0),
+    amount numeric(16,2) NOT NULL CHECK (amount >= 0),
+    reserved numeric(16,2) NOT NULL DEFAULT 0 CHECK (reserved >= 0),
+    committed numeric(16,2) NOT NULL DEFAULT 0 CHECK (committed >= 0),
+    spent numeric(16,2) NOT NULL DEFAULT 0 CHECK (spent >= 0),
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    version integer NOT NULL DEFAULT 1,
+    UNIQUE (bureau_id, year, code),
+    CONSTRAINT budget_lines_available_not_negative CHECK (reserved + committed <= amount),
+    CONSTRAINT budget_lines_spent_within_committed CHECK (spent <= committed)
+);
+CREATE INDEX budget_lines_bureau ON budget_lines (bureau_id, year DESC, code, id);
+CREATE INDEX budget_lines_year ON budget_lines (year DESC, code, id);
+
+CREATE TABLE tenders (
+    id uuid PRIMARY KEY,
+    bureau_id uuid NOT NULL REFERENCES organisations(id),
+    title varchar(200) NOT NULL CHECK (length(btrim(title)) > 0),
+    description text NOT NULL DEFAULT '',
+    catalogue_item_id uuid NOT NULL REFERENCES catalogue_items(id),
+    budget_line_id uuid NOT NULL REFERENCES budget_lines(id),
+    method varchar(30) NOT NULL CHECK (method IN ('public_tender','invited_tender','competitive_negotiation',
+                                                  'competitive_consultation','inquiry','single_source')),
+    ceiling_amount numeric(16,2) NOT NULL CHECK (ceiling_amount > 0),
+    contract_months smallint NOT NULL,
+    recurring boolean NOT NULL DEFAULT false,
+    evaluation_method varchar(20) NOT NULL CHECK (evaluation_method IN ('comprehensive','lowest_price')),
+    price_weight numeric(5,2) CHECK (price_weight BETWEEN 10 AND 30),
+    criteria jsonb NOT NULL DEFAULT '[]' CHECK (jsonb_typeof(criteria) = 'array'),
+    min_assessment_grade smallint CHECK (min_assessment_grade BETWEEN 1 AND 5),
+    min_credit_grade char(1) CHECK (min_credit_grade IN ('A','B','C','D')),
+    milestones jsonb NOT NULL CHECK (jsonb_typeof(milestones) = 'array' AND jsonb_array_length(milestones) > 0),
+    payment_rule jsonb CHECK (payment_rule IS NULL OR jsonb_typeof(payment_rule) = 'array'),
+    bid_deadline timestamptz NOT NULL,
+    status varchar(12) NOT NULL DEFAULT 'draft' CHECK (status IN ('draft','published','evaluating','awarded',
+                                                                  'contracted','cancelled','failed')),
+    reserved_amount numeric(16,2) NOT NULL DEFAULT 0,
+    calendar_warning text,
+    published_at timestamptz,
+    opened_at timestamptz,
+    failure_reason varchar(40),
+    cancel_reason text,
+    closed_at timestamptz,
+    award_id uuid,
+    created_by uuid REFERENCES users(id),
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    version integer NOT NULL DEFAULT 1,
+    -- 政府购买服务管理办法 Art. 24: 12 months, 36 for a recurring service.
+    CONSTRAINT tenders_contract_term CHECK (contract_months BETWEEN 1 AND CASE WHEN recurring THEN 36 ELSE 12 END),
+    CHECK ((evaluation_method = 'comprehensive') = (price_weight IS NOT NULL)),
+    CHECK (status = 'draft' OR (status = 'cancelled' AND published_at IS NULL) OR published_at IS NOT NULL),
+    CHECK (published_at IS NULL OR bid_deadline > published_at),
+    CHECK (opened_at IS NULL OR opened_at >= bid_deadline),
+    CHECK ((status = 'failed') = (failure_reason IS NOT NULL)),
+    CHECK ((status = 'cancelled') = (cancel_reason IS NOT NULL)),
+    -- The ceiling is reserved on the budget line exactly while the tender is live.
+    CONSTRAINT tenders_reservation CHECK (
+        reserved_amount = CASE WHEN status IN ('published','evaluating','awarded') THEN ceiling_amount ELSE 0 END),
+    CHECK ((status IN ('awarded','contracted')) = (award_id IS NOT NULL))
+);
+CREATE INDEX tenders_list ON tenders (created_at DESC, id DESC);
+CREATE INDEX tenders_bureau ON tenders (bureau_id, created_at DESC, id DESC);
+CREATE INDEX tenders_status ON tenders (status, created_at DESC, id DESC);
+CREATE INDEX tenders_method ON tenders (method, created_at DESC, id DESC);
+CREATE INDEX tenders_catalogue_item ON tenders (catalogue_item_id, created_at DESC, id DESC);
+CREATE INDEX tenders_budget_line ON tenders (budget_line_id);
+CREATE INDEX tenders_deadline ON tenders (bid_deadline);
+-- What the opening worker claims: published tenders whose deadline has passed.
+CREATE INDEX tenders_due ON tenders (bid_deadline) WHERE status = 'published';
+
+CREATE TABLE tender_invitations (
+    tender_id uuid NOT NULL REFERENCES tenders(id),
+    vendor_id uuid NOT NULL REFERENCES organisations(id),
+    PRIMARY KEY (tender_id, vendor_id)
+);
+CREATE INDEX tender_invitations_vendor ON tender_invitations (vendor_id, tender_id);
+
+-- Questions (质疑前的澄清): published without the asker's name.
+CREATE TABLE tender_questions (
+    id uuid PRIMARY KEY,
+    tender_id uuid NOT NULL REFERENCES tenders(id),
+    vendor_id uuid NOT NULL REFERENCES organisations(id),
+    asked_by uuid NOT NULL REFERENCES users(id),
+    question text NOT NULL CHECK (length(btrim(question)) > 0 AND length(question) <= 4000),
+    asked_at timestamptz NOT NULL,
+    answer text CHECK (answer IS NULL OR (length(btrim(answer)) > 0 AND length(answer) <= 8000)),
+    answered_by uuid REFERENCES users(id),
+    answered_at timestamptz,
+    CHECK ((answer IS NULL) = (answered_at IS NULL))
+);
+CREATE INDEX tender_questions_tender ON tender_questions (tender_id, asked_at, id);
+CREATE INDEX tender_questions_vendor ON tender_questions (vendor_id);
+
+CREATE TABLE bids (
+    id uuid PRIMARY KEY,
+    tender_id uuid NOT NULL REFERENCES tenders(id),
+    vendor_id uuid NOT NULL REFERENCES organisations(id),
+    submitted_by uuid NOT NULL REFERENCES users(id),
+    price numeric(16,2) NOT NULL CHECK (price > 0),
+    proposal text NOT NULL CHECK (length(btrim(proposal)) > 0),
+    status varchar(12) NOT NULL DEFAULT 'submitted' CHECK (status IN ('submitted','withdrawn','valid','invalid')),
+    first_submitted_at timestamptz NOT NULL,
+    submitted_at timestamptz NOT NULL,
+    withdrawn_at timestamptz,
+    eligibility_at_submission jsonb NOT NULL,
+    eligibility_at_opening jsonb,
+    credit_grade_at_opening char(1) CHECK (credit_grade_at_opening IN ('A','B','C','D')),
+    invalid_reason text,
+    seal_nonce char(32) NOT NULL,
+    content_digest char(64) NOT NULL,
+    version integer NOT NULL DEFAULT 1,
+    CHECK (submitted_at >= first_submitted_at),
+    CHECK ((status = 'withdrawn') = (withdrawn_at IS NOT NULL)),
+    CHECK (status NOT IN ('valid','invalid') OR eligibility_at_opening IS NOT NULL),
+    CHECK ((status = 'invalid') = (invalid_reason IS NOT NULL))
+);
+-- One live bid per vendor per tender (a withdrawn one stays for the record).
+CREATE UNIQUE INDEX bids_one_per_vendor ON bids (tender_id, vendor_id) WHERE status <> 'withdrawn';
+CREATE INDEX bids_tender ON bids (tender_id, submitted_at, id);
+CREATE INDEX bids_vendor ON bids (vendor_id, submitted_at DESC, id);
+
+-- No price above the tender's ceiling (最高限价), whatever path writes it.
+CREATE FUNCTION bids_within_ceiling() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.price > (SELECT ceiling_amount FROM tenders WHERE id = NEW.tender_id) THEN
+        RAISE EXCEPTION 'bid price % exceeds the ceiling', NEW.price
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'bids_within_ceiling';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER bids_within_ceiling BEFORE INSERT OR UPDATE OF price ON bids
+    FOR EACH ROW EXECUTE FUNCTION bids_within_ceiling();
+
+-- Experts' declared affiliations with organisations (回避), recorded by an admin.
+CREATE TABLE expert_affiliations (
+    expert_user_id uuid NOT NULL REFERENCES users(id),
+    organisation_id uuid NOT NULL REFERENCES organisations(id),
+    declared_at timestamptz NOT NULL,
+    declared_by uuid REFERENCES users(id),
+    PRIMARY KEY (expert_user_id, organisation_id)
+);
+CREATE INDEX expert_affiliations_organisation ON expert_affiliations (organisation_id, expert_user_id);
+
+-- The evaluation panel (评标委员会) of a tender.
+CREATE TABLE tender_panel_members (
+    tender_id uuid NOT NULL REFERENCES tenders(id),
+    expert_user_id uuid NOT NULL REFERENCES users(id),
+    appointed_at timestamptz NOT NULL,
+    appointed_by uuid REFERENCES users(id),
+    PRIMARY KEY (tender_id, expert_user_id)
+);
+CREATE INDEX tender_panel_members_expert ON tender_panel_members (expert_user_id, tender_id);
+
+-- One expert's score sheet for one bid ({criterion: score}); never public.
+CREATE TABLE bid_scores (
+    bid_id uuid NOT NULL REFERENCES bids(id),
+    expert_user_id uuid NOT NULL REFERENCES users(id),
+    tender_id uuid NOT NULL REFERENCES tenders(id),
+    scores jsonb NOT NULL CHECK (jsonb_typeof(scores) = 'object'),
+    scored_at timestamptz NOT NULL,
+    version integer NOT NULL DEFAULT 1,
+    PRIMARY KEY (bid_id, expert_user_id),
+    FOREIGN KEY (tender_id, expert_user_id) REFERENCES tender_panel_members (tender_id, expert_user_id)
+);
+CREATE INDEX bid_scores_tender ON bid_scores (tender_id, expert_user_id, bid_id);
+
+-- Award notices (中标公告) with their ranking; an upheld challenge voids one, never deletes it.
+CREATE TABLE tender_awards (
+    id uuid PRIMARY KEY,
+    tender_id uuid NOT NULL REFERENCES tenders(id),
+    status varchar(8) NOT NULL DEFAULT 'active' CHECK (status IN ('active','voided')),
+    winning_bid_id uuid NOT NULL REFERENCES bids(id),
+    vendor_id uuid NOT NULL REFERENCES organisations(id),
+    price numeric(16,2) NOT NULL CHECK (price > 0),
+    ranking jsonb NOT NULL CHECK (jsonb_typeof(ranking) = 'array' AND jsonb_array_length(ranking) > 0),
+    awarded_at timestamptz NOT NULL,
+    awarded_by uuid REFERENCES users(id),
+    standstill_until timestamptz NOT NULL CHECK (standstill_until > awarded_at),
+    calendar_warning text,
+    voided_at timestamptz,
+    voided_by_challenge uuid,
+    CHECK ((status = 'voided') = (voided_at IS NOT NULL))
+);
+CREATE UNIQUE INDEX tender_awards_one_active ON tender_awards (tender_id) WHERE status = 'active';
+CREATE INDEX tender_awards_tender ON tender_awards (tender_id, awarded_at DESC, id);
+ALTER TABLE tenders ADD CONSTRAINT tenders_award FOREIGN KEY (award_id) REFERENCES tender_awards(id);
+
+-- Challenges (质疑) to an award, filed by a bidder within the standstill.
+CREATE TABLE tender_challenges (
+    id uuid PRIMARY KEY,
+    tender_id uuid NOT NULL REFERENCES tenders(id),
+    award_id uuid NOT NULL REFERENCES tender_awards(id),
+    vendor_id uuid NOT NULL REFERENCES organisations(id),
+    filed_by uuid NOT NULL REFERENCES users(id),
+    grounds text NOT NULL CHECK (length(btrim(grounds)) > 0 AND length(grounds) <= 8000),
+    status varchar(10) NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','upheld','dismissed','moot')),
+    reply text,
+    filed_at timestamptz NOT NULL,
+    resolved_at timestamptz,
+    resolved_by uuid REFERENCES users(id),
+    version integer NOT NULL DEFAULT 1,
+    CHECK ((status = 'pending') = (resolved_at IS NULL)),
+    CHECK (status IN ('pending','moot') OR length(btrim(reply)) > 0)
+);
+CREATE INDEX tender_challenges_tender ON tender_challenges (tender_id, filed_at, id);
+CREATE INDEX tender_challenges_pending ON tender_challenges (award_id) WHERE status = 'pending';
+CREATE UNIQUE INDEX tender_challenges_one_pending ON tender_challenges (award_id, vendor_id) WHERE status = 'pending';
+ALTER TABLE tender_awards ADD CONSTRAINT tender_awards_voided_by
+    FOREIGN KEY (voided_by_challenge) REFERENCES tender_challenges(id);
+"""
+
+
+async def forwards():
+    manager = MigrationManager(migration_id=ID, app_name="procurement", description=DESCRIPTION)
+
+    async def run():
+        from govbuy import database as db
+
+        await db.execute(SQL)
+
+    manager.add_raw(run)
+    return manager

@@ -1,0 +1,2182 @@
+"""Procurement services: the guidance catalogue and its import, budget lines, tenders from
+draft to award, questions, sealed bids and their opening, the panel and its scores, the award
+notice and challenges.
+
+Every state change runs in one transaction that locks what it changes (`FOR UPDATE`), applies
+the pure rules of `procurement.rules` and appends its audit events last. Row locks are always
+taken in the order tender → bid → budget line, and before the first audit event (which holds
+the audit chain's lock until commit), so that concurrent changes queue rather than deadlock.
+
+Time drives a tender: bids are sealed until its deadline, and the first request that touches
+the tender after the deadline opens it (`_open_if_due`), whatever a background worker running
+`open_due_tenders` is doing.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import secrets
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+
+from govbuy import audit, clock
+from govbuy import database as db
+from govbuy.audit import Actor
+from govbuy.errors import Forbidden, NotFound, check_if_match
+from govbuy.pagination import Page, check_limit, decode_cursor, page
+from govbuy.rules import RuleViolation, calendar_warning, conflict, local_date
+from govbuy.settings import get_settings
+from procurement import rules
+from procurement.schemas import (
+    AffiliationsRead,
+    AffiliationsWrite,
+    AnswerCreate,
+    AwardRead,
+    BidCreate,
+    BidRead,
+    BidUpdate,
+    BudgetLineCreate,
+    BudgetLineRead,
+    BudgetLineUpdate,
+    CatalogueCreate,
+    CatalogueImportRead,
+    CatalogueItemCreate,
+    CatalogueItemRead,
+    CatalogueRead,
+    ChallengeCreate,
+    ChallengeRead,
+    ChallengeResolve,
+    PanelExpertRead,
+    PanelRead,
+    PanelWrite,
+    QuestionCreate,
+    QuestionRead,
+    ScoreSheetRead,
+    ScoreSheetWrite,
+    TenderCreate,
+    TenderRead,
+    TenderUpdate,
+)
+from vendors import service as vendors
+
+READERS = ("admin", "supervisor")  # read everything, write nothing here
+
+
+def _reads_all(actor: Actor) -> bool:
+    return actor.role in READERS
+
+
+def _keyset(cursor: str | None, *kinds: type) -> list[Any]:
+    """The values of a cursor, typed (datetime, UUID, int, str); [None, …] without a cursor."""
+    values = decode_cursor(cursor)
+    if values is None:
+        return [None] * len(kinds)
+    if len(values) != len(kinds):
+        raise RuleViolation("invalid_cursor", "the cursor is not one this service issued")
+    typed: list[Any] = []
+    for value, kind in zip(values, kinds):
+        try:
+            typed.append(datetime.fromisoformat(value) if kind is datetime else kind(value))
+        except (TypeError, ValueError) as exc:
+            raise RuleViolation("invalid_cursor", "the cursor is not one this service issued") from exc
+    return typed
+
+
+def _negative_keywords() -> tuple[str, ...]:
+    return get_settings().negative_keywords or rules.DEFAULT_NEGATIVE_KEYWORDS
+
+
+# --- catalogue (指导性目录) ----------------------------------------------------------------
+
+_CATALOGUE_COLUMNS = """c.id, c.region_code, c.year, c.version_no, c.title, c.status, c.created_at,
+    c.published_at, c.superseded_at, c.superseded_by, c.version,
+    (SELECT count(*) FROM catalogue_items i WHERE i.catalogue_id = c.id) AS item_count"""
+
+
+def _catalogue_read(row: Any) -> CatalogueRead:
+    return CatalogueRead.model_validate(dict(row))
+
+
+async def _actor_region(actor: Actor) -> str | None:
+    return await db.fetchval("SELECT region_code FROM organisations WHERE id = $1", actor.organisation_id)
+
+
+async def _check_catalogue_region(actor: Actor | None, region_code: str) -> None:
+    """A bureau keeps the catalogue of its own region; the operator's CLI (actor None) any."""
+    if actor is None:
+        return
+    if await _actor_region(actor) != region_code:
+        message = f"a bureau keeps the catalogue of its own region, not of {region_code}"
+        raise RuleViolation(
+            "catalogue_region_not_yours", message, errors=[{"field": "region_code", "message": message}]
+        )
+
+
+def _catalogue_visible(actor: Actor | None, row: Any, actor_region: str | None) -> bool:
+    if actor is None or _reads_all(actor) or row["status"] != "draft":
+        return True
+    return actor.role == "bureau" and row["region_code"] == actor_region
+
+
+async def create_catalogue(actor: Actor | None, data: CatalogueCreate) -> CatalogueRead:
+    """A new draft version of the catalogue of a region and year."""
+    await _check_catalogue_region(actor, data.region_code)
+    async with db.transaction():
+        # Serialise version numbering (and publishing) per region and year.
+        await db.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"catalogue:{data.region_code}:{data.year}")
+        version_no = await db.fetchval(
+            "SELECT coalesce(max(version_no), 0) + 1 FROM catalogues WHERE region_code = $1 AND year = $2",
+            data.region_code,
+            data.year,
+        )
+        catalogue_id = uuid4()
+        creator = actor.organisation_id if actor else await _platform_org()
+        await db.execute(
+            """INSERT INTO catalogues (id, region_code, year, version_no, title, created_by_org, created_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+            catalogue_id,
+            data.region_code,
+            data.year,
+            version_no,
+            data.title,
+            creator,
+            await clock.now(),
+        )
+        result = await _load_catalogue(catalogue_id)
+        await audit.record(actor, "catalogue.created", "catalogue", catalogue_id, after=result.model_dump())
+    return result
+
+
+async def _platform_org() -> UUID:
+    org = await db.fetchval("SELECT id FROM organisations WHERE kind = 'platform' ORDER BY created_at LIMIT 1")
+    if org is None:
+        raise RuleViolation("platform_missing", "no platform organisation exists yet: run `govbuy serve` once")
+    return org
+
+
+async def _load_catalogue(catalogue_id: UUID) -> CatalogueRead:
+    row = await db.fetchrow(f"SELECT {_CATALOGUE_COLUMNS} FROM catalogues c WHERE c.id = $1", catalogue_id)
+    if row is None:
+        raise NotFound("catalogue", catalogue_id)
+    return _catalogue_read(row)
+
+
+async def get_catalogue(actor: Actor | None, catalogue_id: UUID) -> CatalogueRead:
+    row = await db.fetchrow(f"SELECT {_CATALOGUE_COLUMNS} FROM catalogues c WHERE c.id = $1", catalogue_id)
+    if row is None or not _catalogue_visible(actor, row, await _actor_region(actor) if actor else None):
+        raise NotFound("catalogue", catalogue_id)
+    return _catalogue_read(row)
+
+
+async def list_catalogues(
+    actor: Actor,
+    region_code: str | None,
+    year: int | None,
+    status: str | None,
+    limit: int | None,
+    cursor: str | None,
+) -> Page[CatalogueRead]:
+    """Newest first; drafts only to the bureaus of their region (and admins, supervisors)."""
+    limit = check_limit(limit)
+    after_at, after_id = _keyset(cursor, datetime, UUID)
+    region = None if _reads_all(actor) else (await _actor_region(actor) if actor.role == "bureau" else "")
+    rows = await db.fetch(
+        f"""SELECT {_CATALOGUE_COLUMNS} FROM catalogues c
+            WHERE ($1::text IS NULL OR c.region_code = $1)
+              AND ($2::int IS NULL OR c.year = $2)
+              AND ($3::text IS NULL OR c.status = $3)
+              AND ($4::boolean OR c.status <> 'draft' OR c.region_code = $5)
+              AND ($6::timestamptz IS NULL OR (c.created_at, c.id) < ($6, $7::uuid))
+            ORDER BY c.created_at DESC, c.id DESC LIMIT $8""",
+        region_code,
+        year,
+        status,
+        _reads_all(actor),
+        region,
+        after_at,
+        after_id,
+        limit + 1,
+    )
+    return page(rows, limit, lambda r: (r["created_at"], r["id"]), _catalogue_read)
+
+
+async def _lock_draft_catalogue(actor: Actor | None, catalogue_id: UUID) -> Any:
+    row = await db.fetchrow("SELECT * FROM catalogues WHERE id = $1 FOR UPDATE", catalogue_id)
+    if row is None or not _catalogue_visible(actor, row, await _actor_region(actor) if actor else None):
+        raise NotFound("catalogue", catalogue_id)
+    await _check_catalogue_region(actor, row["region_code"])
+    rules.ensure_catalogue_editable(row["status"])
+    return row
+
+
+def _item_read(row: Any) -> CatalogueItemRead:
+    return CatalogueItemRead.model_validate(dict(row))
+
+
+_ITEM_COLUMNS = "id, catalogue_id, code, level, parent_code, name, description"
+
+
+async def add_catalogue_item(actor: Actor, catalogue_id: UUID, data: CatalogueItemCreate) -> CatalogueItemRead:
+    async with db.transaction():
+        await _lock_draft_catalogue(actor, catalogue_id)
+        existing = [r["code"] for r in await db.fetch("SELECT code FROM catalogue_items WHERE catalogue_id = $1", catalogue_id)]
+        item = rules.validate_catalogue_item(
+            data.code, data.name, data.description, existing_codes=existing, keywords=_negative_keywords()
+        )
+        row = await db.fetchrow(
+            f"""INSERT INTO catalogue_items (id, catalogue_id, code, level, parent_code, name, description, created_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {_ITEM_COLUMNS}""",
+            uuid4(),
+            catalogue_id,
+            item.code,
+            item.level,
+            item.parent_code,
+            item.name,
+            item.description,
+            await clock.now(),
+        )
+        await db.execute("UPDATE catalogues SET version = version + 1 WHERE id = $1", catalogue_id)
+        result = _item_read(row)
+        await audit.record(actor, "catalogue_item.added", "catalogue_item", row["id"], after=result.model_dump())
+    return result
+
+
+async def delete_catalogue_item(actor: Actor, catalogue_id: UUID, item_id: UUID) -> None:
+    async with db.transaction():
+        await _lock_draft_catalogue(actor, catalogue_id)
+        row = await db.fetchrow(
+            f"SELECT {_ITEM_COLUMNS} FROM catalogue_items WHERE id = $1 AND catalogue_id = $2", item_id, catalogue_id
+        )
+        if row is None:
+            raise NotFound("catalogue item", item_id)
+        children = await db.fetchval(
+            "SELECT count(*) FROM catalogue_items WHERE catalogue_id = $1 AND parent_code = $2", catalogue_id, row["code"]
+        )
+        if children:
+            raise conflict("catalogue_item_has_children", f"'{row['code']}' has {children} item(s) under it: remove them first")
+        await db.execute("DELETE FROM catalogue_items WHERE id = $1", item_id)
+        await db.execute("UPDATE catalogues SET version = version + 1 WHERE id = $1", catalogue_id)
+        await audit.record(actor, "catalogue_item.removed", "catalogue_item", item_id, before=_item_read(row).model_dump())
+
+
+async def list_catalogue_items(
+    actor: Actor,
+    catalogue_id: UUID,
+    level: int | None,
+    parent_code: str | None,
+    limit: int | None,
+    cursor: str | None,
+) -> Page[CatalogueItemRead]:
+    """Items in code order (A, A01, A0101, A0102, …), filtered by level or parent."""
+    await get_catalogue(actor, catalogue_id)
+    limit = check_limit(limit)
+    (after_code,) = _keyset(cursor, str)
+    rows = await db.fetch(
+        f"""SELECT {_ITEM_COLUMNS} FROM catalogue_items
+            WHERE catalogue_id = $1 AND ($2::int IS NULL OR level = $2)
+              AND ($3::text IS NULL OR parent_code = $3) AND ($4::text IS NULL OR code > $4)
+            ORDER BY code LIMIT $5""",
+        catalogue_id,
+        level,
+        parent_code,
+        after_code,
+        limit + 1,
+    )
+    return page(rows, limit, lambda r: (r["code"],), _item_read)
+
+
+async def publish_catalogue(actor: Actor | None, catalogue_id: UUID, if_match: str | None) -> CatalogueRead:
+    """draft → published; the version published before for the same region and year is
+    superseded in the same transaction. A published version is immutable."""
+    async with db.transaction():
+        row = await db.fetchrow("SELECT region_code, year FROM catalogues WHERE id = $1", catalogue_id)
+        if row is None:
+            raise NotFound("catalogue", catalogue_id)
+        await db.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"catalogue:{row['region_code']}:{row['year']}")
+        current = await db.fetchrow("SELECT * FROM catalogues WHERE id = $1 FOR UPDATE", catalogue_id)
+        if not _catalogue_visible(actor, current, await _actor_region(actor) if actor else None):
+            raise NotFound("catalogue", catalogue_id)
+        await _check_catalogue_region(actor, current["region_code"])
+        check_if_match(if_match, current["version"])
+        rules.check_catalogue_transition(current["status"], "published")
+        level3 = await db.fetchval(
+            "SELECT count(*) FROM catalogue_items WHERE catalogue_id = $1 AND level = 3", catalogue_id
+        )
+        if not level3:
+            raise conflict("catalogue_empty", "a catalogue is published with at least one level-3 item")
+        before = _catalogue_read(await db.fetchrow(f"SELECT {_CATALOGUE_COLUMNS} FROM catalogues c WHERE c.id = $1", catalogue_id))
+        previous = await db.fetchrow(
+            """SELECT id FROM catalogues WHERE region_code = $1 AND year = $2 AND status = 'published'
+               FOR UPDATE""",
+            current["region_code"],
+            current["year"],
+        )
+        now = await clock.now()
+        superseded = None
+        if previous is not None:
+            rules.check_catalogue_transition("published", "superseded")
+            superseded_before = await _load_catalogue(previous["id"])
+            await db.execute(
+                """UPDATE catalogues SET status = 'superseded', superseded_at = $2, superseded_by = $3,
+                          version = version + 1 WHERE id = $1""",
+                previous["id"],
+                now,
+                catalogue_id,
+            )
+            superseded = (superseded_before, await _load_catalogue(previous["id"]))
+        await db.execute(
+            "UPDATE catalogues SET status = 'published', published_at = $2, version = version + 1 WHERE id = $1",
+            catalogue_id,
+            now,
+        )
+        result = await _load_catalogue(catalogue_id)
+        await audit.record(
+            actor, "catalogue.published", "catalogue", catalogue_id, before=before.model_dump(), after=result.model_dump()
+        )
+        if superseded:
+            await audit.record(
+                actor,
+                "catalogue.superseded",
+                "catalogue",
+                superseded[0].id,
+                before=superseded[0].model_dump(),
+                after=superseded[1].model_dump(),
+            )
+    return result
+
+
+# --- catalogue import ------------------------------------------------------------------------
+
+# Header names accepted in the first row (English, or the usual Chinese ones).
+_HEADERS = {
+    "code": "code",
+    "编码": "code",
+    "代码": "code",
+    "目录编码": "code",
+    "目录代码": "code",
+    "name": "name",
+    "名称": "name",
+    "项目名称": "name",
+    "目录名称": "name",
+    "description": "description",
+    "说明": "description",
+    "描述": "description",
+    "备注": "description",
+}
+MAX_IMPORT_ROWS = 50_000
+# An .xlsx is a zip: refuse one that would inflate beyond this (a zip bomb), whatever its size.
+MAX_XLSX_UNCOMPRESSED = 256 * 1024 * 1024
+IMPORT_BATCH = 1000
+
+Progress = Callable[[str, int, int | None], None]
+
+
+def import_limit_bytes() -> int:
+    return get_settings().max_upload_bytes
+
+
+def _invalid_file(detail: str) -> RuleViolation:
+    return RuleViolation("invalid_import_file", detail, errors=[{"field": "file", "message": detail}])
+
+
+def _xlsx_rows(content: bytes) -> list[tuple[Any, ...]]:
+    from openpyxl import load_workbook
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            if sum(info.file_size for info in archive.infolist()) > MAX_XLSX_UNCOMPRESSED:
+                raise _invalid_file("the spreadsheet inflates to more than 256 MB")
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except RuleViolation:
+        raise
+    except Exception as exc:  # openpyxl raises many types for a damaged file; all mean the same
+        raise _invalid_file(f"not a readable .xlsx workbook ({type(exc).__name__})") from exc
+    try:
+        if not workbook.worksheets:
+            raise _invalid_file("the workbook has no sheet")
+        rows = []
+        for row in workbook.worksheets[0].iter_rows(values_only=True):
+            rows.append(tuple(row))
+            if len(rows) > MAX_IMPORT_ROWS + 1:
+                raise _invalid_file(f"more than {MAX_IMPORT_ROWS} rows")
+        return rows
+    except RuleViolation:
+        raise
+    except Exception as exc:
+        raise _invalid_file(f"the first sheet cannot be read ({type(exc).__name__})") from exc
+    finally:
+        workbook.close()
+
+
+def _csv_rows(content: bytes) -> list[tuple[Any, ...]]:
+    if b"\x00" in content:
+        raise _invalid_file("not a text (CSV) file")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = content.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - gb18030 decodes nearly anything
+        raise _invalid_file("the CSV is neither UTF-8 nor GB18030 text")
+    try:
+        rows = []
+        for row in csv.reader(io.StringIO(text, newline="")):
+            rows.append(tuple(row))
+            if len(rows) > MAX_IMPORT_ROWS + 1:
+                raise _invalid_file(f"more than {MAX_IMPORT_ROWS} rows")
+        return rows
+    except csv.Error as exc:
+        raise _invalid_file(f"malformed CSV: {exc}") from exc
+
+
+def read_import_file(filename: str, content: bytes) -> list[dict[str, Any]]:
+    """The data rows of an import file (.xlsx or .csv with a header row naming code, name and
+    optionally description), one dict per row after the header, blank rows kept so that row
+    numbers match what a spreadsheet shows."""
+    if len(content) > import_limit_bytes():
+        raise RuleViolation(
+            "import_file_too_large", f"the file is larger than {import_limit_bytes()} bytes", status=413
+        )
+    name = (filename or "").lower()
+    if content[:4] == b"PK\x03\x04":
+        rows = _xlsx_rows(content)
+    elif name.endswith((".xlsx", ".xlsm")):
+        raise _invalid_file("the file is named .xlsx but is not an Excel workbook")
+    elif name.endswith(".xls") or content[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise _invalid_file("old .xls workbooks are not read: save the sheet as .xlsx or .csv")
+    else:
+        rows = _csv_rows(content)
+    if not rows:
+        raise _invalid_file("the file is empty")
+    header = [str(c).strip().lower() if c is not None else "" for c in rows[0]]
+    columns: dict[str, int] = {}
+    for index, title in enumerate(header):
+        key = _HEADERS.get(title)
+        if key and key not in columns:
+            columns[key] = index
+    missing = [c for c in ("code", "name") if c not in columns]
+    if missing:
+        raise _invalid_file(
+            f"the first row must name the columns code, name and description; missing {', '.join(missing)}"
+        )
+
+    def cell(row: tuple[Any, ...], key: str) -> Any:
+        index = columns.get(key)
+        return row[index] if index is not None and index < len(row) else None
+
+    return [{k: cell(row, k) for k in ("code", "name", "description")} for row in rows[1:]]
+
+
+async def import_catalogue(
+    actor: Actor | None,
+    catalogue_id: UUID,
+    filename: str,
+    content: bytes,
+    progress: Progress | None = None,
+) -> CatalogueImportRead:
+    """Import a whole file into a draft catalogue: every row is checked first, and one bad row
+    (reported with its row number and why) imports nothing."""
+    report = progress or (lambda stage, done, total: None)
+    digest = hashlib.sha256(content).hexdigest()
+    report("reading", 0, None)
+    raw_rows = read_import_file(filename, content)
+    report("reading", len(raw_rows), len(raw_rows))
+    async with db.transaction():
+        await _lock_draft_catalogue(actor, catalogue_id)
+        existing = [r["code"] for r in await db.fetch("SELECT code FROM catalogue_items WHERE catalogue_id = $1", catalogue_id)]
+        items = rules.validate_catalogue_rows(raw_rows, existing, _negative_keywords())
+        report("checking", len(items), len(items))
+        now = await clock.now()
+        # Parents before children, so that the hierarchy holds at every insert.
+        ordered = sorted(items, key=lambda i: (i.level, i.code))
+        done = 0
+        for start in range(0, len(ordered), IMPORT_BATCH):
+            batch = ordered[start : start + IMPORT_BATCH]
+            await db.executemany(
+                """INSERT INTO catalogue_items (id, catalogue_id, code, level, parent_code, name, description, created_at)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+                [(uuid4(), catalogue_id, i.code, i.level, i.parent_code, i.name, i.description, now) for i in batch],
+            )
+            done += len(batch)
+            report("writing", done, len(ordered))
+        await db.execute("UPDATE catalogues SET version = version + 1 WHERE id = $1", catalogue_id)
+        by_level = {str(level): sum(1 for i in items if i.level == level) for level in (1, 2, 3)}
+        result = CatalogueImportRead(catalogue_id=catalogue_id, imported=len(items), by_level=by_level, file_sha256=digest)
+        await audit.record(
+            actor,
+            "catalogue.imported",
+            "catalogue",
+            catalogue_id,
+            after={"filename": filename[:200], **result.model_dump()},
+        )
+    return result
+
+
+# --- budget lines (先有预算、后购买服务) -----------------------------------------------------
+
+_LINE_COLUMNS = "id, bureau_id, code, year, title, amount, reserved, committed, spent, created_at, updated_at, version"
+
+
+def _line_read(row: Any) -> BudgetLineRead:
+    data = dict(row)
+    data["available"] = data["amount"] - data["reserved"] - data["committed"]
+    return BudgetLineRead.model_validate(data)
+
+
+def _line_money(row: Any) -> rules.BudgetLine:
+    return rules.BudgetLine(row["amount"], row["reserved"], row["committed"], row["spent"])
+
+
+def _line_visible(actor: Actor, row: Any) -> bool:
+    return _reads_all(actor) or (actor.role == "bureau" and row["bureau_id"] == actor.organisation_id)
+
+
+async def create_budget_line(actor: Actor, data: BudgetLineCreate) -> BudgetLineRead:
+    rules.change_amount(rules.BudgetLine(Decimal("0.00")), data.amount)
+    now = await clock.now()
+    try:
+        async with db.transaction():
+            row = await db.fetchrow(
+                f"""INSERT INTO budget_lines (id, bureau_id, code, year, title, amount, created_at, updated_at)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {_LINE_COLUMNS}""",
+                uuid4(),
+                actor.organisation_id,
+                data.code,
+                data.year,
+                data.title,
+                data.amount,
+                now,
+            )
+            result = _line_read(row)
+            await audit.record(actor, "budget_line.created", "budget_line", row["id"], after=result.model_dump())
+    except asyncpg.UniqueViolationError as exc:
+        raise conflict("budget_line_code_taken", f"the bureau already has budget line {data.code} in {data.year}") from exc
+    return result
+
+
+async def get_budget_line(actor: Actor, line_id: UUID) -> BudgetLineRead:
+    row = await db.fetchrow(f"SELECT {_LINE_COLUMNS} FROM budget_lines WHERE id = $1", line_id)
+    if row is None or not _line_visible(actor, row):
+        raise NotFound("budget line", line_id)
+    return _line_read(row)
+
+
+async def list_budget_lines(
+    actor: Actor, year: int | None, bureau_id: UUID | None, limit: int | None, cursor: str | None
+) -> Page[BudgetLineRead]:
+    """A bureau's own lines (admins and supervisors: every bureau's), newest year first, then
+    by code."""
+    limit = check_limit(limit)
+    after_year, after_code, after_id = _keyset(cursor, int, str, UUID)
+    if not _reads_all(actor):
+        if bureau_id not in (None, actor.organisation_id):
+            return Page(items=[])
+        bureau_id = actor.organisation_id
+    rows = await db.fetch(
+        f"""SELECT {_LINE_COLUMNS} FROM budget_lines
+            WHERE ($1::uuid IS NULL OR bureau_id = $1) AND ($2::int IS NULL OR year = $2)
+              AND ($3::int IS NULL OR year < $3 OR (year = $3 AND (code, id) > ($4::text, $5::uuid)))
+            ORDER BY year DESC, code, id LIMIT $6""",
+        bureau_id,
+        year,
+        after_year,
+        after_code,
+        after_id,
+        limit + 1,
+    )
+    return page(rows, limit, lambda r: (r["year"], r["code"], r["id"]), _line_read)
+
+
+async def update_budget_line(
+    actor: Actor, line_id: UUID, data: BudgetLineUpdate, if_match: str | None
+) -> BudgetLineRead:
+    """A budget adjustment: never below what is already reserved and committed."""
+    async with db.transaction():
+        row = await db.fetchrow(f"SELECT {_LINE_COLUMNS} FROM budget_lines WHERE id = $1 FOR UPDATE", line_id)
+        if row is None or not _line_visible(actor, row) or actor.role != "bureau":
+            raise NotFound("budget line", line_id)
+        check_if_match(if_match, row["version"])
+        amount = row["amount"]
+        if data.amount is not None:
+            amount = rules.change_amount(_line_money(row), data.amount).amount
+        updated = await db.fetchrow(
+            f"""UPDATE budget_lines SET amount = $2, title = $3, updated_at = $4, version = version + 1
+                WHERE id = $1 RETURNING {_LINE_COLUMNS}""",
+            line_id,
+            amount,
+            data.title if data.title is not None else row["title"],
+            await clock.now(),
+        )
+        before, after = _line_read(row), _line_read(updated)
+        await audit.record(actor, "budget_line.updated", "budget_line", line_id, before=before.model_dump(), after=after.model_dump())
+    return after
+
+
+async def _move_budget(
+    actor: Actor | None,
+    line_id: UUID,
+    action: str,
+    change: Callable[[rules.BudgetLine], rules.BudgetLine],
+    context: dict[str, Any],
+) -> BudgetLineRead:
+    """Lock a line, apply a pure budget rule, write and audit; joins the caller's transaction."""
+    async with db.transaction():
+        row = await db.fetchrow(f"SELECT {_LINE_COLUMNS} FROM budget_lines WHERE id = $1 FOR UPDATE", line_id)
+        if row is None:
+            raise NotFound("budget line", line_id)
+        moved = change(_line_money(row))
+        updated = await db.fetchrow(
+            f"""UPDATE budget_lines SET reserved = $2, committed = $3, spent = $4, updated_at = $5,
+                       version = version + 1
+                WHERE id = $1 RETURNING {_LINE_COLUMNS}""",
+            line_id,
+            moved.reserved,
+            moved.committed,
+            moved.spent,
+            await clock.now(),
+        )
+        before, after = _line_read(row), _line_read(updated)
+        await audit.record(
+            actor,
+            f"budget_line.{action}",
+            "budget_line",
+            line_id,
+            before=before.model_dump(),
+            after={**after.model_dump(), **context},
+        )
+    return after
+
+
+async def commit_budget(
+    actor: Actor | None, budget_line_id: UUID, reserved: Decimal, contract_amount: Decimal, **context: Any
+) -> BudgetLineRead:
+    """Signing: the tender's reservation becomes the contract's commitment; the part of the
+    ceiling the price did not use becomes available again."""
+    return await _move_budget(
+        actor,
+        budget_line_id,
+        "committed",
+        lambda line: rules.commit_reservation(line, reserved, contract_amount),
+        {"reserved_released": reserved, "contract_amount": contract_amount, **context},
+    )
+
+
+async def commit_extra_budget(actor: Actor | None, budget_line_id: UUID, amount: Decimal, **context: Any) -> BudgetLineRead:
+    """An amendment commits more money out of what is available."""
+    return await _move_budget(
+        actor, budget_line_id, "extra_committed", lambda line: rules.commit_extra(line, amount), {"amount": amount, **context}
+    )
+
+
+async def release_budget_commitment(
+    actor: Actor | None, budget_line_id: UUID, amount: Decimal, **context: Any
+) -> BudgetLineRead:
+    """A termination releases the unspent part of a commitment."""
+    return await _move_budget(
+        actor,
+        budget_line_id,
+        "commitment_released",
+        lambda line: rules.release_commitment(line, amount),
+        {"amount": amount, **context},
+    )
+
+
+async def spend_budget(actor: Actor | None, budget_line_id: UUID, amount: Decimal, **context: Any) -> BudgetLineRead:
+    """A payment spends committed money."""
+    return await _move_budget(
+        actor, budget_line_id, "spent", lambda line: rules.spend(line, amount), {"amount": amount, **context}
+    )
+
+
+# --- tenders ---------------------------------------------------------------------------------
+
+_TENDER_SELECT = """SELECT t.*, o.name AS bureau_name, ci.code AS item_code, ci.name AS item_name,
+       a.standstill_until AS award_standstill_until,
+       array(SELECT i.vendor_id FROM tender_invitations i WHERE i.tender_id = t.id ORDER BY i.vendor_id)
+           AS invited_ids
+    FROM tenders t
+    JOIN organisations o ON o.id = t.bureau_id
+    JOIN catalogue_items ci ON ci.id = t.catalogue_item_id
+    LEFT JOIN tender_awards a ON a.id = t.award_id"""
+
+# Fields that a tender is created with and that a draft may change.
+_TENDER_FIELDS = (
+    "title",
+    "description",
+    "catalogue_item_id",
+    "budget_line_id",
+    "method",
+    "ceiling_amount",
+    "contract_months",
+    "recurring",
+    "evaluation_method",
+    "price_weight",
+    "criteria",
+    "eligibility",
+    "milestones",
+    "payment_rule",
+    "bid_deadline",
+    "invited_vendor_ids",
+)
+
+
+def _grade_label(number: int | None) -> str | None:
+    return rules.ASSESSMENT_GRADES[number - 1] if number else None
+
+
+def _tender_visible(actor: Actor, row: Any, on_panel: bool) -> bool:
+    if _reads_all(actor):
+        return True
+    if actor.role == "bureau":
+        return row["bureau_id"] == actor.organisation_id
+    if actor.role == "vendor":
+        return row["published_at"] is not None
+    if actor.role == "expert":
+        return on_panel
+    return False
+
+
+async def _on_panel(actor: Actor, tender_id: UUID) -> bool:
+    if actor.role != "expert":
+        return False
+    return bool(
+        await db.fetchval(
+            "SELECT 1 FROM tender_panel_members WHERE tender_id = $1 AND expert_user_id = $2", tender_id, actor.user_id
+        )
+    )
+
+
+async def _visible_tender(actor: Actor, tender_id: UUID) -> Any:
+    row = await db.fetchrow(f"{_TENDER_SELECT} WHERE t.id = $1", tender_id)
+    if row is None or not _tender_visible(actor, row, await _on_panel(actor, tender_id)):
+        raise NotFound("tender", tender_id)
+    return row
+
+
+async def _own_tender(actor: Actor, tender_id: UUID, *, lock: str | None = None) -> Any:
+    """The tender, locked if asked, when it is the acting bureau's own; else 404."""
+    suffix = f" FOR {lock}" if lock else ""
+    row = await db.fetchrow(f"SELECT * FROM tenders WHERE id = $1{suffix}", tender_id)
+    if row is None or actor.role != "bureau" or row["bureau_id"] != actor.organisation_id:
+        raise NotFound("tender", tender_id)
+    return row
+
+
+def _tender_read(actor: Actor, row: Any, now: datetime, calendar: Any) -> TenderRead:
+    minimum = warning = None
+    if row["status"] == "draft":
+        minimum = rules.minimum_bid_deadline(row["method"], now, calendar)
+        if rules.BID_PERIODS[rules.Method(row["method"])].working_days:
+            warning = calendar_warning(calendar, now, minimum)
+    else:
+        warning = row["calendar_warning"]
+    invited_ids = list(row["invited_ids"] or [])
+    sees_invitations = _reads_all(actor) or actor.role == "bureau"
+    invited = None
+    if actor.role == "vendor" and row["method"] in ("invited_tender", "single_source"):
+        invited = actor.organisation_id in invited_ids
+    return TenderRead(
+        id=row["id"],
+        bureau_id=row["bureau_id"],
+        bureau_name=row["bureau_name"],
+        title=row["title"],
+        description=row["description"],
+        catalogue_item_id=row["catalogue_item_id"],
+        catalogue_item_code=row["item_code"],
+        catalogue_item_name=row["item_name"],
+        budget_line_id=row["budget_line_id"],
+        method=row["method"],
+        ceiling_amount=row["ceiling_amount"],
+        contract_months=row["contract_months"],
+        recurring=row["recurring"],
+        evaluation_method=row["evaluation_method"],
+        price_weight=row["price_weight"],
+        criteria=row["criteria"],
+        eligibility={
+            "min_assessment_grade": _grade_label(row["min_assessment_grade"]),
+            "min_credit_grade": row["min_credit_grade"],
+        },
+        milestones=row["milestones"],
+        payment_rule=row["payment_rule"],
+        bid_deadline=row["bid_deadline"],
+        minimum_bid_deadline=minimum,
+        calendar_warning=warning,
+        status=row["status"],
+        bids_sealed=row["opened_at"] is None,
+        published_at=row["published_at"],
+        opened_at=row["opened_at"],
+        failure_reason=row["failure_reason"],
+        cancel_reason=row["cancel_reason"],
+        closed_at=row["closed_at"],
+        award_id=row["award_id"],
+        standstill_until=row["award_standstill_until"],
+        invited_vendor_ids=invited_ids if sees_invitations else None,
+        invited=invited,
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        version=row["version"],
+    )
+
+
+async def _read_tender(actor: Actor, tender_id: UUID) -> TenderRead:
+    row = await db.fetchrow(f"{_TENDER_SELECT} WHERE t.id = $1", tender_id)
+    if row is None:
+        raise NotFound("tender", tender_id)
+    return _tender_read(actor, row, await clock.now(), await clock.work_calendar())
+
+
+@dataclass(frozen=True)
+class _CheckedTender:
+    values: dict[str, Any]
+    invited: tuple[UUID, ...]
+    warning: str | None
+
+
+async def _check_tender(actor: Actor, fields: dict[str, Any], now: datetime) -> _CheckedTender:
+    """Every rule a tender's terms must meet, judged as if it were published now."""
+    method = fields["method"]
+    rules.check_contract_term(fields["contract_months"], fields["recurring"])
+    scheme = rules.validate_scoring(fields["evaluation_method"], fields["price_weight"], fields["criteria"])
+    milestones = rules.validate_milestone_plan(fields["milestones"], fields["contract_months"])
+    payment_rule = rules.payment_rule_bands(fields["payment_rule"])
+    eligibility = fields["eligibility"] or {}
+    requirement = rules.validate_eligibility(eligibility.get("min_assessment_grade"), eligibility.get("min_credit_grade"))
+    invited = rules.check_invitations(method, fields["invited_vendor_ids"])
+
+    line = await db.fetchrow(
+        "SELECT id, year FROM budget_lines WHERE id = $1 AND bureau_id = $2", fields["budget_line_id"], actor.organisation_id
+    )
+    if line is None:
+        message = "no budget line of this bureau has that id"
+        raise RuleViolation("budget_line_not_found", message, errors=[{"field": "budget_line_id", "message": message}])
+    item = await db.fetchrow(
+        """SELECT i.code, c.status, c.region_code, c.year FROM catalogue_items i
+           JOIN catalogues c ON c.id = i.catalogue_id WHERE i.id = $1""",
+        fields["catalogue_item_id"],
+    )
+    if item is None:
+        message = "no catalogue item has that id"
+        raise RuleViolation("catalogue_item_not_found", message, errors=[{"field": "catalogue_item_id", "message": message}])
+    rules.check_tender_catalogue_item(
+        item["code"],
+        catalogue_status=item["status"],
+        catalogue_region_code=item["region_code"],
+        catalogue_year=item["year"],
+        region_code=await _actor_region(actor) or "",
+        year=line["year"],
+    )
+    if invited:
+        found = {
+            r["id"]
+            for r in await db.fetch("SELECT id FROM organisations WHERE id = ANY($1::uuid[]) AND kind = 'vendor'", list(invited))
+        }
+        unknown = [v for v in invited if v not in found]
+        if unknown:
+            raise RuleViolation(
+                "invited_vendor_not_found",
+                f"{len(unknown)} invited vendor(s) are not registered vendors",
+                errors=[{"field": "invited_vendor_ids", "message": f"{v} is not a vendor"} for v in unknown],
+            )
+    warning = rules.check_bid_deadline(method, now, fields["bid_deadline"], await clock.work_calendar())
+    values = {
+        "title": fields["title"],
+        "description": fields["description"] or "",
+        "catalogue_item_id": fields["catalogue_item_id"],
+        "budget_line_id": fields["budget_line_id"],
+        "method": method,
+        "ceiling_amount": fields["ceiling_amount"],
+        "contract_months": fields["contract_months"],
+        "recurring": fields["recurring"],
+        "evaluation_method": scheme.evaluation_method.value,
+        "price_weight": scheme.price_weight,
+        "criteria": [{"name": c.name, "weight": str(c.weight)} for c in scheme.criteria],
+        "min_assessment_grade": requirement.min_assessment_grade_number,
+        "min_credit_grade": requirement.min_credit_grade,
+        "milestones": [
+            {"title": m.title, "percentage": str(m.percentage), "due_offset_days": m.due_offset_days} for m in milestones
+        ],
+        "payment_rule": payment_rule,
+        "bid_deadline": fields["bid_deadline"],
+    }
+    return _CheckedTender(values, tuple(invited), warning)
+
+
+def _fields_of(data: TenderCreate | TenderUpdate, base: dict[str, Any] | None = None) -> dict[str, Any]:
+    given = data.model_dump(exclude_unset=isinstance(data, TenderUpdate))
+    fields = dict(base or {})
+    fields.update({k: v for k, v in given.items() if k in _TENDER_FIELDS})
+    return fields
+
+
+def _fields_of_row(row: Any, invited: list[UUID]) -> dict[str, Any]:
+    return {
+        "title": row["title"],
+        "description": row["description"],
+        "catalogue_item_id": row["catalogue_item_id"],
+        "budget_line_id": row["budget_line_id"],
+        "method": row["method"],
+        "ceiling_amount": row["ceiling_amount"],
+        "contract_months": row["contract_months"],
+        "recurring": row["recurring"],
+        "evaluation_method": row["evaluation_method"],
+        "price_weight": row["price_weight"],
+        "criteria": row["criteria"],
+        "eligibility": {
+            "min_assessment_grade": _grade_label(row["min_assessment_grade"]),
+            "min_credit_grade": row["min_credit_grade"],
+        },
+        "milestones": [{**m, "percentage": Decimal(m["percentage"])} for m in row["milestones"]],
+        "payment_rule": row["payment_rule"],
+        "bid_deadline": row["bid_deadline"],
+        "invited_vendor_ids": invited or None,
+    }
+
+
+async def _write_invitations(tender_id: UUID, invited: Sequence[UUID]) -> None:
+    await db.execute("DELETE FROM tender_invitations WHERE tender_id = $1", tender_id)
+    if invited:
+        await db.executemany(
+            "INSERT INTO tender_invitations (tender_id, vendor_id) VALUES ($1, $2)", [(tender_id, v) for v in invited]
+        )
+
+
+async def create_tender(actor: Actor, data: TenderCreate) -> TenderRead:
+    """A draft tender; its terms are checked now (as if it were published now) and again at
+    publication."""
+    now = await clock.now()
+    checked = await _check_tender(actor, _fields_of(data), now)
+    tender_id = uuid4()
+    async with db.transaction():
+        v = checked.values
+        await db.execute(
+            """INSERT INTO tenders (id, bureau_id, title, description, catalogue_item_id, budget_line_id, method,
+                   ceiling_amount, contract_months, recurring, evaluation_method, price_weight, criteria,
+                   min_assessment_grade, min_credit_grade, milestones, payment_rule, bid_deadline,
+                   created_by, created_at, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20)""",
+            tender_id,
+            actor.organisation_id,
+            v["title"],
+            v["description"],
+            v["catalogue_item_id"],
+            v["budget_line_id"],
+            v["method"],
+            v["ceiling_amount"],
+            v["contract_months"],
+            v["recurring"],
+            v["evaluation_method"],
+            v["price_weight"],
+            v["criteria"],
+            v["min_assessment_grade"],
+            v["min_credit_grade"],
+            v["milestones"],
+            v["payment_rule"],
+            v["bid_deadline"],
+            actor.user_id,
+            now,
+        )
+        await _write_invitations(tender_id, checked.invited)
+        result = await _read_tender(actor, tender_id)
+        await audit.record(actor, "tender.created", "tender", tender_id, after=result.model_dump())
+    return result
+
+
+async def update_tender(actor: Actor, tender_id: UUID, data: TenderUpdate, if_match: str | None) -> TenderRead:
+    """Change a draft (published terms never change)."""
+    async with db.transaction():
+        row = await _own_tender(actor, tender_id, lock="UPDATE")
+        check_if_match(if_match, row["version"])
+        if row["status"] != "draft":
+            raise conflict("tender_not_draft", f"the tender is {row['status']}: only a draft can be changed")
+        before = await _read_tender(actor, tender_id)
+        invited = [r["vendor_id"] for r in await db.fetch("SELECT vendor_id FROM tender_invitations WHERE tender_id = $1", tender_id)]
+        now = await clock.now()
+        checked = await _check_tender(actor, _fields_of(data, _fields_of_row(row, invited)), now)
+        v = checked.values
+        await db.execute(
+            """UPDATE tenders SET title = $2, description = $3, catalogue_item_id = $4, budget_line_id = $5,
+                   method = $6, ceiling_amount = $7, contract_months = $8, recurring = $9, evaluation_method = $10,
+                   price_weight = $11, criteria = $12, min_assessment_grade = $13, min_credit_grade = $14,
+                   milestones = $15, payment_rule = $16, bid_deadline = $17, updated_at = $18, version = version + 1
+               WHERE id = $1""",
+            tender_id,
+            v["title"],
+            v["description"],
+            v["catalogue_item_id"],
+            v["budget_line_id"],
+            v["method"],
+            v["ceiling_amount"],
+            v["contract_months"],
+            v["recurring"],
+            v["evaluation_method"],
+            v["price_weight"],
+            v["criteria"],
+            v["min_assessment_grade"],
+            v["min_credit_grade"],
+            v["milestones"],
+            v["payment_rule"],
+            v["bid_deadline"],
+            now,
+        )
+        await _write_invitations(tender_id, checked.invited)
+        after = await _read_tender(actor, tender_id)
+        await audit.record(actor, "tender.updated", "tender", tender_id, before=before.model_dump(), after=after.model_dump())
+    return after
+
+
+async def publish_tender(actor: Actor, tender_id: UUID, if_match: str | None) -> TenderRead:
+    """draft → published: the terms are checked against today (deadline, catalogue still
+    published) and the ceiling is reserved on the budget line (budget_insufficient if the line
+    cannot carry it)."""
+    async with db.transaction():
+        row = await _own_tender(actor, tender_id, lock="UPDATE")
+        check_if_match(if_match, row["version"])
+        rules.check_tender_transition(row["status"], "published")
+        before = await _read_tender(actor, tender_id)
+        invited = [r["vendor_id"] for r in await db.fetch("SELECT vendor_id FROM tender_invitations WHERE tender_id = $1", tender_id)]
+        now = await clock.now()
+        checked = await _check_tender(actor, _fields_of_row(row, invited), now)
+        line = await db.fetchrow(f"SELECT {_LINE_COLUMNS} FROM budget_lines WHERE id = $1 FOR UPDATE", row["budget_line_id"])
+        moved = rules.reserve(_line_money(line), row["ceiling_amount"])
+        line_after = await db.fetchrow(
+            f"""UPDATE budget_lines SET reserved = $2, updated_at = $3, version = version + 1
+                WHERE id = $1 RETURNING {_LINE_COLUMNS}""",
+            line["id"],
+            moved.reserved,
+            now,
+        )
+        await db.execute(
+            """UPDATE tenders SET status = 'published', published_at = $2, reserved_amount = ceiling_amount,
+                   calendar_warning = $3, updated_at = $2, version = version + 1 WHERE id = $1""",
+            tender_id,
+            now,
+            checked.warning,
+        )
+        after = await _read_tender(actor, tender_id)
+        await audit.record(actor, "tender.published", "tender", tender_id, before=before.model_dump(), after=after.model_dump())
+        await audit.record(
+            actor,
+            "budget_line.reserved",
+            "budget_line",
+            line["id"],
+            before=_line_read(line).model_dump(),
+            after={**_line_read(line_after).model_dump(), "tender_id": tender_id, "amount": row["ceiling_amount"]},
+        )
+    return after
+
+
+async def _release_reservation(tender: Any, now: datetime) -> tuple[Any, Any] | None:
+    """Release a live tender's reservation (failed, cancelled); the caller audits it."""
+    if tender["reserved_amount"] <= 0:
+        return None
+    line = await db.fetchrow(f"SELECT {_LINE_COLUMNS} FROM budget_lines WHERE id = $1 FOR UPDATE", tender["budget_line_id"])
+    moved = rules.release(_line_money(line), tender["reserved_amount"])
+    line_after = await db.fetchrow(
+        f"""UPDATE budget_lines SET reserved = $2, updated_at = $3, version = version + 1
+            WHERE id = $1 RETURNING {_LINE_COLUMNS}""",
+        line["id"],
+        moved.reserved,
+        now,
+    )
+    return line, line_after
+
+
+async def _audit_release(actor: Actor | None, tender: Any, released: tuple[Any, Any] | None, why: str) -> None:
+    if released is None:
+        return
+    line, line_after = released
+    await audit.record(
+        actor,
+        "budget_line.released",
+        "budget_line",
+        line["id"],
+        before=_line_read(line).model_dump(),
+        after={**_line_read(line_after).model_dump(), "tender_id": tender["id"], "amount": tender["reserved_amount"], "reason": why},
+    )
+
+
+async def cancel_tender(actor: Actor, tender_id: UUID, reason: str, if_match: str | None) -> TenderRead:
+    """Cancel a tender before it is contracted; a reserved ceiling is released."""
+    await _open_if_due(tender_id)
+    async with db.transaction():
+        row = await _own_tender(actor, tender_id, lock="UPDATE")
+        check_if_match(if_match, row["version"])
+        rules.check_tender_transition(row["status"], "cancelled")
+        before = await _read_tender(actor, tender_id)
+        now = await clock.now()
+        released = await _release_reservation(row, now)
+        await db.execute(
+            """UPDATE tenders SET status = 'cancelled', cancel_reason = $2, closed_at = $3, reserved_amount = 0,
+                   award_id = NULL, updated_at = $3, version = version + 1 WHERE id = $1""",
+            tender_id,
+            reason,
+            now,
+        )
+        if row["award_id"] is not None:
+            await db.execute(
+                "UPDATE tender_awards SET status = 'voided', voided_at = $2 WHERE id = $1 AND status = 'active'",
+                row["award_id"],
+                now,
+            )
+        after = await _read_tender(actor, tender_id)
+        await audit.record(actor, "tender.cancelled", "tender", tender_id, before=before.model_dump(), after=after.model_dump())
+        await _audit_release(actor, row, released, "tender cancelled")
+    return after
+
+
+async def get_tender(actor: Actor, tender_id: UUID) -> TenderRead:
+    await _open_if_due(tender_id)
+    row = await _visible_tender(actor, tender_id)
+    return _tender_read(actor, row, await clock.now(), await clock.work_calendar())
+
+
+async def list_tenders(
+    actor: Actor,
+    *,
+    status: str | None,
+    method: str | None,
+    bureau_id: UUID | None,
+    catalogue_item_id: UUID | None,
+    deadline_from: datetime | None,
+    deadline_to: datetime | None,
+    limit: int | None,
+    cursor: str | None,
+) -> Page[TenderRead]:
+    """Tenders the caller may see, newest first: a bureau its own, a vendor every published
+    one, an expert those on whose panel it sits, admins and supervisors all."""
+    limit = check_limit(limit)
+    after_at, after_id = _keyset(cursor, datetime, UUID)
+    if actor.role not in ("bureau", "vendor", "expert", *READERS):
+        return Page(items=[])
+    # A list read touches every tender it may show: those past their deadline open first.
+    await open_due_tenders(limit=200)
+    scope_bureau = None
+    if actor.role == "bureau":
+        scope_bureau = actor.organisation_id
+    query = f"""{_TENDER_SELECT}
+        WHERE ($1::text IS NULL OR t.status = $1) AND ($2::text IS NULL OR t.method = $2)
+          AND ($3::uuid IS NULL OR t.bureau_id = $3) AND ($4::uuid IS NULL OR t.catalogue_item_id = $4)
+          AND ($5::timestamptz IS NULL OR t.bid_deadline >= $5) AND ($6::timestamptz IS NULL OR t.bid_deadline <= $6)
+          AND ($7::uuid IS NULL OR t.bureau_id = $7)
+          AND (NOT $8::boolean OR t.published_at IS NOT NULL)
+          AND ($9::uuid IS NULL OR EXISTS (SELECT 1 FROM tender_panel_members p
+                                            WHERE p.tender_id = t.id AND p.expert_user_id = $9))
+          AND ($10::timestamptz IS NULL OR (t.created_at, t.id) < ($10, $11::uuid))
+        ORDER BY t.created_at DESC, t.id DESC LIMIT $12"""
+    args = (
+        status,
+        method,
+        bureau_id,
+        catalogue_item_id,
+        deadline_from,
+        deadline_to,
+        scope_bureau,
+        actor.role == "vendor",
+        actor.user_id if actor.role == "expert" else None,
+        after_at,
+        after_id,
+        limit + 1,
+    )
+    rows = await db.fetch(query, *args)
+    now = await clock.now()
+    due = [r["id"] for r in rows[:limit] if r["status"] == "published" and r["bid_deadline"] <= now]
+    if due:  # claimed by another request a moment ago: wait for it and read again
+        for tender_id in due:
+            await open_tender(tender_id)
+        rows = await db.fetch(query, *args)
+    calendar = await clock.work_calendar()
+    return page(rows, limit, lambda r: (r["created_at"], r["id"]), lambda r: _tender_read(actor, r, now, calendar))
+
+
+# --- opening (开标) --------------------------------------------------------------------------
+
+
+async def _open_if_due(tender_id: UUID) -> None:
+    """Open the tender now if its deadline has passed and nobody has opened it yet."""
+    row = await db.fetchrow("SELECT status, bid_deadline FROM tenders WHERE id = $1", tender_id)
+    if row is not None and row["status"] == "published" and await clock.now() >= row["bid_deadline"]:
+        await open_tender(tender_id)
+
+
+async def open_tender(tender_id: UUID) -> bool:
+    """Open one tender if it is due (waiting for a concurrent opener); True if this call did."""
+    async with db.transaction():
+        row = await db.fetchrow("SELECT * FROM tenders WHERE id = $1 FOR UPDATE", tender_id)
+        now = await clock.now()
+        if row is None or row["status"] != "published" or now < row["bid_deadline"]:
+            return False
+        await _open_locked(row, now)
+    return True
+
+
+async def open_due_tenders(limit: int = 100) -> int:
+    """Open every published tender past its deadline, one transaction each; tenders another
+    worker is opening are skipped (FOR UPDATE SKIP LOCKED), so any number of workers may run."""
+    opened = 0
+    while opened < limit:
+        async with db.transaction():
+            now = await clock.now()
+            row = await db.fetchrow(
+                """SELECT * FROM tenders WHERE status = 'published' AND bid_deadline <= $1
+                   ORDER BY bid_deadline, id LIMIT 1 FOR UPDATE SKIP LOCKED""",
+                now,
+            )
+            if row is None:
+                break
+            await _open_locked(row, now)
+        opened += 1
+    return opened
+
+
+async def _open_locked(tender: Any, now: datetime) -> None:
+    """The opening of a locked tender: eligibility is checked again (as of the deadline's
+    date) and stored with each bid, bids become valid or invalid, and the tender goes on to
+    evaluation or fails (insufficient_bids) and releases its reservation."""
+    tender_id = tender["id"]
+    bids = await db.fetch(
+        """SELECT b.id, b.vendor_id, o.name AS vendor_name, b.price, b.submitted_at, b.content_digest
+           FROM bids b JOIN organisations o ON o.id = b.vendor_id
+           WHERE b.tender_id = $1 AND b.status = 'submitted' ORDER BY b.submitted_at, b.id FOR UPDATE OF b""",
+        tender_id,
+    )
+    as_of = local_date(tender["bid_deadline"])
+    outcomes = []
+    for bid in bids:
+        result = await vendors.check_eligibility(
+            bid["vendor_id"],
+            min_assessment_grade=tender["min_assessment_grade"],
+            min_credit_grade=tender["min_credit_grade"],
+            today=as_of,
+        )
+        grade = await vendors.current_credit_grade(bid["vendor_id"])
+        checked = {**result.as_dict(), "checked_on": as_of.isoformat(), "credit_grade": grade}
+        reason = None
+        if not result.eligible:
+            reason = "not eligible at opening: " + "; ".join(r.detail for r in result.reasons)
+        outcomes.append((bid, checked, grade, reason))
+    if outcomes:
+        await db.executemany(
+            """UPDATE bids SET status = $2, eligibility_at_opening = $3, credit_grade_at_opening = $4,
+                   invalid_reason = $5, version = version + 1 WHERE id = $1""",
+            [(b["id"], "invalid" if r else "valid", c, g, r) for b, c, g, r in outcomes],
+        )
+    valid = sum(1 for *_, r in outcomes if r is None)
+    status = rules.opening_outcome(tender["method"], valid)
+    failed = status is rules.TenderStatus.FAILED
+    released = await _release_reservation(tender, now) if failed else None
+    await db.execute(
+        """UPDATE tenders SET status = $2, opened_at = $3, failure_reason = $4,
+               reserved_amount = CASE WHEN $5 THEN 0 ELSE reserved_amount END,
+               closed_at = CASE WHEN $5 THEN $3 ELSE closed_at END, updated_at = $3, version = version + 1
+           WHERE id = $1""",
+        tender_id,
+        status.value,
+        now,
+        "insufficient_bids" if failed else None,
+        failed,
+    )
+    # The opening record (唱标): every bidder's name and price, now that the seal is broken.
+    await audit.record(
+        None,
+        "tender.opened",
+        "tender",
+        tender_id,
+        before={"status": "published"},
+        after={
+            "status": status.value,
+            "valid_bids": valid,
+            "minimum_valid_bids": rules.minimum_valid_bids(tender["method"]),
+            "bids": [
+                {
+                    "bid_id": b["id"],
+                    "vendor_id": b["vendor_id"],
+                    "vendor_name": b["vendor_name"],
+                    "price": b["price"],
+                    "content_digest": b["content_digest"],
+                    "valid": r is None,
+                }
+                for b, _, _, r in outcomes
+            ],
+        },
+    )
+    if failed:
+        await audit.record(None, "tender.failed", "tender", tender_id, after={"failure_reason": "insufficient_bids", "valid_bids": valid})
+        await _audit_release(None, tender, released, "tender failed: insufficient_bids")
+
+
+# --- questions (澄清) -------------------------------------------------------------------------
+
+
+def _question_read(row: Any, actor: Actor) -> QuestionRead:
+    return QuestionRead(
+        id=row["id"],
+        tender_id=row["tender_id"],
+        question=row["question"],
+        asked_at=row["asked_at"],
+        answer=row["answer"],
+        answered_at=row["answered_at"],
+        mine=actor.role == "vendor" and row["vendor_id"] == actor.organisation_id,
+    )
+
+
+async def _check_may_take_part(actor: Actor, tender: Any) -> None:
+    """Only invited vendors take part in an invited or single-source tender."""
+    if tender["method"] in ("invited_tender", "single_source") and actor.organisation_id not in (tender["invited_ids"] or []):
+        raise Forbidden("this tender is open only to the vendors it invited", "vendor_not_invited")
+
+
+async def ask_question(actor: Actor, tender_id: UUID, data: QuestionCreate) -> QuestionRead:
+    """A vendor asks about the tender documents before the deadline; the question is published
+    with its answer, never with the asker's name."""
+    await _open_if_due(tender_id)
+    tender = await _visible_tender(actor, tender_id)
+    await _check_may_take_part(actor, tender)
+    async with db.transaction():
+        locked = await db.fetchrow("SELECT status, bid_deadline FROM tenders WHERE id = $1 FOR SHARE", tender_id)
+        now = await clock.now()
+        _check_questions_open(locked, now)
+        row = await db.fetchrow(
+            """INSERT INTO tender_questions (id, tender_id, vendor_id, asked_by, question, asked_at)
+               VALUES ($1, $2, $3, $4, $5, $6) RETURNING *""",
+            uuid4(),
+            tender_id,
+            actor.organisation_id,
+            actor.user_id,
+            data.question,
+            now,
+        )
+        result = _question_read(row, actor)
+        await audit.record(actor, "tender_question.asked", "tender_question", row["id"], after=result.model_dump())
+    return result
+
+
+def _check_questions_open(tender: Any, now: datetime) -> None:
+    if tender["status"] != "published" or now >= tender["bid_deadline"]:
+        raise conflict("questions_closed", "questions are asked and answered only while the tender is open for bids")
+
+
+async def answer_question(actor: Actor, tender_id: UUID, question_id: UUID, data: AnswerCreate) -> QuestionRead:
+    await _open_if_due(tender_id)
+    async with db.transaction():
+        tender = await _own_tender(actor, tender_id, lock="SHARE")
+        row = await db.fetchrow(
+            "SELECT * FROM tender_questions WHERE id = $1 AND tender_id = $2 FOR UPDATE", question_id, tender_id
+        )
+        if row is None:
+            raise NotFound("question", question_id)
+        now = await clock.now()
+        _check_questions_open(tender, now)
+        if row["answer"] is not None:
+            raise conflict("question_already_answered", "the question has been answered and the answer published")
+        updated = await db.fetchrow(
+            "UPDATE tender_questions SET answer = $2, answered_by = $3, answered_at = $4 WHERE id = $1 RETURNING *",
+            question_id,
+            data.answer,
+            actor.user_id,
+            now,
+        )
+        result = _question_read(updated, actor)
+        await audit.record(
+            actor, "tender_question.answered", "tender_question", question_id,
+            before=_question_read(row, actor).model_dump(), after=result.model_dump(),
+        )
+    return result
+
+
+async def list_questions(actor: Actor, tender_id: UUID, limit: int | None, cursor: str | None) -> Page[QuestionRead]:
+    """Answered questions for everyone who sees the tender; unanswered ones only to the bureau
+    (and admins, supervisors) and to the vendor that asked."""
+    await _open_if_due(tender_id)
+    await _visible_tender(actor, tender_id)
+    limit = check_limit(limit)
+    after_at, after_id = _keyset(cursor, datetime, UUID)
+    sees_all = _reads_all(actor) or actor.role == "bureau"
+    rows = await db.fetch(
+        """SELECT * FROM tender_questions
+           WHERE tender_id = $1 AND ($2::boolean OR answer IS NOT NULL OR vendor_id = $3)
+             AND ($4::timestamptz IS NULL OR (asked_at, id) > ($4, $5::uuid))
+           ORDER BY asked_at, id LIMIT $6""",
+        tender_id,
+        sees_all,
+        actor.organisation_id if actor.role == "vendor" else None,
+        after_at,
+        after_id,
+        limit + 1,
+    )
+    return page(rows, limit, lambda r: (r["asked_at"], r["id"]), lambda r: _question_read(r, actor))
+
+
+# --- bids (投标) -------------------------------------------------------------------------------
+
+_BID_SELECT = """SELECT b.*, o.name AS vendor_name FROM bids b JOIN organisations o ON o.id = b.vendor_id"""
+
+
+def _seal(price: Decimal, proposal: str) -> tuple[str, str]:
+    """A random nonce and the digest of nonce|price|proposal: the audit log records the digest
+    while the bid is sealed (a digest of the price alone could be brute-forced)."""
+    nonce = secrets.token_hex(16)
+    digest = hashlib.sha256(f"{nonce}|{price:.2f}|{proposal}".encode()).hexdigest()
+    return nonce, digest
+
+
+def _bid_read(row: Any, *, full: bool, price: bool) -> BidRead:
+    """`full`: the caller may read the proposal and the eligibility record; `price`: the price."""
+    return BidRead(
+        id=row["id"],
+        tender_id=row["tender_id"],
+        vendor_id=row["vendor_id"],
+        vendor_name=row["vendor_name"],
+        status=row["status"],
+        price=row["price"] if price else None,
+        proposal=row["proposal"] if full else None,
+        first_submitted_at=row["first_submitted_at"],
+        submitted_at=row["submitted_at"],
+        withdrawn_at=row["withdrawn_at"],
+        eligibility_at_submission=row["eligibility_at_submission"] if full else None,
+        eligibility_at_opening=row["eligibility_at_opening"] if full else None,
+        credit_grade_at_opening=row["credit_grade_at_opening"],
+        invalid_reason=row["invalid_reason"],
+        content_digest=row["content_digest"] if full else None,
+        seal_nonce=row["seal_nonce"] if full else None,
+        version=row["version"],
+    )
+
+
+def _seal_summary(row: Any) -> dict[str, Any]:
+    """What the audit log keeps of a sealed bid: never its price or proposal."""
+    return {
+        "tender_id": row["tender_id"],
+        "vendor_id": row["vendor_id"],
+        "status": row["status"],
+        "submitted_at": row["submitted_at"],
+        "content_digest": row["content_digest"],
+        "eligibility": row["eligibility_at_submission"],
+        "version": row["version"],
+    }
+
+
+async def _eligibility_now(tender: Any, vendor_id: UUID, today: date) -> dict[str, Any]:
+    result = await vendors.check_eligibility(
+        vendor_id,
+        min_assessment_grade=tender["min_assessment_grade"],
+        min_credit_grade=tender["min_credit_grade"],
+        today=today,
+    )
+    checked = {**result.as_dict(), "checked_on": today.isoformat()}
+    if not result.eligible:
+        raise rules.ineligible([r.as_dict() for r in result.reasons])
+    return checked
+
+
+async def _lock_open_tender(tender_id: UUID) -> tuple[Any, datetime]:
+    """Share-lock a tender that takes bids, and read the clock under the lock: the opening's
+    exclusive lock waits for every bid being written, and a bid written after the opening
+    sees it opened. Bids are taken while published and before the deadline."""
+    tender = await db.fetchrow("SELECT * FROM tenders WHERE id = $1 FOR SHARE", tender_id)
+    now = await clock.now()
+    if tender["status"] == "published":
+        rules.check_bid_open(now, tender["bid_deadline"])
+    elif tender["opened_at"] is not None:
+        raise conflict("bid_deadline_passed", "the bid deadline has passed and the tender has been opened")
+    else:
+        raise conflict("tender_not_open", f"the tender is {tender['status']}: it takes no bids")
+    return tender, now
+
+
+async def submit_bid(actor: Actor, tender_id: UUID, data: BidCreate) -> BidRead:
+    """Submit the vendor's sealed bid before the deadline: one live bid per vendor, price within
+    the ceiling, eligibility checked now and stored with the bid."""
+    await _open_if_due(tender_id)
+    visible = await _visible_tender(actor, tender_id)
+    await _check_may_take_part(actor, visible)
+    try:
+        async with db.transaction():
+            tender, now = await _lock_open_tender(tender_id)
+            eligibility = await _eligibility_now(tender, actor.organisation_id, local_date(now))
+            rules.check_bid_price(data.price, tender["ceiling_amount"])
+            if await db.fetchval(
+                "SELECT 1 FROM bids WHERE tender_id = $1 AND vendor_id = $2 AND status <> 'withdrawn'",
+                tender_id,
+                actor.organisation_id,
+            ):
+                raise conflict("bid_already_submitted", "the vendor already has a bid on this tender: revise it instead")
+            nonce, digest = _seal(data.price, data.proposal)
+            bid_id = uuid4()
+            await db.execute(
+                """INSERT INTO bids (id, tender_id, vendor_id, submitted_by, price, proposal, first_submitted_at,
+                       submitted_at, eligibility_at_submission, seal_nonce, content_digest)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10)""",
+                bid_id,
+                tender_id,
+                actor.organisation_id,
+                actor.user_id,
+                data.price,
+                data.proposal,
+                now,
+                eligibility,
+                nonce,
+                digest,
+            )
+            row = await db.fetchrow(f"{_BID_SELECT} WHERE b.id = $1", bid_id)
+            await audit.record(actor, "bid.submitted", "bid", bid_id, after=_seal_summary(row))
+    except asyncpg.UniqueViolationError as exc:  # the same vendor's concurrent second submission
+        raise conflict("bid_already_submitted", "the vendor already has a bid on this tender: revise it instead") from exc
+    return _bid_read(row, full=True, price=True)
+
+
+async def _lock_own_bid(actor: Actor, tender_id: UUID, bid_id: UUID) -> Any:
+    row = await db.fetchrow(f"{_BID_SELECT} WHERE b.id = $1 AND b.tender_id = $2 FOR UPDATE OF b", bid_id, tender_id)
+    if row is None or actor.role != "vendor" or row["vendor_id"] != actor.organisation_id:
+        raise NotFound("bid", bid_id)
+    if row["status"] == "withdrawn":
+        raise conflict("bid_withdrawn", "the bid has been withdrawn: submit a new one")
+    return row
+
+
+async def revise_bid(actor: Actor, tender_id: UUID, bid_id: UUID, data: BidUpdate, if_match: str | None) -> BidRead:
+    """Revise one's own bid before the deadline (a revision is a new submission: eligibility
+    is checked again and the submission time moves)."""
+    await _open_if_due(tender_id)
+    await _visible_tender(actor, tender_id)
+    async with db.transaction():
+        tender, now = await _lock_open_tender(tender_id)
+        row = await _lock_own_bid(actor, tender_id, bid_id)
+        check_if_match(if_match, row["version"])
+        eligibility = await _eligibility_now(tender, actor.organisation_id, local_date(now))
+        price = data.price if data.price is not None else row["price"]
+        proposal = data.proposal if data.proposal is not None else row["proposal"]
+        rules.check_bid_price(price, tender["ceiling_amount"])
+        nonce, digest = _seal(price, proposal)
+        await db.execute(
+            """UPDATE bids SET price = $2, proposal = $3, submitted_at = $4, eligibility_at_submission = $5,
+                   seal_nonce = $6, content_digest = $7, version = version + 1 WHERE id = $1""",
+            bid_id,
+            price,
+            proposal,
+            now,
+            eligibility,
+            nonce,
+            digest,
+        )
+        updated = await db.fetchrow(f"{_BID_SELECT} WHERE b.id = $1", bid_id)
+        await audit.record(actor, "bid.revised", "bid", bid_id, before=_seal_summary(row), after=_seal_summary(updated))
+    return _bid_read(updated, full=True, price=True)
+
+
+async def withdraw_bid(actor: Actor, tender_id: UUID, bid_id: UUID, if_match: str | None) -> BidRead:
+    """Withdraw one's own bid before the deadline; it stays on record, unopened."""
+    await _open_if_due(tender_id)
+    await _visible_tender(actor, tender_id)
+    async with db.transaction():
+        await _lock_open_tender(tender_id)
+        row = await _lock_own_bid(actor, tender_id, bid_id)
+        check_if_match(if_match, row["version"])
+        now = await clock.now()
+        await db.execute(
+            "UPDATE bids SET status = 'withdrawn', withdrawn_at = $2, version = version + 1 WHERE id = $1", bid_id, now
+        )
+        updated = await db.fetchrow(f"{_BID_SELECT} WHERE b.id = $1", bid_id)
+        await audit.record(actor, "bid.withdrawn", "bid", bid_id, before=_seal_summary(row), after=_seal_summary(updated))
+    return _bid_read(updated, full=True, price=True)
+
+
+async def _bid_access(actor: Actor, tender: Any) -> tuple[str, bool]:
+    """How the caller sees the bids of a tender: ('own', _) only its own bids; ('all', full)
+    every bid, with proposals when full; ('sealed', _) nothing yet."""
+    if tender["opened_at"] is None:
+        return ("own", True) if actor.role == "vendor" else ("sealed", False)
+    if actor.role == "vendor":
+        bid_on_it = await db.fetchval(
+            "SELECT 1 FROM bids WHERE tender_id = $1 AND vendor_id = $2 AND status <> 'withdrawn'",
+            tender["id"],
+            actor.organisation_id,
+        )
+        return ("all", False) if bid_on_it else ("own", True)
+    return "all", True
+
+
+async def list_bids(
+    actor: Actor, tender_id: UUID, status: str | None, limit: int | None, cursor: str | None
+) -> Page[BidRead]:
+    """Before the opening a vendor sees only its own bid and nobody else anything (bids_sealed);
+    after it the bureau, the panel, admins and supervisors see every bid, and each bidder sees
+    every bidder's name and price (唱标) and its own proposal only."""
+    await _open_if_due(tender_id)
+    tender = await _visible_tender(actor, tender_id)
+    mode, full = await _bid_access(actor, tender)
+    if mode == "sealed":
+        rules.ensure_bids_unsealed(await clock.now(), tender["bid_deadline"])
+        raise conflict("bids_sealed", "the bids have not been opened")
+    limit = check_limit(limit)
+    after_at, after_id = _keyset(cursor, datetime, UUID)
+    own = actor.organisation_id if mode == "own" else None
+    # Other bidders see the opened bids, not what a competitor withdrew before the deadline.
+    hide_withdrawn = actor.role == "vendor" and mode == "all"
+    rows = await db.fetch(
+        f"""{_BID_SELECT}
+            WHERE b.tender_id = $1 AND ($2::uuid IS NULL OR b.vendor_id = $2) AND ($3::text IS NULL OR b.status = $3)
+              AND (NOT $4::boolean OR b.status <> 'withdrawn' OR b.vendor_id = $7)
+              AND ($5::timestamptz IS NULL OR (b.submitted_at, b.id) > ($5, $6::uuid))
+            ORDER BY b.submitted_at, b.id LIMIT $8""",
+        tender_id,
+        own,
+        status,
+        hide_withdrawn,
+        after_at,
+        after_id,
+        actor.organisation_id,
+        limit + 1,
+    )
+
+    def item(r: Any) -> BidRead:
+        mine = actor.role == "vendor" and r["vendor_id"] == actor.organisation_id
+        return _bid_read(r, full=full or mine, price=True)
+
+    return page(rows, limit, lambda r: (r["submitted_at"], r["id"]), item)
+
+
+async def get_bid(actor: Actor, tender_id: UUID, bid_id: UUID) -> BidRead:
+    await _open_if_due(tender_id)
+    tender = await _visible_tender(actor, tender_id)
+    row = await db.fetchrow(f"{_BID_SELECT} WHERE b.id = $1 AND b.tender_id = $2", bid_id, tender_id)
+    mode, full = await _bid_access(actor, tender)
+    mine = row is not None and actor.role == "vendor" and row["vendor_id"] == actor.organisation_id
+    if row is None or (mode == "own" and not mine) or (mode == "all" and not full and not mine and row["status"] == "withdrawn"):
+        raise NotFound("bid", bid_id)
+    if mode == "sealed":
+        raise conflict("bids_sealed", "the bids have not been opened")
+    return _bid_read(row, full=full or mine, price=True)
+
+
+async def tender_bidder_ids(tender_id: UUID) -> list[UUID]:
+    """Vendors that submitted a bid to the tender, withdrawn bids included."""
+    rows = await db.fetch("SELECT DISTINCT vendor_id FROM bids WHERE tender_id = $1 ORDER BY vendor_id", tender_id)
+    return [r["vendor_id"] for r in rows]
+
+
+# --- experts, panel and scores ---------------------------------------------------------------
+
+
+async def _expert(user_id: UUID) -> Any:
+    row = await db.fetchrow("SELECT id, username FROM users WHERE id = $1 AND role = 'expert'", user_id)
+    if row is None:
+        raise NotFound("expert", user_id)
+    return row
+
+
+async def get_affiliations(actor: Actor, user_id: UUID) -> AffiliationsRead:
+    if not _reads_all(actor) and actor.user_id != user_id:
+        raise NotFound("expert", user_id)
+    await _expert(user_id)
+    rows = await db.fetch(
+        "SELECT organisation_id FROM expert_affiliations WHERE expert_user_id = $1 ORDER BY organisation_id", user_id
+    )
+    return AffiliationsRead(expert_user_id=user_id, organisation_ids=[r["organisation_id"] for r in rows])
+
+
+async def put_affiliations(actor: Actor, user_id: UUID, data: AffiliationsWrite) -> AffiliationsRead:
+    """Record (replace) the organisations an expert is affiliated with (回避)."""
+    wanted = sorted(set(data.organisation_ids))
+    async with db.transaction():
+        await db.fetchrow("SELECT id FROM users WHERE id = $1 FOR UPDATE", user_id)
+        await _expert(user_id)
+        found = {r["id"] for r in await db.fetch("SELECT id FROM organisations WHERE id = ANY($1::uuid[])", wanted)}
+        unknown = [o for o in wanted if o not in found]
+        if unknown:
+            raise RuleViolation(
+                "organisation_not_found",
+                f"{len(unknown)} organisation(s) do not exist",
+                errors=[{"field": "organisation_ids", "message": f"{o} does not exist"} for o in unknown],
+            )
+        before = await get_affiliations(actor, user_id)
+        await db.execute("DELETE FROM expert_affiliations WHERE expert_user_id = $1", user_id)
+        now = await clock.now()
+        await db.executemany(
+            """INSERT INTO expert_affiliations (expert_user_id, organisation_id, declared_at, declared_by)
+               VALUES ($1, $2, $3, $4)""",
+            [(user_id, o, now, actor.user_id) for o in wanted],
+        )
+        after = AffiliationsRead(expert_user_id=user_id, organisation_ids=wanted)
+        await audit.record(actor, "expert.affiliations_declared", "user", user_id, before=before.model_dump(), after=after.model_dump())
+    return after
+
+
+async def _affiliated_with_bidders(tender_id: UUID, expert_ids: Sequence[UUID]) -> set[UUID]:
+    rows = await db.fetch(
+        """SELECT DISTINCT a.expert_user_id FROM expert_affiliations a
+           WHERE a.expert_user_id = ANY($2::uuid[])
+             AND a.organisation_id IN (SELECT vendor_id FROM bids WHERE tender_id = $1)""",
+        tender_id,
+        list(expert_ids),
+    )
+    return {r["expert_user_id"] for r in rows}
+
+
+async def _panel(tender_id: UUID) -> list[Any]:
+    return await db.fetch(
+        """SELECT p.expert_user_id, u.username, p.appointed_at FROM tender_panel_members p
+           JOIN users u ON u.id = p.expert_user_id WHERE p.tender_id = $1 ORDER BY u.username""",
+        tender_id,
+    )
+
+
+def _panel_read(tender_id: UUID, rows: Sequence[Any]) -> PanelRead:
+    return PanelRead(
+        tender_id=tender_id,
+        experts=[PanelExpertRead(user_id=r["expert_user_id"], username=r["username"]) for r in rows],
+        appointed_at=max((r["appointed_at"] for r in rows), default=None),
+    )
+
+
+def _check_evaluating(tender: Any) -> None:
+    if tender["status"] != "evaluating":
+        raise conflict("tender_not_evaluating", f"the tender is {tender['status']}, not under evaluation")
+
+
+async def set_panel(actor: Actor, tender_id: UUID, data: PanelWrite) -> PanelRead:
+    """Appoint the evaluation panel (评标委员会) after the opening: an odd number of experts (5+
+    for a public tender, 3+ otherwise), none affiliated with a bidder. Replaced freely until
+    the first score is recorded."""
+    await _open_if_due(tender_id)
+    async with db.transaction():
+        tender = await _own_tender(actor, tender_id, lock="UPDATE")
+        _check_evaluating(tender)
+        if await db.fetchval("SELECT 1 FROM bid_scores WHERE tender_id = $1 LIMIT 1", tender_id):
+            raise conflict("panel_locked", "the panel has started scoring: it can no longer be changed")
+        ids = list(data.expert_user_ids)
+        experts = {
+            r["id"]
+            for r in await db.fetch(
+                "SELECT id FROM users WHERE id = ANY($1::uuid[]) AND role = 'expert' AND active", list(set(ids))
+            )
+        }
+        unknown = [e for e in dict.fromkeys(ids) if e not in experts]
+        if unknown:
+            raise RuleViolation(
+                "expert_not_found",
+                f"{len(unknown)} id(s) are not active experts",
+                errors=[{"field": "expert_user_ids", "message": f"{e} is not an active expert"} for e in unknown],
+            )
+        rules.check_panel(
+            tender["method"], ids, await _affiliated_with_bidders(tender_id, ids), ceiling_amount=tender["ceiling_amount"]
+        )
+        before = _panel_read(tender_id, await _panel(tender_id))
+        now = await clock.now()
+        await db.execute("DELETE FROM tender_panel_members WHERE tender_id = $1", tender_id)
+        await db.executemany(
+            """INSERT INTO tender_panel_members (tender_id, expert_user_id, appointed_at, appointed_by)
+               VALUES ($1, $2, $3, $4)""",
+            [(tender_id, e, now, actor.user_id) for e in ids],
+        )
+        after = _panel_read(tender_id, await _panel(tender_id))
+        await audit.record(actor, "tender.panel_appointed", "tender", tender_id, before=before.model_dump(), after=after.model_dump())
+    return after
+
+
+async def get_panel(actor: Actor, tender_id: UUID) -> PanelRead:
+    await _open_if_due(tender_id)
+    tender = await _visible_tender(actor, tender_id)
+    if actor.role == "vendor":
+        raise NotFound("panel of tender", tender["id"])
+    return _panel_read(tender_id, await _panel(tender_id))
+
+
+def _score_read(row: Any) -> ScoreSheetRead:
+    return ScoreSheetRead(
+        tender_id=row["tender_id"],
+        bid_id=row["bid_id"],
+        expert_user_id=row["expert_user_id"],
+        scores={k: Decimal(v) for k, v in row["scores"].items()},
+        scored_at=row["scored_at"],
+        version=row["version"],
+    )
+
+
+async def put_scores(actor: Actor, tender_id: UUID, bid_id: UUID, data: ScoreSheetWrite) -> ScoreSheetRead:
+    """An expert of the panel scores a valid bid on every criterion (0 ≤ score ≤ weight); a
+    sheet may be rescored while the tender is under evaluation."""
+    await _open_if_due(tender_id)
+    await _visible_tender(actor, tender_id)
+    async with db.transaction():
+        tender = await db.fetchrow("SELECT * FROM tenders WHERE id = $1 FOR SHARE", tender_id)
+        _check_evaluating(tender)
+        if tender["evaluation_method"] != "comprehensive":
+            raise conflict("scoring_not_applicable", "the lowest price method (最低评标价法) has no scores")
+        bid = await db.fetchrow("SELECT id, status FROM bids WHERE id = $1 AND tender_id = $2", bid_id, tender_id)
+        if bid is None:
+            raise NotFound("bid", bid_id)
+        if bid["status"] != "valid":
+            raise conflict("bid_not_valid", f"the bid is {bid['status']}: only valid bids are scored")
+        if await _affiliated_with_bidders(tender_id, [actor.user_id]):
+            raise RuleViolation(
+                "expert_conflict_of_interest",
+                "the expert has declared an affiliation with a bidder and may not score",
+                errors=[{"field": "expert_user_ids", "message": f"expert {actor.user_id} is affiliated with a bidder"}],
+            )
+        clean = rules.check_expert_scores(tender["criteria"], data.scores)
+        stored = {k: str(v) for k, v in clean.items()}
+        before = await db.fetchrow(
+            "SELECT * FROM bid_scores WHERE bid_id = $1 AND expert_user_id = $2 FOR UPDATE", bid_id, actor.user_id
+        )
+        row = await db.fetchrow(
+            """INSERT INTO bid_scores (bid_id, expert_user_id, tender_id, scores, scored_at)
+               VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT (bid_id, expert_user_id)
+               DO UPDATE SET scores = EXCLUDED.scores, scored_at = EXCLUDED.scored_at, version = bid_scores.version + 1
+               RETURNING *""",
+            bid_id,
+            actor.user_id,
+            tender_id,
+            stored,
+            await clock.now(),
+        )
+        result = _score_read(row)
+        await audit.record(
+            actor,
+            "bid.scored",
+            "bid",
+            bid_id,
+            before=_score_read(before).model_dump() if before else None,
+            after=result.model_dump(),
+        )
+    return result
+
+
+async def list_scores(actor: Actor, tender_id: UUID, bid_id: UUID | None) -> list[ScoreSheetRead]:
+    """Score sheets: an expert sees its own; the bureau, admins and supervisors all of them.
+    Experts' individual scores are never public."""
+    await _open_if_due(tender_id)
+    await _visible_tender(actor, tender_id)
+    if actor.role == "vendor":
+        raise NotFound("scores of tender", tender_id)
+    rows = await db.fetch(
+        """SELECT * FROM bid_scores WHERE tender_id = $1 AND ($2::uuid IS NULL OR bid_id = $2)
+             AND ($3::uuid IS NULL OR expert_user_id = $3) ORDER BY bid_id, expert_user_id""",
+        tender_id,
+        bid_id,
+        actor.user_id if actor.role == "expert" else None,
+    )
+    return [_score_read(r) for r in rows]
+
+
+# --- award and challenges (中标公告, 质疑) -----------------------------------------------------
+
+_AWARD_SELECT = """SELECT a.*, o.name AS vendor_name FROM tender_awards a JOIN organisations o ON o.id = a.vendor_id"""
+
+
+def _award_read(row: Any) -> AwardRead:
+    data = dict(row)
+    return AwardRead.model_validate(data)
+
+
+async def award_tender(actor: Actor, tender_id: UUID, if_match: str | None) -> AwardRead:
+    """Compute, store and publish the ranking (rank 1 wins) and start the standstill of 7
+    working days during which bidders may challenge."""
+    await _open_if_due(tender_id)
+    async with db.transaction():
+        tender = await _own_tender(actor, tender_id, lock="UPDATE")
+        check_if_match(if_match, tender["version"])
+        rules.check_tender_transition(tender["status"], "awarded")
+        bids = await db.fetch(
+            """SELECT b.id, b.vendor_id, o.name AS vendor_name, b.price, b.submitted_at, b.credit_grade_at_opening
+               FROM bids b JOIN organisations o ON o.id = b.vendor_id
+               WHERE b.tender_id = $1 AND b.status = 'valid' ORDER BY b.submitted_at, b.id""",
+            tender_id,
+        )
+        panel = [r["expert_user_id"] for r in await _panel(tender_id)]
+        sheets: dict[UUID, dict[UUID, dict[str, Decimal]]] = {b["id"]: {} for b in bids}
+        for s in await db.fetch("SELECT bid_id, expert_user_id, scores FROM bid_scores WHERE tender_id = $1", tender_id):
+            if s["bid_id"] in sheets:
+                sheets[s["bid_id"]][s["expert_user_id"]] = {k: Decimal(v) for k, v in s["scores"].items()}
+        ranked = rules.rank_bids(
+            tender["evaluation_method"],
+            tender["price_weight"],
+            tender["criteria"],
+            [rules.BidForRanking(b["id"], b["vendor_name"], b["price"], b["submitted_at"], sheets[b["id"]]) for b in bids],
+            panel,
+        )
+        if not ranked:
+            raise conflict("no_valid_bids", "there is no valid bid to award")
+        by_id = {b["id"]: b for b in bids}
+        ranking = [
+            {
+                "rank": r.rank,
+                "bid_id": r.bid_id,
+                "vendor_id": by_id[r.bid_id]["vendor_id"],
+                "vendor_name": r.vendor_name,
+                "price": r.price,
+                "price_score": r.price_score,
+                "technical_score": r.technical_score,
+                "total_score": r.total_score,
+                "credit_grade_at_opening": by_id[r.bid_id]["credit_grade_at_opening"],
+                "submitted_at": r.submitted_at,
+            }
+            for r in ranked
+        ]
+        winner = ranked[0]
+        now = await clock.now()
+        calendar = await clock.work_calendar()
+        until = rules.standstill_until(now, calendar)
+        warning = calendar_warning(calendar, now, until)
+        award_id = uuid4()
+        await db.execute(
+            """INSERT INTO tender_awards (id, tender_id, winning_bid_id, vendor_id, price, ranking, awarded_at,
+                   awarded_by, standstill_until, calendar_warning)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+            award_id,
+            tender_id,
+            winner.bid_id,
+            by_id[winner.bid_id]["vendor_id"],
+            winner.price,
+            ranking,
+            now,
+            actor.user_id,
+            until,
+            warning,
+        )
+        await db.execute(
+            """UPDATE tenders SET status = 'awarded', award_id = $2, updated_at = $3, version = version + 1
+               WHERE id = $1""",
+            tender_id,
+            award_id,
+            now,
+        )
+        result = _award_read(await db.fetchrow(f"{_AWARD_SELECT} WHERE a.id = $1", award_id))
+        await audit.record(
+            actor, "tender.awarded", "tender", tender_id, before={"status": tender["status"]}, after=result.model_dump()
+        )
+    return result
+
+
+async def get_award(actor: Actor, tender_id: UUID) -> AwardRead:
+    """The tender's latest award notice (voided ones stay readable with their status)."""
+    await _open_if_due(tender_id)
+    await _visible_tender(actor, tender_id)
+    row = await db.fetchrow(
+        f"{_AWARD_SELECT} WHERE a.tender_id = $1 ORDER BY a.awarded_at DESC, a.id DESC LIMIT 1", tender_id
+    )
+    if row is None:
+        raise NotFound("award of tender", tender_id)
+    return _award_read(row)
+
+
+def _challenge_read(row: Any) -> ChallengeRead:
+    return ChallengeRead.model_validate(dict(row))
+
+
+async def file_challenge(actor: Actor, tender_id: UUID, data: ChallengeCreate) -> ChallengeRead:
+    """A bidder challenges the award (质疑) during the standstill."""
+    await _open_if_due(tender_id)
+    await _visible_tender(actor, tender_id)
+    async with db.transaction():
+        tender = await db.fetchrow("SELECT * FROM tenders WHERE id = $1 FOR UPDATE", tender_id)
+        bid_on_it = await db.fetchval(
+            "SELECT 1 FROM bids WHERE tender_id = $1 AND vendor_id = $2 AND status IN ('valid','invalid')",
+            tender_id,
+            actor.organisation_id,
+        )
+        if not bid_on_it:
+            raise Forbidden("only a vendor whose bid was opened may challenge the award", "not_a_bidder")
+        if tender["status"] != "awarded":
+            raise conflict("no_award_to_challenge", f"the tender is {tender['status']}: there is no award to challenge")
+        award = await db.fetchrow("SELECT * FROM tender_awards WHERE id = $1", tender["award_id"])
+        now = await clock.now()
+        rules.check_challenge_window(now, award["standstill_until"])
+        if await db.fetchval(
+            "SELECT 1 FROM tender_challenges WHERE award_id = $1 AND vendor_id = $2 AND status = 'pending'",
+            award["id"],
+            actor.organisation_id,
+        ):
+            raise conflict("challenge_already_pending", "the vendor already has a pending challenge to this award")
+        row = await db.fetchrow(
+            """INSERT INTO tender_challenges (id, tender_id, award_id, vendor_id, filed_by, grounds, filed_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *""",
+            uuid4(),
+            tender_id,
+            award["id"],
+            actor.organisation_id,
+            actor.user_id,
+            data.grounds,
+            now,
+        )
+        result = _challenge_read(row)
+        await audit.record(actor, "challenge.filed", "challenge", row["id"], after=result.model_dump())
+    return result
+
+
+async def list_challenges(actor: Actor, tender_id: UUID, limit: int | None, cursor: str | None) -> Page[ChallengeRead]:
+    """The bureau, admins and supervisors see every challenge; a vendor its own."""
+    await _open_if_due(tender_id)
+    await _visible_tender(actor, tender_id)
+    if actor.role == "expert":
+        return Page(items=[])
+    limit = check_limit(limit)
+    after_at, after_id = _keyset(cursor, datetime, UUID)
+    rows = await db.fetch(
+        """SELECT * FROM tender_challenges WHERE tender_id = $1 AND ($2::uuid IS NULL OR vendor_id = $2)
+             AND ($3::timestamptz IS NULL OR (filed_at, id) > ($3, $4::uuid))
+           ORDER BY filed_at, id LIMIT $5""",
+        tender_id,
+        actor.organisation_id if actor.role == "vendor" else None,
+        after_at,
+        after_id,
+        limit + 1,
+    )
+    return page(rows, limit, lambda r: (r["filed_at"], r["id"]), _challenge_read)
+
+
+async def resolve_challenge(actor: Actor, tender_id: UUID, challenge_id: UUID, data: ChallengeResolve) -> ChallengeRead:
+    """The bureau answers a challenge: upheld voids the award and sends the tender back to
+    evaluation (experts may rescore; award again later); dismissed keeps the award."""
+    await _open_if_due(tender_id)
+    async with db.transaction():
+        tender = await _own_tender(actor, tender_id, lock="UPDATE")
+        row = await db.fetchrow(
+            "SELECT * FROM tender_challenges WHERE id = $1 AND tender_id = $2 FOR UPDATE", challenge_id, tender_id
+        )
+        if row is None:
+            raise NotFound("challenge", challenge_id)
+        if row["status"] != "pending":
+            raise conflict("challenge_already_resolved", f"the challenge is already {row['status']}")
+        now = await clock.now()
+        effect = rules.challenge_resolution_effect(data.outcome)
+        moot: list[Any] = []
+        if effect is rules.TenderStatus.EVALUATING:
+            rules.check_tender_transition(tender["status"], "evaluating")
+            moot = await db.fetch(
+                "SELECT * FROM tender_challenges WHERE award_id = $1 AND status = 'pending' AND id <> $2 FOR UPDATE",
+                row["award_id"],
+                challenge_id,
+            )
+        updated = await db.fetchrow(
+            """UPDATE tender_challenges SET status = $2, reply = $3, resolved_at = $4, resolved_by = $5,
+                   version = version + 1 WHERE id = $1 RETURNING *""",
+            challenge_id,
+            data.outcome,
+            data.reply,
+            now,
+            actor.user_id,
+        )
+        if effect is rules.TenderStatus.EVALUATING:
+            await db.execute(
+                """UPDATE tender_challenges SET status = 'moot', reply = $2, resolved_at = $3, resolved_by = $4,
+                       version = version + 1 WHERE id = ANY($1::uuid[])""",
+                [m["id"] for m in moot],
+                f"the award was voided by challenge {challenge_id}",
+                now,
+                actor.user_id,
+            )
+            await db.execute(
+                """UPDATE tenders SET status = 'evaluating', award_id = NULL, updated_at = $2, version = version + 1
+                   WHERE id = $1""",
+                tender_id,
+                now,
+            )
+            await db.execute(
+                "UPDATE tender_awards SET status = 'voided', voided_at = $2, voided_by_challenge = $3 WHERE id = $1",
+                row["award_id"],
+                now,
+                challenge_id,
+            )
+        result = _challenge_read(updated)
+        await audit.record(
+            actor, f"challenge.{data.outcome}", "challenge", challenge_id,
+            before=_challenge_read(row).model_dump(), after=result.model_dump(),
+        )
+        for m in moot:
+            await audit.record(actor, "challenge.moot", "challenge", m["id"], before=_challenge_read(m).model_dump(),
+                               after={"status": "moot", "voided_by_challenge": challenge_id})
+        if effect is rules.TenderStatus.EVALUATING:
+            await audit.record(
+                actor, "tender.award_voided", "tender", tender_id,
+                before={"status": "awarded", "award_id": row["award_id"]},
+                after={"status": "evaluating", "challenge_id": challenge_id},
+            )
+    return result
+
+
+# --- what the contracts domain needs -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AwardForContract:
+    """An awarded tender as a contract is made from it."""
+
+    tender_id: UUID
+    bureau_id: UUID
+    vendor_id: UUID
+    bid_id: UUID
+    price: Decimal
+    contract_months: int
+    recurring: bool
+    milestones: tuple[tuple[str, Decimal, int], ...]  # (title, percentage, due_offset_days)
+    payment_rule: list[dict] | None  # bands {min_score, max_score, ratio} as stored
+    budget_line_id: UUID
+    ceiling_amount: Decimal
+    bidder_vendor_ids: tuple[UUID, ...]
+
+
+async def award_for_contract(tender_id: UUID, bureau_org_id: UUID) -> AwardForContract:
+    """Lock an awarded tender of this bureau for contracting: only after the standstill and
+    with no challenge pending. Call inside the transaction that creates the contract."""
+    await _open_if_due(tender_id)
+    async with db.transaction():
+        tender = await db.fetchrow("SELECT * FROM tenders WHERE id = $1 FOR UPDATE", tender_id)
+        if tender is None or tender["bureau_id"] != bureau_org_id:
+            raise NotFound("tender", tender_id)
+        if tender["status"] != "awarded":
+            raise conflict("tender_not_awarded", f"the tender is {tender['status']}: a contract needs an award")
+        award = await db.fetchrow("SELECT * FROM tender_awards WHERE id = $1", tender["award_id"])
+        pending = await db.fetchval(
+            "SELECT count(*) FROM tender_challenges WHERE award_id = $1 AND status = 'pending'", award["id"]
+        )
+        rules.check_contract_allowed(await clock.now(), award["standstill_until"], pending)
+        return AwardForContract(
+            tender_id=tender_id,
+            bureau_id=tender["bureau_id"],
+            vendor_id=award["vendor_id"],
+            bid_id=award["winning_bid_id"],
+            price=award["price"],
+            contract_months=tender["contract_months"],
+            recurring=tender["recurring"],
+            milestones=tuple(
+                (m["title"], Decimal(m["percentage"]), int(m["due_offset_days"])) for m in tender["milestones"]
+            ),
+            payment_rule=tender["payment_rule"],
+            budget_line_id=tender["budget_line_id"],
+            ceiling_amount=tender["ceiling_amount"],
+            bidder_vendor_ids=tuple(await tender_bidder_ids(tender_id)),
+        )
+
+
+async def mark_contracted(actor: Actor | None, tender_id: UUID) -> None:
+    """awarded → contracted: the reservation has become the contract's commitment (the
+    contracts domain calls commit_budget in the same transaction)."""
+    async with db.transaction():
+        tender = await db.fetchrow("SELECT * FROM tenders WHERE id = $1 FOR UPDATE", tender_id)
+        if tender is None:
+            raise NotFound("tender", tender_id)
+        rules.check_tender_transition(tender["status"], "contracted")
+        now = await clock.now()
+        await db.execute(
+            """UPDATE tenders SET status = 'contracted', reserved_amount = 0, closed_at = $2, updated_at = $2,
+                   version = version + 1 WHERE id = $1""",
+            tender_id,
+            now,
+        )
+        await audit.record(
+            actor, "tender.contracted", "tender", tender_id,
+            before={"status": "awarded", "reserved_amount": tender["reserved_amount"]},
+            after={"status": "contracted", "reserved_amount": Decimal("0.00")},
+        )
+

@@ -1,0 +1,120 @@
+"""API-walking helpers for procurement tests: a bureau with a published catalogue item and a
+budget line, tender bodies that pass every rule, the sandbox clock, bids and opening."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import httpx
+
+from govbuy import database as db
+from tests import factories
+from tests.factories import SignedIn
+
+API = "/api/v1"
+
+
+@dataclass
+class World:
+    """A bureau (with a catalogue item it may buy and a budget line) and an admin."""
+
+    bureau: SignedIn
+    admin: SignedIn
+    catalogue_id: UUID
+    item_id: UUID
+    line_id: UUID
+
+
+async def world(amount: str = "5000000.00") -> World:
+    [bureau] = await factories.many_signed_in("bureau", 1)
+    [admin] = await factories.many_signed_in("admin", 1)
+    catalogue_id, item_id = await factories.published_catalogue(bureau)
+    line = await factories.budget_line(bureau, amount)
+    return World(bureau, admin, catalogue_id, item_id, line.id)
+
+
+async def now(client: httpx.AsyncClient, who: SignedIn) -> datetime:
+    r = await client.get(f"{API}/sandbox/clock", headers=who.headers)
+    assert r.status_code == 200, r.text
+    return datetime.fromisoformat(r.json()["now"])
+
+
+async def advance(client: httpx.AsyncClient, admin: SignedIn, *, days: int = 0, seconds: int = 0) -> datetime:
+    r = await client.post(
+        f"{API}/sandbox/clock", json={"advance_days": days, "advance_seconds": seconds}, headers=admin.headers
+    )
+    assert r.status_code == 200, r.text
+    return datetime.fromisoformat(r.json()["now"])
+
+
+def tender_body(w: World, deadline: datetime, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "title": "社区居家养老上门服务项目",
+        "description": "为辖区内 60 周岁以上居家老人提供上门助餐、助洁、助医服务。",
+        "catalogue_item_id": str(w.item_id),
+        "budget_line_id": str(w.line_id),
+        "method": "public_tender",
+        "ceiling_amount": "1000000.00",
+        "contract_months": 12,
+        "recurring": False,
+        "evaluation_method": "comprehensive",
+        "price_weight": "30",
+        "criteria": [{"name": "服务方案", "weight": "40"}, {"name": "团队与经验", "weight": "30"}],
+        "eligibility": {"min_assessment_grade": None, "min_credit_grade": None},
+        "milestones": [
+            {"title": "首期服务", "percentage": "30", "due_offset_days": 90},
+            {"title": "中期服务", "percentage": "40", "due_offset_days": 200},
+            {"title": "终期服务", "percentage": "30", "due_offset_days": 360},
+        ],
+        "bid_deadline": deadline.isoformat(),
+    }
+    body.update(overrides)
+    return body
+
+
+async def create_tender(client: httpx.AsyncClient, w: World, *, days: int = 25, **overrides: Any) -> dict[str, Any]:
+    deadline = (await now(client, w.bureau)) + timedelta(days=days)
+    r = await client.post(f"{API}/tenders", json=tender_body(w, deadline, **overrides), headers=w.bureau.headers)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def published_tender(client: httpx.AsyncClient, w: World, *, days: int = 25, **overrides: Any) -> dict[str, Any]:
+    tender = await create_tender(client, w, days=days, **overrides)
+    r = await client.post(f"{API}/tenders/{tender['id']}/publish", headers=w.bureau.headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def bid(client: httpx.AsyncClient, tender_id: Any, vendor: SignedIn, price: str, proposal: str = "服务方案") -> httpx.Response:
+    return await client.post(
+        f"{API}/tenders/{tender_id}/bids", json={"price": price, "proposal": proposal}, headers=vendor.headers
+    )
+
+
+async def pass_deadline(client: httpx.AsyncClient, w: World, tender: dict[str, Any]) -> None:
+    """Move the sandbox clock just past the tender's bid deadline."""
+    deadline = datetime.fromisoformat(tender["bid_deadline"])
+    gap = deadline - await now(client, w.admin)
+    await advance(client, w.admin, seconds=max(int(gap.total_seconds()) + 2, 0))
+
+
+async def count(table: str) -> int:
+    return await db.fetchval(f"SELECT count(*) FROM {table}")
+
+
+async def audit_count() -> int:
+    return await count("audit_events")
+
+
+async def credit_list(client: httpx.AsyncClient, admin: SignedIn, vendor: SignedIn, when: str) -> None:
+    """Put a vendor on the serious-dishonesty list (严重违法失信名单) from `when` (ISO date)."""
+    r = await client.post(
+        f"{API}/vendors/{vendor.organisation_id}/credit-list-entries",
+        json={"list": "serious_dishonesty", "reason": "行政处罚：虚假材料骗取补贴", "listed_on": when},
+        headers=admin.headers,
+    )
+    assert r.status_code in (200, 201), r.text
