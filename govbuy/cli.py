@@ -169,6 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(args.log_level)
+    import govbuy.public  # noqa: F401  (registers the OCDS feed: changes made by commands publish too)
     from govbuy.rules import RuleViolation
 
     try:
