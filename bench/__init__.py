@@ -1,0 +1,1 @@
+"""Reliability benches: load, faults and fuzzing against a real `govbuy serve` process."""
