@@ -148,14 +148,17 @@ def route_handlers() -> list:
     ]
     import importlib
 
+    # Each domain's API controllers, then its PDF report endpoints (report_controllers), when
+    # the domain has them.
     for domain in ("vendors", "procurement", "contracts", "evaluation", "govbuy.public"):
-        try:
-            module = importlib.import_module(f"{domain}.controllers")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{domain}.controllers" and exc.name != domain:
-                raise
-            continue
-        handlers += list(getattr(module, "CONTROLLERS", []))
+        for name in (f"{domain}.controllers", f"{domain}.report_controllers"):
+            try:
+                module = importlib.import_module(name)
+            except ModuleNotFoundError as exc:
+                if exc.name != name and exc.name != domain:
+                    raise
+                continue
+            handlers += list(getattr(module, "CONTROLLERS", []))
     return handlers
 
 
