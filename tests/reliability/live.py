@@ -1,0 +1,43 @@
+"""A live `govbuy serve` on a fresh database of the test run's PostgreSQL server, for the tests
+that need a real server process (HTTP, concurrency, RSS) rather than the in-process client."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import asyncpg
+
+from bench import harness
+from govbuy import database as db
+
+
+def drop_database(server_dsn: str, name: str) -> None:
+    async def drop() -> None:
+        admin = await asyncpg.connect(db.with_database(server_dsn, "postgres"))
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+    asyncio.run(drop())
+
+
+@contextmanager
+def live_server(server_dsn: str, data_dir: Path, *, accounts: bool = True, **kwargs) -> Iterator[harness.LiveServer]:
+    """`govbuy serve --sandbox` in a subprocess on a new database; one account per role."""
+    name = f"govbuy_live_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    dsn = db.with_database(server_dsn, name)
+    asyncio.run(db.ensure_database(dsn))
+    server = harness.start_server(data_dir, database_url=dsn, **kwargs)
+    try:
+        if accounts:
+            harness.accounts_for_every_role(server)
+        yield server
+    finally:
+        server.stop()
+        drop_database(server_dsn, name)
