@@ -118,3 +118,33 @@ async def credit_list(client: httpx.AsyncClient, admin: SignedIn, vendor: Signed
         headers=admin.headers,
     )
     assert r.status_code in (200, 201), r.text
+
+
+async def opened_tender(
+    client: httpx.AsyncClient, w: World, prices: list[str], **overrides: Any
+) -> tuple[dict[str, Any], list[SignedIn], list[dict[str, Any]]]:
+    """A published tender with one bid per price (a vendor each), opened; returns the tender as
+    read after the opening, the vendors and their bids (as the bureau reads them)."""
+    tender = await published_tender(client, w, **overrides)
+    vendors = await factories.many_signed_in("vendor", len(prices), name_prefix="社会服务机构")
+    for vendor, price in zip(vendors, prices):
+        r = await bid(client, tender["id"], vendor, price, f"{price} 元的服务方案")
+        assert r.status_code == 201, r.text
+    await pass_deadline(client, w, tender)
+    tender = (await client.get(f"{API}/tenders/{tender['id']}", headers=w.bureau.headers)).json()
+    bids = (await client.get(f"{API}/tenders/{tender['id']}/bids", headers=w.bureau.headers)).json()["items"]
+    by_vendor = {b["vendor_id"]: b for b in bids}
+    return tender, vendors, [by_vendor[str(v.organisation_id)] for v in vendors]
+
+
+async def appoint_panel(client: httpx.AsyncClient, w: World, tender_id: Any, size: int = 5) -> list[SignedIn]:
+    experts = await factories.many_signed_in("expert", size)
+    r = await client.put(
+        f"{API}/tenders/{tender_id}/panel", json={"expert_user_ids": [str(e.id) for e in experts]}, headers=w.bureau.headers
+    )
+    assert r.status_code == 200, r.text
+    return experts
+
+
+async def score(client: httpx.AsyncClient, expert: SignedIn, tender_id: Any, bid_id: Any, sheet: dict[str, Any]) -> httpx.Response:
+    return await client.put(f"{API}/tenders/{tender_id}/bids/{bid_id}/scores", json={"scores": sheet}, headers=expert.headers)
