@@ -3,6 +3,7 @@ mapping, authentication, request ids, metrics and security headers."""
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
 import time
@@ -168,9 +169,14 @@ def create_app(*, dsn: str | None = None, manage_pool: bool = True) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        watchdog = None
         if manage_pool:
             db.configure(dsn or db.resolve_dsn(settings))
             await db.start_pool(settings.pool_min_size, settings.pool_max_size)
+            if dsn is None and settings.embedded:
+                from govbuy.embedded import watch_embedded_server
+
+                watchdog = asyncio.create_task(watch_embedded_server(settings.data_dir), name="embedded-server-watchdog")
         try:
             from govbuy import service
 
@@ -179,6 +185,8 @@ def create_app(*, dsn: str | None = None, manage_pool: bool = True) -> Litestar:
         finally:
             from govbuy import reports
 
+            if watchdog is not None:
+                watchdog.cancel()
             reports.shutdown_renderer()
             if manage_pool:
                 await db.close_pool()

@@ -4,12 +4,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import warnings
 from pathlib import Path
 
 log = logging.getLogger("govbuy.embedded")
+
+# How often the watchdog looks for the postmaster: a file read and a signal-0, every few seconds.
+WATCH_INTERVAL_SECONDS = 2.0
 
 
 def start_embedded_server(data_dir: Path) -> str:
@@ -44,3 +48,25 @@ def embedded_server_pid(data_dir: Path) -> int | None:
     except PermissionError:
         return pid
     return pid
+
+
+async def watch_embedded_server(data_dir: Path, interval: float = WATCH_INTERVAL_SECONDS) -> None:
+    """Report the embedded server going away and coming back, once each, as ERROR log lines.
+
+    While it is away, requests that need the database answer 503 database_unavailable and /health
+    says `embedded_server: stopped`; the pool reconnects by itself once it is back. Nothing here
+    restarts it: a server that crashed wants a person to look at its log (data_dir/pgdata/log).
+    """
+    running = embedded_server_pid(data_dir) is not None
+    while True:
+        await asyncio.sleep(interval)
+        pid = embedded_server_pid(data_dir)
+        if running and pid is None:
+            running = False
+            log.error(
+                "embedded PostgreSQL server is down: no postmaster for %s (see %s); requests answer 503 until it is back",
+                data_dir / "pgdata", data_dir / "pgdata" / "log",
+            )
+        elif not running and pid is not None:
+            running = True
+            log.error("embedded PostgreSQL server is back: postmaster pid %s; the outage is over", pid)

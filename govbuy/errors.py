@@ -170,6 +170,9 @@ _UNAVAILABLE = (
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.TooManyConnectionsError,
     asyncpg.exceptions.InterfaceError,
+    # A connection that broke in the middle of an operation leaves its protocol in a state that
+    # asyncpg reports this way (seen when the server is killed under load): the same outage.
+    asyncpg.exceptions.InternalClientError,
     ConnectionError,
     OSError,
     TimeoutError,
