@@ -68,3 +68,104 @@ def assert_page_furniture(pdf: Pdf, bureau: str, document_type: str) -> None:
         assert f"第 {n} 页 / 共 {pdf.page_count} 页" in text
         assert digest in text
         assert "数据截至" in text
+
+
+# --- data for the reports ----------------------------------------------------------------------
+
+API = "/api/v1"
+
+
+async def store_rating(vendor_id, inputs):
+    """Store a credit rating computed by the vendors rules from the given history, as the
+    vendors service does once contracts and evaluations feed it; returns the rating."""
+    from govbuy import clock
+    from govbuy import database as db
+    from vendors import rules
+
+    today = await clock.today()
+    rating = rules.rate_vendor(inputs, today)
+    result = rating.as_dict()
+    result.pop("rated_on")
+    result.pop("inputs")
+    await db.execute(
+        """INSERT INTO credit_ratings (vendor_id, rated_on, score, grade, provisional, eligible, rules_version,
+                                       fingerprint, inputs, result, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
+        vendor_id, today, rating.score, rating.grade, rating.provisional, rating.eligible, rating.rules_version,
+        rules.inputs_fingerprint(inputs), inputs.as_dict(), result, await clock.now(),
+    )
+    return rating
+
+
+def ok(response: httpx.Response, *statuses: int):
+    assert response.status_code in (statuses or (200, 201)), (
+        f"{response.request.method} {response.request.url}: {response.status_code} {response.text}"
+    )
+    return response.json() if response.content else None
+
+
+@dataclass
+class Awarded:
+    """A public tender opened with its bids, scored by a panel of five and awarded."""
+
+    world: object  # tests.procurement.support.World
+    tender: dict
+    vendors: list[SignedIn]
+    award: dict
+
+
+VENDOR_NAMES = ("深圳市阳光社工服务中心", "深圳市彩虹社会工作服务社", "深圳市康宁养老服务中心", "深圳市晨曦公益服务中心")
+
+
+async def awarded_tender(
+    client: httpx.AsyncClient,
+    prices: tuple[str, ...] = ("880000.00", "912345.67", "950000.10"),
+    *,
+    names: tuple[str, ...] = VENDOR_NAMES,
+    grades: dict[int, str] | None = None,
+    listed_at_opening: tuple[int, ...] = (),
+) -> Awarded:
+    """Bidders `names[i]` bid `prices[i]`; `grades` gives some a credit rating (by index: a
+    rating of "A" or "B" before opening); bidders in `listed_at_opening` are put on a credit list
+    after bidding, so their bid is invalid at opening."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from govbuy import clock
+    from tests import factories
+    from tests.procurement import support as procurement
+    from vendors import rules
+
+    world = await procurement.world()
+    tender = await procurement.published_tender(client, world)
+    vendors = []
+    for n, price in enumerate(prices):
+        org = await factories.organisation("vendor", names[n % len(names)] + ("" if n < len(names) else str(n)))
+        vendor = await factories.signed_in("vendor", org)
+        ok(await procurement.bid(client, tender["id"], vendor, price), 201)
+        vendors.append(vendor)
+    today = await clock.today()
+    for n, grade in (grades or {}).items():
+        score = {"A": Decimal("92.00"), "B": Decimal("65.00")}[grade]
+        await store_rating(
+            vendors[n].organisation_id,
+            rules.RatingInputs(
+                evaluations=[(score, Decimal("100000.00"), today - timedelta(days=20), "excellent" if grade == "A" else "fair")],
+                milestones=[(today - timedelta(days=30), today - timedelta(days=31))] if grade == "A" else [],
+            ),
+        )
+    for n in listed_at_opening:
+        await procurement.credit_list(client, world.admin, vendors[n], today.isoformat())
+    await procurement.pass_deadline(client, world, tender)
+    tender = ok(await client.get(f"{API}/tenders/{tender['id']}", headers=world.bureau.headers))
+    experts = [await factories.signed_in("expert") for _ in range(5)]
+    ok(await client.put(f"{API}/tenders/{tender['id']}/panel", json={"expert_user_ids": [str(e.id) for e in experts]},
+                        headers=world.bureau.headers))
+    bids = ok(await client.get(f"{API}/tenders/{tender['id']}/bids", headers=world.bureau.headers))["items"]
+    for n, b in enumerate(x for x in bids if x["status"] == "valid"):
+        for m, expert in enumerate(experts):
+            scores = {"服务方案": f"{36 + m % 3 - n}.00", "团队与经验": f"{26 - n}.50"}
+            ok(await client.put(f"{API}/tenders/{tender['id']}/bids/{b['id']}/scores", json={"scores": scores},
+                                headers=expert.headers))
+    award = ok(await client.post(f"{API}/tenders/{tender['id']}/award", headers=world.bureau.headers))
+    return Awarded(world, tender, vendors, award)

@@ -11,10 +11,9 @@ from uuid import uuid4
 import pytest
 
 from govbuy import clock
-from govbuy import database as db
 from govbuy import service as kernel
 from tests import factories
-from tests.reports.support import assert_page_furniture, get_pdf, squash
+from tests.reports.support import assert_page_furniture, get_pdf, squash, store_rating
 from vendors import rules, service
 from vendors.schemas import AssessmentGradeCreate, CreditListEntryCreate, CreditListEntryRemove
 
@@ -23,24 +22,6 @@ API = "/api/v1"
 
 async def advance_clock(minutes: int) -> None:
     await kernel.advance_clock(None, minutes * 60)
-
-
-async def store_rating(vendor_id, inputs: rules.RatingInputs) -> rules.Rating:
-    """Store a rating computed by the rules from the given history, as the vendors service does
-    once contracts and evaluations feed it."""
-    today = await clock.today()
-    rating = rules.rate_vendor(inputs, today)
-    result = rating.as_dict()
-    result.pop("rated_on")
-    result.pop("inputs")
-    await db.execute(
-        """INSERT INTO credit_ratings (vendor_id, rated_on, score, grade, provisional, eligible, rules_version,
-                                       fingerprint, inputs, result, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
-        vendor_id, today, rating.score, rating.grade, rating.provisional, rating.eligible, rating.rules_version,
-        rules.inputs_fingerprint(inputs), inputs.as_dict(), result, await clock.now(),
-    )
-    return rating
 
 
 @pytest.fixture
