@@ -42,7 +42,9 @@ strict = False
 # part of a process (organisations, users, catalogues, budget lines, vendors) are not here.
 _TENDER_OF: dict[str, str] = {
     "tender": "SELECT id FROM tenders WHERE id = $1",
-    "bid": "SELECT tender_id FROM bids WHERE id = $1",
+    # A bid changes nothing public before the opening (and is only changed before it): one
+    # cheap look-up, so that sealed bids, submitted in bursts at the deadline, cost nothing more.
+    "bid": "SELECT b.tender_id FROM bids b JOIN tenders t ON t.id = b.tender_id WHERE b.id = $1 AND t.opened_at IS NOT NULL",
     "award": "SELECT tender_id FROM tender_awards WHERE id = $1",
     "tender_award": "SELECT tender_id FROM tender_awards WHERE id = $1",
     "challenge": "SELECT tender_id FROM tender_challenges WHERE id = $1",

@@ -1,0 +1,144 @@
+"""Public endpoints (no sign-in): what DESIGN §8 discloses, and the OCDS 1.1 feed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from litestar import Controller, Request, get
+from litestar.params import FromPath, QueryParameter
+
+from govbuy.pagination import Page
+from govbuy.public import service
+from govbuy.public.schemas import (
+    PublicContract,
+    PublicContractSummary,
+    PublicTender,
+    PublicTenderSummary,
+    PublicVendor,
+)
+
+Limit = Annotated[int | None, QueryParameter(ge=1, le=200, description="page size (≤ 200)")]
+Cursor = Annotated[str | None, QueryParameter(max_length=512, description="from next_cursor")]
+PUBLIC = {"exclude_from_auth": True}
+
+
+class PublicTenderController(Controller):
+    path = "/api/v1/public/tenders"
+    tags = ["public"]
+    opt = PUBLIC
+
+    @get("/")
+    async def list(
+        self,
+        region: Annotated[
+            str | None, QueryParameter(pattern=r"^[0-9]{2,6}$", description="行政区划代码 or its prefix (44, 4403, 440304)")
+        ] = None,
+        bureau_id: Annotated[UUID | None, QueryParameter()] = None,
+        category: Annotated[
+            str | None,
+            QueryParameter(pattern=r"^[A-E]([0-9]{2}){0,2}$", description="catalogue code or prefix: A, A01 or A0101"),
+        ] = None,
+        status: Annotated[
+            Literal["published", "evaluating", "awarded", "contracted", "cancelled", "failed"] | None, QueryParameter()
+        ] = None,
+        q: Annotated[str | None, QueryParameter(min_length=1, max_length=100, description="words of the title")] = None,
+        published_from: Annotated[datetime | None, QueryParameter()] = None,
+        published_to: Annotated[datetime | None, QueryParameter()] = None,
+        deadline_from: Annotated[datetime | None, QueryParameter()] = None,
+        deadline_to: Annotated[datetime | None, QueryParameter()] = None,
+        limit: Limit = None,
+        cursor: Cursor = None,
+    ) -> Page[PublicTenderSummary]:
+        """Published tenders, newest first: never drafts. `q` finds any substring of the title,
+        Chinese included; `*_from` bounds are inclusive, `*_to` exclusive."""
+        return await service.list_tenders(
+            region=region,
+            bureau_id=bureau_id,
+            category=category,
+            status=status,
+            q=(q.strip() or None) if q else None,
+            published_from=published_from,
+            published_to=published_to,
+            deadline_from=deadline_from,
+            deadline_to=deadline_to,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    @get("/{tender_id:uuid}")
+    async def read(self, tender_id: FromPath[UUID]) -> PublicTender:
+        """A published tender: its terms; after the deadline every bidder's name and price
+        (唱标, never a proposal); once awarded the award notice with its ranking."""
+        return await service.get_tender(tender_id)
+
+
+class PublicContractController(Controller):
+    path = "/api/v1/public/contracts"
+    tags = ["public"]
+    opt = PUBLIC
+
+    @get("/")
+    async def list(
+        self,
+        bureau_id: Annotated[UUID | None, QueryParameter()] = None,
+        vendor_id: Annotated[UUID | None, QueryParameter()] = None,
+        tender_id: Annotated[UUID | None, QueryParameter()] = None,
+        status: Annotated[Literal["draft", "active", "completed", "terminated"] | None, QueryParameter()] = None,
+        limit: Limit = None,
+        cursor: Cursor = None,
+    ) -> Page[PublicContractSummary]:
+        """Contracts (parties, amount, term), newest first."""
+        return await service.list_contracts(
+            bureau_id=bureau_id, vendor_id=vendor_id, status=status, tender_id=tender_id, limit=limit, cursor=cursor
+        )
+
+    @get("/{contract_id:uuid}")
+    async def read(self, contract_id: FromPath[UUID]) -> PublicContract:
+        """A contract with its milestones, the grade of each accepted evaluation and each payment."""
+        return await service.get_contract(contract_id)
+
+
+class PublicVendorController(Controller):
+    path = "/api/v1/public/vendors"
+    tags = ["public"]
+    opt = PUBLIC
+
+    @get("/{vendor_id:uuid}")
+    async def read(self, vendor_id: FromPath[UUID]) -> PublicVendor:
+        """A vendor's name, type, assessment grade, credit grade and credit-list status."""
+        return await service.get_vendor(vendor_id)
+
+
+class OcdsController(Controller):
+    path = "/api/v1/public/ocds"
+    tags = ["public", "ocds"]
+    opt = PUBLIC
+
+    @get("/releases")
+    async def releases(
+        self,
+        request: Request,
+        since: Annotated[int, QueryParameter(ge=0, description="seq of the last release already read (0: from the start)")] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=service.MAX_RELEASES_PER_PAGE)] = 100,
+    ) -> dict[str, Any]:
+        """An OCDS 1.1 release package of the releases after `since`, oldest first. Follow
+        `links.next` to page on; an empty `releases` means the reader has caught up. No release
+        that commits later can appear before `since` (the feed is in commit order)."""
+        base = str(request.base_url).rstrip("/")
+        return await service.release_package(
+            since=since,
+            limit=limit,
+            uri=str(request.url),
+            next_uri=f"{base}{self.path}/releases?since={{since}}&limit={{limit}}",
+        )
+
+    @get("/records/{ocid:str}")
+    async def record(self, request: Request, ocid: FromPath[str]) -> dict[str, Any]:
+        """An OCDS 1.1 record package of one contracting process: every release, embedded,
+        and the compiled release (the process as it stands)."""
+        return await service.record_package(ocid, uri=str(request.url))
+
+
+CONTROLLERS = [PublicTenderController, PublicContractController, PublicVendorController, OcdsController]

@@ -1,0 +1,194 @@
+"""Schemas of the public endpoints: only what DESIGN §8 discloses. There is deliberately no
+field for a proposal, a score sheet, a user, a beneficiary or a credit-list entry's reason."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from govbuy.schemas import Money, Output
+
+TenderStatus = Literal["published", "evaluating", "awarded", "contracted", "cancelled", "failed"]
+
+
+class OrganisationRef(Output):
+    id: UUID
+    name: str
+
+
+class CatalogueItemRef(Output):
+    code: str = Field(description="level-3 code of the guidance catalogue (指导性目录), e.g. A0101")
+    name: str
+    category_code: str = Field(description="level-1 category, A–E")
+    category_name: str | None
+
+
+class PublicTenderSummary(Output):
+    id: UUID
+    ocid: str
+    title: str
+    bureau: OrganisationRef
+    region_code: str | None
+    catalogue_item: CatalogueItemRef
+    method: str
+    method_label: str
+    status: TenderStatus
+    ceiling_amount: Money = Field(description="最高限价 (yuan)")
+    published_at: datetime
+    bid_deadline: datetime
+    bids_sealed: bool = Field(description="true until the bids are opened at the deadline")
+
+
+class PublicCriterion(Output):
+    name: str
+    weight: Decimal
+
+
+class PublicMilestonePlan(Output):
+    title: str
+    percentage: Decimal
+    due_offset_days: int
+
+
+class PublicEligibility(Output):
+    min_assessment_grade: str | None
+    min_credit_grade: str | None
+
+
+class PublicBid(Output):
+    """A bid as read out at the opening (唱标): who, at what price. Never the proposal."""
+
+    vendor: OrganisationRef
+    price: Money
+    status: Literal["submitted", "valid", "invalid"]
+    submitted_at: datetime
+
+
+class PublicRankingLine(Output):
+    rank: int
+    vendor: OrganisationRef
+    price: Money
+    price_score: Decimal | None
+    technical_score: Decimal | None = Field(description="the panel's mean, never an expert's own score")
+    total_score: Decimal | None
+    credit_grade_at_opening: Literal["A", "B", "C", "D"] | None
+
+
+class PublicAward(Output):
+    """An award notice (中标公告) and its ranking."""
+
+    id: UUID
+    status: Literal["active", "voided"]
+    winner: OrganisationRef
+    price: Money
+    awarded_at: datetime
+    standstill_until: datetime = Field(description="end of the 7-working-day challenge period (质疑期)")
+    voided_at: datetime | None
+    ranking: list[PublicRankingLine]
+
+
+class PublicTender(PublicTenderSummary):
+    description: str
+    evaluation_method: Literal["comprehensive", "lowest_price"]
+    price_weight: Decimal | None
+    criteria: list[PublicCriterion]
+    eligibility: PublicEligibility
+    contract_months: int
+    recurring: bool
+    milestones: list[PublicMilestonePlan]
+    opened_at: datetime | None
+    calendar_warning: str | None
+    failure_reason: str | None
+    cancel_reason: str | None
+    closed_at: datetime | None
+    bids: list[PublicBid] | None = Field(description="null while sealed (before the opening)")
+    award: PublicAward | None = Field(description="the award notice in force, or the last one voided")
+    voided_awards: list[PublicAward] = Field(default_factory=list, description="awards voided by an upheld challenge")
+
+
+class PublicEvaluation(Output):
+    """An accepted third-party evaluation (第三方绩效评价) of a milestone: its grade and score."""
+
+    id: UUID
+    grade: Literal["excellent", "good", "fair", "poor"]
+    grade_label: str
+    total_score: Decimal
+    accepted_at: datetime
+
+
+class PublicPayment(Output):
+    id: UUID
+    amount: Money
+    withheld_amount: Money
+    payout_ratio: Decimal
+    grade: Literal["excellent", "good", "fair", "poor"]
+    status: Literal["pending", "confirmed"]
+    decided_at: datetime
+    confirmed_at: datetime | None
+
+
+class PublicMilestone(Output):
+    id: UUID
+    sequence: int
+    title: str
+    percentage: Decimal
+    amount: Money
+    due_date: date
+    status: Literal["pending", "delivered", "evaluated", "paid", "cancelled"]
+    delivered_at: datetime | None
+    evaluation: PublicEvaluation | None
+    payment: PublicPayment | None
+
+
+class PublicContractSummary(Output):
+    id: UUID
+    ocid: str
+    tender_id: UUID
+    title: str
+    bureau: OrganisationRef
+    vendor: OrganisationRef
+    amount: Money
+    start_date: date
+    end_date: date
+    status: Literal["draft", "active", "completed", "terminated"]
+
+
+class PublicContract(PublicContractSummary):
+    original_amount: Money
+    contract_months: int
+    signed_at: datetime | None
+    terminated_at: datetime | None
+    milestones: list[PublicMilestone]
+
+
+class PublicAssessmentGrade(Output):
+    grade: str = Field(description="1A–5A (民政部 社会组织评估等级)")
+    awarded_on: date
+    expires_on: date
+    expired: bool
+
+
+class PublicCreditListing(Output):
+    list: str
+    list_label: str
+    listed_on: date
+
+
+class PublicVendor(Output):
+    """A vendor's public standing: credit grade and list status (DESIGN §8)."""
+
+    id: UUID
+    name: str
+    uscc: str | None = Field(description="统一社会信用代码 (an organisation's public registration code)")
+    vendor_type: str
+    vendor_type_label: str
+    region_code: str | None
+    assessment_grade: PublicAssessmentGrade | None
+    credit_grade: Literal["A", "B", "C", "D"] | None
+    credit_rating_provisional: bool
+    listed: bool = Field(description="on at least one credit list (信用名单) today")
+    credit_listings: list[PublicCreditListing]

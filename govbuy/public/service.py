@@ -1,0 +1,448 @@
+"""Public disclosure (DESIGN §8): published tenders with their opening record and award notice,
+contracts with milestones, accepted evaluation grades and payments, vendors' public standing,
+and the OCDS feed. Read-only; no caller identity.
+
+What is never selected here, so it cannot leak: bid proposals, experts' score sheets, users,
+tokens, beneficiaries' data, drafts, and any bid of a tender not yet opened.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from govbuy import clock
+from govbuy import database as db
+from govbuy.errors import NotFound
+from govbuy.pagination import Page, check_limit, decode_cursor, page
+from govbuy.public import feed, ocds
+from govbuy.public.schemas import (
+    CatalogueItemRef,
+    OrganisationRef,
+    PublicAssessmentGrade,
+    PublicAward,
+    PublicBid,
+    PublicContract,
+    PublicContractSummary,
+    PublicCreditListing,
+    PublicEvaluation,
+    PublicMilestone,
+    PublicPayment,
+    PublicRankingLine,
+    PublicTender,
+    PublicTenderSummary,
+    PublicVendor,
+)
+from govbuy.rules import RuleViolation
+from govbuy.settings import get_settings
+
+PUBLISHER_NAME_DEFAULT = "govbuy 政府购买服务信息公开"
+
+
+def publisher_name() -> str:
+    import os
+
+    return os.environ.get("GOVBUY_OCDS_PUBLISHER") or PUBLISHER_NAME_DEFAULT
+
+
+def _uuid(value: Any) -> UUID:
+    try:
+        return UUID(str(value))
+    except ValueError as exc:
+        raise RuleViolation("invalid_cursor", "the cursor is not one this service issued") from exc
+
+
+def _instant(value: Any) -> datetime:
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise RuleViolation("invalid_cursor", "the cursor is not one this service issued") from exc
+
+
+def _like_pattern(text: str) -> str:
+    """A substring pattern for ILIKE, the user's wildcards taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+# --- tenders --------------------------------------------------------------------------------
+
+_TENDER_SELECT = """
+SELECT t.*, o.name AS bureau_name, o.region_code, ci.code AS item_code, ci.name AS item_name,
+       c1.name AS category_name
+FROM tenders t
+JOIN organisations o ON o.id = t.bureau_id
+JOIN catalogue_items ci ON ci.id = t.catalogue_item_id
+LEFT JOIN catalogue_items c1 ON c1.catalogue_id = ci.catalogue_id AND c1.code = left(ci.code, 1)
+"""
+
+
+async def _open_due(rows: list[Any], now: datetime) -> bool:
+    """Open the tenders whose deadline has passed, as any read of them does (DESIGN §2: the
+    tender opens by itself, visible on the next read); True if one was opened."""
+    due = [r["id"] for r in rows if r["status"] == "published" and r["bid_deadline"] <= now]
+    if not due:
+        return False
+    from procurement import service as procurement
+
+    for tender_id in due:
+        await procurement.open_tender(tender_id)
+    return True
+
+
+def _summary_fields(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "ocid": feed.ocid_of(row["id"]),
+        "title": row["title"],
+        "bureau": OrganisationRef(id=row["bureau_id"], name=row["bureau_name"]),
+        "region_code": row["region_code"],
+        "catalogue_item": CatalogueItemRef(
+            code=row["item_code"], name=row["item_name"], category_code=row["item_code"][:1], category_name=row["category_name"]
+        ),
+        "method": row["method"],
+        "method_label": ocds.METHOD_DETAILS[row["method"]],
+        "status": row["status"],
+        "ceiling_amount": row["ceiling_amount"],
+        "published_at": row["published_at"],
+        "bid_deadline": row["bid_deadline"],
+        "bids_sealed": row["opened_at"] is None,
+    }
+
+
+async def list_tenders(
+    *,
+    region: str | None,
+    bureau_id: UUID | None,
+    category: str | None,
+    status: str | None,
+    q: str | None,
+    published_from: datetime | None,
+    published_to: datetime | None,
+    deadline_from: datetime | None,
+    deadline_to: datetime | None,
+    limit: int | None,
+    cursor: str | None,
+) -> Page[PublicTenderSummary]:
+    """Published tenders (never drafts), newest publication first, keyset-paginated."""
+    limit = check_limit(limit)
+    after = decode_cursor(cursor)
+    if after is not None and len(after) != 2:
+        raise RuleViolation("invalid_cursor", "the cursor is not one this service issued")
+    query = f"""{_TENDER_SELECT}
+        WHERE t.published_at IS NOT NULL
+          AND ($1::text IS NULL OR o.region_code LIKE $1 || '%')
+          AND ($2::uuid IS NULL OR t.bureau_id = $2)
+          AND ($3::text IS NULL OR ci.code LIKE $3 || '%')
+          AND ($4::text IS NULL OR t.status = $4)
+          AND ($5::text IS NULL OR t.title ILIKE $5)
+          AND ($6::timestamptz IS NULL OR t.published_at >= $6)
+          AND ($7::timestamptz IS NULL OR t.published_at < $7)
+          AND ($8::timestamptz IS NULL OR t.bid_deadline >= $8)
+          AND ($9::timestamptz IS NULL OR t.bid_deadline < $9)
+          AND ($10::timestamptz IS NULL OR (t.published_at, t.id) < ($10, $11::uuid))
+        ORDER BY t.published_at DESC, t.id DESC
+        LIMIT $12"""
+    args = (
+        region,
+        bureau_id,
+        category,
+        status,
+        _like_pattern(q) if q else None,
+        published_from,
+        published_to,
+        deadline_from,
+        deadline_to,
+        _instant(after[0]) if after else None,
+        _uuid(after[1]) if after else None,
+        limit + 1,
+    )
+    rows = await db.fetch(query, *args)
+    if await _open_due(rows[:limit], await clock.now()):
+        rows = await db.fetch(query, *args)
+    return page(
+        rows,
+        limit,
+        lambda r: (r["published_at"], r["id"]),
+        lambda r: PublicTenderSummary(**_summary_fields(r)),
+    )
+
+
+def _award(row: Any) -> PublicAward:
+    return PublicAward(
+        id=row["id"],
+        status=row["status"],
+        winner=OrganisationRef(id=row["vendor_id"], name=row["vendor_name"]),
+        price=row["price"],
+        awarded_at=row["awarded_at"],
+        standstill_until=row["standstill_until"],
+        voided_at=row["voided_at"],
+        ranking=[
+            PublicRankingLine(
+                rank=line["rank"],
+                vendor=OrganisationRef(id=line["vendor_id"], name=line["vendor_name"]),
+                price=line["price"],
+                price_score=line.get("price_score"),
+                technical_score=line.get("technical_score"),
+                total_score=line.get("total_score"),
+                credit_grade_at_opening=line.get("credit_grade_at_opening"),
+            )
+            for line in sorted(row["ranking"], key=lambda line: line["rank"])
+        ],
+    )
+
+
+async def _published_tender(tender_id: UUID) -> Any:
+    row = await db.fetchrow(f"{_TENDER_SELECT} WHERE t.id = $1 AND t.published_at IS NOT NULL", tender_id)
+    if row is None:
+        raise NotFound("tender", tender_id)
+    return row
+
+
+async def get_tender(tender_id: UUID) -> PublicTender:
+    """A published tender; after the opening its bidders and prices (唱标), once awarded the
+    award notice with its ranking and each bidder's credit grade at opening."""
+    row = await _published_tender(tender_id)
+    now = await clock.now()
+    if await _open_due([row], now):
+        row = await _published_tender(tender_id)
+    bids = None
+    if row["opened_at"] is not None and now >= row["bid_deadline"]:
+        bids = [
+            PublicBid(
+                vendor=OrganisationRef(id=b["vendor_id"], name=b["vendor_name"]),
+                price=b["price"],
+                status=b["status"],
+                submitted_at=b["submitted_at"],
+            )
+            for b in await db.fetch(
+                """SELECT b.vendor_id, o.name AS vendor_name, b.price, b.status, b.submitted_at
+                   FROM bids b JOIN organisations o ON o.id = b.vendor_id
+                   WHERE b.tender_id = $1 AND b.status <> 'withdrawn' ORDER BY b.submitted_at, b.id""",
+                tender_id,
+            )
+        ]
+    awards = [
+        _award(a)
+        for a in await db.fetch(
+            """SELECT a.id, a.status, a.vendor_id, o.name AS vendor_name, a.price, a.awarded_at, a.standstill_until,
+                      a.voided_at, a.ranking
+               FROM tender_awards a JOIN organisations o ON o.id = a.vendor_id
+               WHERE a.tender_id = $1 ORDER BY a.awarded_at, a.id""",
+            tender_id,
+        )
+    ]
+    current = next((a for a in awards if a.status == "active"), awards[-1] if awards else None)
+    grade = row["min_assessment_grade"]
+    return PublicTender(
+        **_summary_fields(row),
+        description=row["description"],
+        evaluation_method=row["evaluation_method"],
+        price_weight=row["price_weight"],
+        criteria=[{"name": c["name"], "weight": c["weight"]} for c in row["criteria"]],
+        eligibility={
+            "min_assessment_grade": ocds.ASSESSMENT_GRADE_LABELS.get(grade) if grade else None,
+            "min_credit_grade": row["min_credit_grade"],
+        },
+        contract_months=row["contract_months"],
+        recurring=row["recurring"],
+        milestones=[
+            {"title": m["title"], "percentage": m["percentage"], "due_offset_days": m["due_offset_days"]}
+            for m in row["milestones"]
+        ],
+        opened_at=row["opened_at"],
+        calendar_warning=row["calendar_warning"],
+        failure_reason=row["failure_reason"],
+        cancel_reason=row["cancel_reason"],
+        closed_at=row["closed_at"],
+        bids=bids,
+        award=current,
+        voided_awards=[a for a in awards if a.status == "voided" and a is not current],
+    )
+
+
+# --- contracts ------------------------------------------------------------------------------
+
+_CONTRACT_SELECT = """
+SELECT c.*, b.name AS bureau_name, v.name AS vendor_name
+FROM contracts c
+JOIN organisations b ON b.id = c.bureau_id
+JOIN organisations v ON v.id = c.vendor_id
+"""
+
+
+def _contract_fields(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "ocid": feed.ocid_of(row["tender_id"]),
+        "tender_id": row["tender_id"],
+        "title": row["title"],
+        "bureau": OrganisationRef(id=row["bureau_id"], name=row["bureau_name"]),
+        "vendor": OrganisationRef(id=row["vendor_id"], name=row["vendor_name"]),
+        "amount": row["amount"],
+        "start_date": row["start_date"],
+        "end_date": row["end_date"],
+        "status": row["status"],
+    }
+
+
+async def list_contracts(
+    *,
+    bureau_id: UUID | None,
+    vendor_id: UUID | None,
+    status: str | None,
+    tender_id: UUID | None,
+    limit: int | None,
+    cursor: str | None,
+) -> Page[PublicContractSummary]:
+    """Contracts, newest first, keyset-paginated."""
+    limit = check_limit(limit)
+    after = decode_cursor(cursor)
+    if after is not None and len(after) != 2:
+        raise RuleViolation("invalid_cursor", "the cursor is not one this service issued")
+    rows = await db.fetch(
+        f"""{_CONTRACT_SELECT}
+            WHERE ($1::uuid IS NULL OR c.bureau_id = $1)
+              AND ($2::uuid IS NULL OR c.vendor_id = $2)
+              AND ($3::text IS NULL OR c.status = $3)
+              AND ($4::uuid IS NULL OR c.tender_id = $4)
+              AND ($5::timestamptz IS NULL OR (c.created_at, c.id) < ($5, $6::uuid))
+            ORDER BY c.created_at DESC, c.id DESC
+            LIMIT $7""",
+        bureau_id,
+        vendor_id,
+        status,
+        tender_id,
+        _instant(after[0]) if after else None,
+        _uuid(after[1]) if after else None,
+        limit + 1,
+    )
+    return page(rows, limit, lambda r: (r["created_at"], r["id"]), lambda r: PublicContractSummary(**_contract_fields(r)))
+
+
+async def get_contract(contract_id: UUID) -> PublicContract:
+    """A contract with its milestones, each with its accepted evaluation's grade and its payment."""
+    row = await db.fetchrow(f"{_CONTRACT_SELECT} WHERE c.id = $1", contract_id)
+    if row is None:
+        raise NotFound("contract", contract_id)
+    evaluations = {
+        e["milestone_id"]: e
+        for e in await db.fetch(
+            """SELECT id, milestone_id, grade, total_score, accepted_at FROM evaluations
+               WHERE contract_id = $1 AND status = 'accepted' AND superseded_at IS NULL""",
+            contract_id,
+        )
+    }
+    payments = {
+        p["milestone_id"]: p
+        for p in await db.fetch(
+            """SELECT id, milestone_id, amount, withheld_amount, payout_ratio, grade, status, created_at, confirmed_at
+               FROM payments WHERE contract_id = $1""",
+            contract_id,
+        )
+    }
+    milestones = []
+    for m in await db.fetch(
+        """SELECT id, sequence, title, percentage, amount, due_date, status, delivered_at
+           FROM milestones WHERE contract_id = $1 ORDER BY sequence""",
+        contract_id,
+    ):
+        e = evaluations.get(m["id"])
+        p = payments.get(m["id"])
+        milestones.append(
+            PublicMilestone(
+                **dict(m),
+                evaluation=PublicEvaluation(
+                    id=e["id"],
+                    grade=e["grade"],
+                    grade_label=ocds.GRADE_LABELS[e["grade"]],
+                    total_score=e["total_score"],
+                    accepted_at=e["accepted_at"],
+                )
+                if e
+                else None,
+                payment=PublicPayment(
+                    id=p["id"],
+                    amount=p["amount"],
+                    withheld_amount=p["withheld_amount"],
+                    payout_ratio=p["payout_ratio"],
+                    grade=p["grade"],
+                    status=p["status"],
+                    decided_at=p["created_at"],
+                    confirmed_at=p["confirmed_at"],
+                )
+                if p
+                else None,
+            )
+        )
+    return PublicContract(
+        **_contract_fields(row),
+        original_amount=row["original_amount"],
+        contract_months=row["contract_months"],
+        signed_at=row["activated_at"],
+        terminated_at=row["terminated_at"],
+        milestones=milestones,
+    )
+
+
+# --- vendors --------------------------------------------------------------------------------
+
+
+async def get_vendor(vendor_id: UUID) -> PublicVendor:
+    """A vendor's name, type, assessment grade, credit grade and credit-list status."""
+    from vendors import service as vendors
+
+    vendor = await vendors.get_vendor(vendor_id)
+    rating = vendor.credit_rating
+    return PublicVendor(
+        id=vendor.id,
+        name=vendor.name,
+        uscc=vendor.uscc,
+        vendor_type=vendor.vendor_type,
+        vendor_type_label=vendor.vendor_type_label,
+        region_code=vendor.region_code,
+        assessment_grade=PublicAssessmentGrade(**vendor.assessment_grade.model_dump()) if vendor.assessment_grade else None,
+        credit_grade=rating.grade if rating else None,
+        credit_rating_provisional=rating.provisional if rating else True,
+        listed=bool(vendor.active_credit_list_entries),
+        credit_listings=[
+            PublicCreditListing(list=e.list, list_label=e.list_label, listed_on=e.listed_on)
+            for e in vendor.active_credit_list_entries
+        ],
+    )
+
+
+# --- OCDS -----------------------------------------------------------------------------------
+
+MAX_RELEASES_PER_PAGE = 200
+
+
+async def release_package(*, since: int, limit: int | None, uri: str, next_uri: str) -> dict[str, Any]:
+    """A page of the feed as an OCDS release package; `links.next` carries the next `since`."""
+    limit = limit or 100
+    rows = await feed.releases_since(since, limit)
+    last = rows[-1]["seq"] if rows else since
+    published = max((r["date"] for r in rows), default=None) or await feed.latest_release_date() or datetime.now(UTC)
+    return ocds.release_package(
+        [r["data"] for r in rows],
+        uri=uri,
+        published_date=ocds.timestamp(published),
+        publisher_name=publisher_name(),
+        next_uri=next_uri.format(since=last, limit=limit),
+    )
+
+
+async def record_package(ocid: str, *, uri: str) -> dict[str, Any]:
+    """The record of one process: its releases, embedded, and the compiled release."""
+    rows = await feed.releases_of(ocid) if feed.tender_id_of(ocid) else []
+    if not rows:
+        raise NotFound("contracting process", ocid)
+    return ocds.record_package(
+        ocid,
+        [r["data"] for r in rows],
+        uri=uri,
+        published_date=ocds.timestamp(rows[-1]["date"]),
+        publisher_name=publisher_name(),
+        schema_dir=get_settings().ocds_schema_dir,
+    )

@@ -1,0 +1,31 @@
+"""Search of tender titles for the public listing (`/api/v1/public/tenders?q=`): a trigram GIN
+index, which serves `title ILIKE '%…%'` for Chinese as well as for Latin text (see docs/ocds.md),
+and an index for the public listing's order (publication time, newest first).
+
+Owned by the public disclosure layer (govbuy/public); it lives here because it must run after
+the tenders table exists.
+"""
+
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+
+ID = "2026-11-22T03:29:00:000001"
+VERSION = "1.38.0"
+DESCRIPTION = "public tender search"
+
+SQL = """
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE INDEX tenders_title_trgm ON tenders USING gin (title gin_trgm_ops);
+CREATE INDEX tenders_public_list ON tenders (published_at DESC, id DESC) WHERE published_at IS NOT NULL;
+"""
+
+
+async def forwards():
+    manager = MigrationManager(migration_id=ID, app_name="procurement", description=DESCRIPTION)
+
+    async def run():
+        from govbuy import database as db
+
+        await db.execute(SQL)
+
+    manager.add_raw(run)
+    return manager
