@@ -169,3 +169,20 @@ async def awarded_tender(
                                 headers=expert.headers))
     award = ok(await client.post(f"{API}/tenders/{tender['id']}/award", headers=world.bureau.headers))
     return Awarded(world, tender, vendors, award)
+
+
+def token_headers(user_id) -> dict[str, str]:
+    """Bearer headers for a user made by bench.report_data (those never sign in with a password)."""
+    from govbuy import auth
+
+    token, _ = auth.issue_token(user_id, auth.utcnow())
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def get_pdf_as(client: httpx.AsyncClient, path: str, user_id) -> Pdf:
+    return await get_pdf(client, path, _Headers(token_headers(user_id)))
+
+
+@dataclass
+class _Headers:
+    headers: dict[str, str]
