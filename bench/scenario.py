@@ -108,3 +108,84 @@ def published_tender(client: httpx.Client, bureau: Bureau, *, days: int = 25, **
 
 def place_bid(client: httpx.Client, tender_id: str, vendor: Account, price: str, proposal: str = "服务方案：三支队伍、每日上门") -> httpx.Response:
     return client.post(f"{API}/tenders/{tender_id}/bids", headers=vendor.headers, json={"price": price, "proposal": proposal})
+
+
+# --- contracts whose milestones are ready to be paid -----------------------------------------------
+
+MILESTONE_PLAN = [
+    {"title": "首期服务", "percentage": "30", "due_offset_days": 90},
+    {"title": "中期服务", "percentage": "40", "due_offset_days": 200},
+    {"title": "终期服务", "percentage": "30", "due_offset_days": 330},
+]
+
+
+def scores_totalling(indicators: list[dict], total: str) -> dict[str, str]:
+    """Every indicator scored in proportion to its weight, the last taking the remainder."""
+    from decimal import Decimal
+
+    target = Decimal(total)
+    scores: dict[str, Decimal] = {}
+    for indicator in indicators[:-1]:
+        scores[indicator["code"]] = (Decimal(str(indicator["weight"])) * target / 100).quantize(Decimal("0.01"))
+    scores[indicators[-1]["code"]] = target - sum(scores.values(), Decimal(0))
+    return {code: str(value) for code, value in scores.items()}
+
+
+@dataclass
+class PayableMilestone:
+    contract_id: str
+    milestone_id: str
+    amount: str
+    evaluation_id: str
+
+
+def contracts_ready_for_payment(
+    client: httpx.Client, admin: Account, bureau: Bureau, vendors: list[Account], evaluators: list[Account], count: int
+) -> list[PayableMilestone]:
+    """`count` signed contracts (lowest-price tenders, three milestones each), every milestone
+    delivered, evaluated by alternating evaluators, accepted, its appeal window passed."""
+    headers = bureau.account.headers
+    tenders = []
+    for n in range(count):
+        deadline = clock_now(client, admin) + timedelta(days=25)
+        body = tender_body(bureau, deadline, title=f"待付款项目 {n}") | {
+            "evaluation_method": "lowest_price", "price_weight": None, "criteria": [], "milestones": MILESTONE_PLAN,
+        }
+        tender = check(client.post(f"{API}/tenders", headers=headers, json=body))
+        tenders.append(check(client.post(f"{API}/tenders/{tender['id']}/publish", headers=headers)))
+    for n, tender in enumerate(tenders):
+        for k, vendor in enumerate(vendors):
+            price = f"{700000 + 1000 * ((k + n) % len(vendors))}.00"  # the winner changes from tender to tender
+            check(place_bid(client, tender["id"], vendor, price))
+    advance_clock(client, admin, days=26)
+    for tender in tenders:
+        check(client.post(f"{API}/tenders/{tender['id']}/award", headers=headers))
+    advance_clock(client, admin, days=15)
+    start = clock_now(client, admin).date() + timedelta(days=1)
+    by_org = {v.organisation_id: v for v in vendors}
+    payable: list[PayableMilestone] = []
+    turn = 0
+    for tender in tenders:
+        contract = check(client.post(f"{API}/contracts", headers=headers, json={"tender_id": tender["id"], "start_date": str(start)}))
+        winner = by_org[contract["payee_id"]]
+        check(client.post(f"{API}/contracts/{contract['id']}/sign", headers=winner.headers))
+        check(client.post(f"{API}/contracts/{contract['id']}/sign", headers=headers))
+        for milestone in contract["milestones"]:
+            check(client.post(
+                f"{API}/contracts/{contract['id']}/milestones/{milestone['id']}/deliverables", headers=winner.headers,
+                json={"summary": "本阶段服务已按计划完成", "figures": {"people_served": "120"}},
+            ))
+            evaluator = evaluators[turn % len(evaluators)]
+            turn += 1
+            evaluation = check(client.post(f"{API}/evaluations", headers=headers, json={
+                "contract_id": contract["id"], "milestone_id": milestone["id"],
+                "evaluator_org_id": evaluator.organisation_id, "due_date": str(start + timedelta(days=20)),
+            }))
+            scores = scores_totalling(evaluation["indicators"], "92.00")
+            check(client.put(f"{API}/evaluations/{evaluation['id']}/scores", headers=evaluator.headers,
+                             json={"scores": scores, "findings": "服务记录完整，回访满意"}))
+            check(client.post(f"{API}/evaluations/{evaluation['id']}/submit", headers=evaluator.headers))
+            check(client.post(f"{API}/evaluations/{evaluation['id']}/accept", headers=headers))
+            payable.append(PayableMilestone(contract["id"], milestone["id"], milestone["amount"], evaluation["id"]))
+    advance_clock(client, admin, days=10)  # the appeal windows (5 working days) pass
+    return payable
