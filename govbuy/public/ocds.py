@@ -530,18 +530,24 @@ def release_tags(previous: Mapping[str, Any] | None, current: Mapping[str, Any])
         if old is None:
             tags.add("contract")
             continue
-        body = {k: v for k, v in contract.items() if k != "implementation"}
-        old_body = {k: v for k, v in old.items() if k != "implementation"}
-        if body != old_body:
+        body_changed = {k: v for k, v in contract.items() if k != "implementation"} != {
+            k: v for k, v in old.items() if k != "implementation"
+        }
+        implementation, old_implementation = contract.get("implementation"), old.get("implementation")
+        if implementation != old_implementation:
+            if _has_progress(old_implementation):
+                tags.add("implementationUpdate")
+            elif _has_progress(implementation):
+                tags.add("implementation")
+            else:  # only the schedule changed (an amendment's new milestone amounts)
+                body_changed = True
+        if body_changed:
+            specific = set()
             if len(contract.get("amendments", ())) > len(old.get("amendments", ())):
-                tags.add("contractAmendment")
+                specific.add("contractAmendment")
             if contract.get("status") == "terminated" and old.get("status") != "terminated":
-                tags.add("contractTermination")
-            if not tags & {"contractAmendment", "contractTermination"}:
-                tags.add("contractUpdate")
-        if contract.get("implementation") != old.get("implementation"):
-            started = _has_progress(contract.get("implementation"))
-            tags.add("implementationUpdate" if _has_progress(old.get("implementation")) else ("implementation" if started else "contractUpdate"))
+                specific.add("contractTermination")
+            tags |= specific or {"contractUpdate"}
     if previous is not None and not tags and current.get("parties") != previous.get("parties"):
         tags.add("tenderUpdate")
     return [t for t in RELEASE_TAGS if t in tags]
