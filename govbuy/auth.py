@@ -149,6 +149,21 @@ async def check_login_allowed(username: str, address: str, now: datetime) -> Non
         raise TooManyRequests("too many failed sign-ins: try again later", max(retry, 1))
 
 
+async def reserve_login_attempt(username: str, address: str, now: datetime) -> None:
+    """Admit a sign-in attempt to the password check, or refuse it (429), counting it as a
+    failure before the (slow) check: a success clears it again.
+
+    Counting and recording are one step per user name and per address (advisory locks), so a
+    flood of concurrent attempts cannot all pass the count before any is recorded: at most
+    `login_max_failures` attempts per user reach the password check in a window.
+    """
+    async with db.transaction():
+        await db.execute("SELECT pg_advisory_xact_lock(4201, hashtext($1))", username)
+        await db.execute("SELECT pg_advisory_xact_lock(4202, hashtext($1))", address)
+        await check_login_allowed(username, address, now)
+        await record_login_failure(username, address, now)
+
+
 async def record_login_failure(username: str, address: str, now: datetime) -> None:
     await db.execute(
         "INSERT INTO login_failures (username, address, attempted_at) VALUES ($1, $2, $3)",

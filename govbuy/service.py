@@ -33,13 +33,13 @@ log = logging.getLogger("govbuy.accounts")
 
 async def sign_in(username: str, password: str, address: str) -> tuple[str, int]:
     now = auth.utcnow()
-    await auth.check_login_allowed(username, address, now)
+    # Counted as a failure until the password proves right (a flood cannot outrun the limiter).
+    await auth.reserve_login_attempt(username, address, now)
     row = await db.fetchrow(
         "SELECT id, password_hash, active FROM users WHERE username = $1", username
     )
     ok = await auth.verify_password(row["password_hash"] if row else None, password)
     if not ok or not row["active"]:
-        await auth.record_login_failure(username, address, now)
         log.info("failed sign-in for %r from %s", username, address)
         raise RuleViolation("invalid_credentials", "wrong username or password", status=401)
     await auth.clear_login_failures(username)
