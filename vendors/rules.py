@@ -423,6 +423,11 @@ COMPONENT_BASE_WEIGHTS = {
     "conduct": Decimal("0.20"),
 }
 LOOKBACK_YEARS = 3
+
+
+def lookback_start(today: date) -> date:
+    """The first day of the rating's look-back window (three years back, 29 Feb → 28 Feb)."""
+    return _add_years(today, -LOOKBACK_YEARS)
 # (an evaluation accepted less than N years before today, its recency factor)
 RECENCY_WEIGHTS = ((1, Decimal("1.0")), (2, Decimal("0.6")), (3, Decimal("0.3")))
 ASSESSMENT_GRADE_POINTS = {

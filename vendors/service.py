@@ -4,7 +4,7 @@ rating (recomputed when an input changes, and for everyone by `govbuy recompute-
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -13,6 +13,7 @@ from govbuy import database as db
 from govbuy.audit import Actor
 from govbuy.errors import NotFound, check_if_match
 from govbuy.pagination import Page, check_limit, decode_cursor, page
+from govbuy.rules import SHANGHAI
 from vendors import rules
 from vendors.schemas import (
     AssessmentGradeCreate,
@@ -293,8 +294,54 @@ def _inputs_from_row(row: Any, history: dict[str, Any], today: date) -> rules.Ra
 
 
 async def _history(vendor_ids: list[UUID] | None, today: date) -> dict[UUID, dict[str, Any]]:
-    """Performance, delivery and conduct facts from contracts and evaluations, per vendor."""
-    return {}
+    """Performance, delivery and conduct facts from contracts and evaluations, per vendor.
+
+    Three set-based statements for the whole batch: accepted (and not superseded) evaluations
+    of the last three years with their milestone's amount; milestones due by today of signed
+    contracts with the day they were delivered; terminations for cause of the last three years.
+    """
+    since = rules.lookback_start(today)
+    history: dict[UUID, dict[str, Any]] = {}
+
+    def of(vendor_id: UUID) -> dict[str, Any]:
+        return history.setdefault(
+            vendor_id, {"evaluations": [], "milestones": [], "poor_grade_count": 0, "terminations_for_cause": 0}
+        )
+
+    for r in await db.fetch(
+        """SELECT e.vendor_id, e.total_score, m.amount, e.grade,
+                  (e.accepted_at AT TIME ZONE 'Asia/Shanghai')::date AS accepted_on
+           FROM evaluations e JOIN milestones m ON m.id = e.milestone_id
+           WHERE e.status = 'accepted' AND e.superseded_at IS NULL
+             AND e.accepted_at >= $2 AND ($1::uuid[] IS NULL OR e.vendor_id = ANY($1))""",
+        vendor_ids,
+        datetime.combine(since, time(0), tzinfo=SHANGHAI),
+    ):
+        if r["accepted_on"] > today:
+            continue
+        item = of(r["vendor_id"])
+        item["evaluations"].append(rules.AcceptedEvaluation(r["total_score"], r["amount"], r["accepted_on"], r["grade"]))
+        item["poor_grade_count"] += r["grade"] == "poor"
+    for r in await db.fetch(
+        """SELECT c.vendor_id, m.due_date, (m.delivered_at AT TIME ZONE 'Asia/Shanghai')::date AS delivered_on
+           FROM milestones m JOIN contracts c ON c.id = m.contract_id
+           WHERE c.status IN ('active', 'completed', 'terminated') AND m.status <> 'cancelled'
+             AND m.due_date BETWEEN $2 AND $3 AND ($1::uuid[] IS NULL OR c.vendor_id = ANY($1))""",
+        vendor_ids,
+        since,
+        today,
+    ):
+        of(r["vendor_id"])["milestones"].append(rules.DueMilestone(r["due_date"], r["delivered_on"]))
+    for r in await db.fetch(
+        """SELECT vendor_id, count(*) AS n FROM contracts
+           WHERE status = 'terminated' AND terminated_for_cause AND terminated_at >= $2
+             AND ($1::uuid[] IS NULL OR vendor_id = ANY($1))
+           GROUP BY vendor_id""",
+        vendor_ids,
+        datetime.combine(since, time(0), tzinfo=SHANGHAI),
+    ):
+        of(r["vendor_id"])["terminations_for_cause"] = r["n"]
+    return history
 
 
 def _changed(latest: Any, fingerprint: str, result: dict[str, Any]) -> bool:
