@@ -101,6 +101,18 @@ VENDORS: tuple[tuple[str, str, int | None, int | None], ...] = (
 )
 
 
+# The users the README and the demo's summary show (all of them have DEMO_PASSWORD).
+README_USERS: tuple[tuple[str, str], ...] = (
+    ("admin", "admin"),
+    ("finance", "bureau"),
+    ("bureau", "bureau"),
+    ("supervisor", "supervisor"),
+    ("evaluator", "evaluator"),
+    ("expert", "expert"),
+    ("vendor", "vendor"),
+)
+
+
 def vendor_username(index: int) -> str:
     return "vendor" if index == 0 else f"vendor{index + 1:02d}"
 
@@ -642,7 +654,9 @@ async def _tender_story(demo: Demo, plan: TenderPlan) -> Story:
 
     if plan.evaluation_method == "comprehensive":
         yield deadline + timedelta(days=1)
-        strength = {b.id: rng.uniform(0.68, 0.95) for b in valid}
+        # The first bidder of the plan is the organisation the service suits best.
+        favourite = demo.vendor_orgs[plan.bidders[0]].id
+        strength = {b.id: 0.93 if b.vendor_id == favourite else rng.uniform(0.66, 0.86) for b in valid}
         scorers = panel if plan.outcome != "evaluating" else panel[:3]
         for expert in scorers:
             for bid in valid:
@@ -677,11 +691,128 @@ async def _tender_story(demo: Demo, plan: TenderPlan) -> Story:
         yield when
 
 
+# How well each contract's milestones go (a strength 0–1 the evaluators' scores follow), and
+# whether the vendor appeals the first evaluation (dismissed).
+PERFORMANCE: dict[str, tuple[float, ...]] = {
+    "home_care": (0.95, 0.86, 0.92),
+    "rehabilitation": (0.74, 0.9),
+    "canteen": (0.91, 0.83),
+    "assistance": (0.88, 0.9),
+    "assessment": (0.96,),
+}
+APPEALS = {"rehabilitation"}
+
+
+def _evaluation_scores(strength: float, rng: random.Random) -> dict[str, Decimal]:
+    from evaluation.rules import DEFAULT_TEMPLATE
+
+    scores = {}
+    for indicator in DEFAULT_TEMPLATE:
+        if indicator.category.value == "satisfaction":
+            continue  # scored from the beneficiaries' survey
+        value = indicator.weight * Decimal(str(min(1.0, max(0.3, strength + rng.uniform(-0.05, 0.05)))))
+        scores[indicator.code] = value.quantize(Decimal("0.01"))
+    return scores
+
+
 async def _contract_story(demo: Demo, plan: TenderPlan, bureau: Actor, tender: Any, award: Any, rng: random.Random) -> Story:
-    """From the award to a contract (after the standstill) and through its milestones."""
-    if False:  # filled in with the contracts and evaluation services
-        yield award.standstill_until
-    return
+    """From the award to a signed contract (after the standstill, with no challenge pending)
+    and through its milestones: deliverable, third-party evaluation, acceptance, the appeal
+    window, payment by the payout ratio of the grade, and the treasury's confirmation."""
+    from contracts import service as contracts
+    from contracts.schemas import ContractCreate, DeliverableCreate, PaymentConfirm
+    from evaluation import service as evaluation
+    from evaluation.schemas import AppealCreate, AppealResolve, EvaluationCreate, ScoresWrite, SurveyIn
+
+    vendor = demo.actors[vendor_username(next(i for i, o in enumerate(demo.vendor_orgs) if o.id == award.vendor_id))]
+    yield award.standstill_until + timedelta(hours=20)
+    signed_on = (await _now()).astimezone(SHANGHAI).date()
+    start = (signed_on.replace(day=1) + timedelta(days=32)).replace(day=1)  # the first of next month
+    contract = await contracts.create_contract(bureau, ContractCreate(tender_id=tender.id, start_date=start))
+    yield award.standstill_until + timedelta(days=2)
+    await contracts.sign_contract(vendor, contract.id, None)
+    yield award.standstill_until + timedelta(days=3)
+    contract = await contracts.sign_contract(bureau, contract.id, None)
+    demo.contracts[plan.key] = contract
+    demo.summary.contracts += 1
+    demo.say(f"  {(await _now()).astimezone(SHANGHAI):%m-%d} contract   {contract.title}: {contract.amount} yuan from {start}")
+
+    evaluators = [demo.actors["evaluator"], demo.actors["evaluator2"]]
+    for milestone, strength in zip(contract.milestones, PERFORMANCE.get(plan.key, ())):
+        due = datetime.combine(milestone.due_date, datetime.min.time(), SHANGHAI)
+        evaluator = evaluators[milestone.sequence % 2]
+        if due - timedelta(days=5) + timedelta(hours=15) > demo.end:
+            break
+        yield due - timedelta(days=10) + timedelta(hours=10)
+        commissioned = await evaluation.commission(
+            bureau,
+            EvaluationCreate(
+                contract_id=contract.id, milestone_id=milestone.id, evaluator_org_id=evaluator.organisation_id,
+                due_date=milestone.due_date + timedelta(days=20),
+            ),
+        )
+        yield due - timedelta(days=5) + timedelta(hours=15)
+        served = rng.randint(180, 600)
+        await contracts.submit_deliverable(
+            vendor, contract.id, milestone.id,
+            DeliverableCreate(
+                summary=f"{milestone.title}：服务对象 {served} 人，累计服务 {served * rng.randint(6, 14)} 人次，"
+                        f"开展小组活动 {rng.randint(8, 30)} 场，详见服务台账与满意度调查汇总。",
+                figures={"people_served": Decimal(served), "service_hours": Decimal(served * rng.randint(3, 9))},
+            ),
+        )
+        if due + timedelta(days=6, hours=11) > demo.end:
+            break
+        yield due + timedelta(days=6, hours=11)
+        responses = rng.randint(80, 160)
+        satisfied = min(responses, round(responses * min(0.99, strength + 0.03)))
+        await evaluation.write_scores(
+            evaluator, commissioned.id,
+            ScoresWrite(
+                scores=_evaluation_scores(strength, rng),
+                survey=SurveyIn(responses=responses, satisfied=satisfied),
+                findings="服务按合同约定开展，台账完整；建议加强个案跟进记录与志愿者培训。"
+                if strength >= 0.85 else "服务数量基本达标，但个案记录不完整、部分服务未按计划频次开展，需限期整改。",
+            ),
+            None,
+        )
+        await evaluation.submit(evaluator, commissioned.id, None)
+        if due + timedelta(days=9, hours=10) > demo.end:
+            break
+        yield due + timedelta(days=9, hours=10)
+        accepted = await evaluation.accept(bureau, commissioned.id, None)
+        demo.say(f"  {(await _now()).astimezone(SHANGHAI):%m-%d} evaluated  {contract.title} · {milestone.title}: "
+                 f"{accepted.total_score} ({accepted.grade})")
+        if plan.key in APPEALS and milestone.sequence == 1:
+            yield accepted.accepted_at + timedelta(days=1)
+            appeal = await evaluation.file_appeal(
+                vendor, accepted.id, AppealCreate(reason="评价未充分考虑汛期停诊两周的客观因素，申请复核服务数量指标。")
+            )
+            yield accepted.accepted_at + timedelta(days=3)
+            await evaluation.resolve_appeal(
+                bureau, accepted.id, appeal.id,
+                AppealResolve(outcome="dismissed", reply="经复核，停诊期间已按合同约定调整服务计划，评价结论维持不变。"),
+            )
+            demo.say(f"  {(await _now()).astimezone(SHANGHAI):%m-%d} appeal     dismissed: {contract.title}")
+        if accepted.appeal_deadline + timedelta(days=3) > demo.end:
+            break
+        yield accepted.appeal_deadline + timedelta(hours=16)
+        payment, _ = await contracts.pay_milestone(bureau, contract.id, milestone.id, f"demo-pay-{milestone.id}")
+        demo.say(f"  {(await _now()).astimezone(SHANGHAI):%m-%d} paid       {contract.title} · {milestone.title}: "
+                 f"{payment.amount} (withheld {payment.withheld_amount}, ratio {payment.payout_ratio})")
+        yield accepted.appeal_deadline + timedelta(days=3)
+        await contracts.confirm_payment(
+            bureau, contract.id, payment.id,
+            PaymentConfirm(treasury_reference=f"GK{demo.year}{rng.randint(10**9, 10**10 - 1)}"), None,
+        )
+        demo.summary.milestones_paid += 1
+        demo.summary.payments_total += payment.amount
+
+
+async def _now() -> datetime:
+    from govbuy import clock
+
+    return await clock.now()
 
 
 # --- the whole year -------------------------------------------------------------------------
@@ -755,10 +886,10 @@ def _print_summary(summary: DemoSummary) -> None:
     print(f"  audit events: {summary.audit_events}, OCDS releases: {summary.ocds_releases}")
     print()
     print(f"Sign in with any of these users, password '{DEMO_PASSWORD}':")
-    for username, role, org in summary.users:
-        if role != "vendor" or username in ("vendor", "vendor02", "vendor03"):
-            print(f"  {username:<11} {role:<10} {org}")
-    print("  vendor04 … vendor30: the other social organisations")
+    organisation = {username: org for username, _, org in summary.users}
+    for username, role in README_USERS:
+        print(f"  {username:<11} {role:<10} {organisation[username]}")
+    print("  also: evaluator2 (a second evaluation agency), expert2 … expert7, vendor02 … vendor30")
     print()
     print("Then run the service on the demo's clock:  ./dev serve --sandbox   (or: govbuy serve --sandbox)")
 
