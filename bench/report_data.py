@@ -123,7 +123,7 @@ def _uscc(rng: random.Random, prefix: str) -> str:
 
 async def report_world(
     year: int, *, seed: int = 2026, bureau_name: str = BUREAU_NAME, vendors: int = 8, evaluators: int = 2,
-    budget: Decimal = Decimal("2000000000.00"),
+    budget: Decimal = Decimal("10000000.00"),
 ) -> ReportWorld:
     """A bureau with its published catalogue of `year`, a budget line, vendors and evaluators."""
     rng = random.Random(seed)
@@ -453,8 +453,11 @@ async def add_contracts(world: ReportWorld, count: int, *, as_of: date | None = 
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)""",
             rows.payments,
         )
+        # The line grows to cover what was signed, with some left over, as a bureau's budget would.
         await db.execute(
-            "UPDATE budget_lines SET committed = committed + $2, spent = spent + $3 WHERE id = $1",
+            """UPDATE budget_lines SET committed = committed + $2, spent = spent + $3,
+                   amount = greatest(amount, ceil((committed + $2) * 1.15 / 100000) * 100000)
+               WHERE id = $1""",
             world.budget_line_id, committed, spent,
         )
     return contract_ids

@@ -1,0 +1,73 @@
+"""The contract performance report and a bureau's annual report (PDF)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get
+from litestar.datastructures import ResponseHeader
+from litestar.params import FromPath, QueryParameter
+
+from contracts import reports
+from govbuy.auth import any_signed_in, requires
+from govbuy.reports import CONTENT_SHA256_HEADER, PDF_MEDIA_TYPE, RenderedPdf, content_headers
+
+PDF_HEADERS = [
+    ResponseHeader(
+        name=CONTENT_SHA256_HEADER,
+        description="SHA-256 of the PDF bytes (the footer carries the data digest)",
+        documentation_only=True,
+    )
+]
+
+
+def _pdf(rendered: RenderedPdf, filename: str) -> Response[bytes]:
+    headers = content_headers(rendered)
+    headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    return Response(rendered.content, media_type=PDF_MEDIA_TYPE, headers=headers)
+
+
+class ContractReportController(Controller):
+    path = "/api/v1/contracts"
+    tags = ["reports"]
+    guards = [any_signed_in]
+
+    @get(
+        "/{contract_id:uuid}/report.pdf",
+        media_type=PDF_MEDIA_TYPE,
+        response_headers=PDF_HEADERS,
+        response_description="the contract performance report (合同履约情况报告), A4 PDF",
+    )
+    async def report(self, request: Request, contract_id: FromPath[UUID]) -> Response[bytes]:
+        """The contract performance report: milestones, evaluations, payments and the timeline
+        of the contract. For its bureau, supervisors and admins."""
+        return _pdf(await reports.contract_report(request.user, contract_id), f"contract-report-{contract_id}.pdf")
+
+
+class AnnualReportController(Controller):
+    path = "/api/v1/reports"
+    tags = ["reports"]
+
+    @get(
+        "/annual.pdf",
+        guards=[requires("bureau", "supervisor", "admin")],
+        media_type=PDF_MEDIA_TYPE,
+        response_headers=PDF_HEADERS,
+        response_description="the bureau's annual report (年度政府购买服务执行情况报告), A4 PDF",
+    )
+    async def annual(
+        self,
+        request: Request,
+        year: Annotated[int, QueryParameter(ge=2000, le=2100, description="budget year")],
+        bureau_id: Annotated[
+            UUID | None, QueryParameter(description="the bureau (supervisors and admins; a bureau gets its own)")
+        ] = None,
+    ) -> Response[bytes]:
+        """A bureau's year: every signed contract charged to that year's budget lines, spend by
+        level-1 catalogue category, evaluation grade distribution."""
+        rendered = await reports.annual_report(request.user, year, bureau_id)
+        return _pdf(rendered, f"annual-report-{year}.pdf")
+
+
+CONTROLLERS = [ContractReportController, AnnualReportController]
