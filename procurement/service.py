@@ -8,7 +8,7 @@ taken in the order tender → bid → budget line, and before the first audit ev
 the audit chain's lock until commit), so that concurrent changes queue rather than deadlock.
 
 Time drives a tender: bids are sealed until its deadline, and the first request that touches
-the tender after the deadline opens it (`_open_if_due`), whatever a background worker running
+the tender after the deadline opens it (`_tender_for`, `_OpenFirst`), whatever a background worker running
 `open_due_tenders` is doing.
 """
 
@@ -1135,8 +1135,7 @@ async def cancel_tender(actor: Actor, tender_id: UUID, reason: str, if_match: st
 
 
 async def get_tender(actor: Actor, tender_id: UUID) -> TenderRead:
-    await _open_if_due(tender_id)
-    row = await _visible_tender(actor, tender_id)
+    row = await _tender_for(actor, tender_id)
     return _tender_read(actor, row, await clock.now(), await clock.work_calendar())
 
 
@@ -1206,6 +1205,25 @@ async def _open_if_due(tender_id: UUID) -> None:
     row = await db.fetchrow("SELECT status, bid_deadline FROM tenders WHERE id = $1", tender_id)
     if row is not None and row["status"] == "published" and await clock.now() >= row["bid_deadline"]:
         await open_tender(tender_id)
+
+
+def _due(row: Any, now: datetime) -> bool:
+    return row["status"] == "published" and now >= row["bid_deadline"]
+
+
+async def _tender_for(actor: Actor, tender_id: UUID) -> Any:
+    """The tender as the caller may see it (404 otherwise), opened first if it is due: the
+    read that touches a tender after its deadline is the one that opens it."""
+    row = await _visible_tender(actor, tender_id)
+    if _due(row, await clock.now()):
+        await open_tender(tender_id)
+        row = await _visible_tender(actor, tender_id)
+    return row
+
+
+class _OpenFirst(Exception):
+    """Raised inside a bid's transaction that found its tender due: the transaction is rolled
+    back, the tender opened in a transaction of its own, and the bid refused."""
 
 
 async def open_tender(tender_id: UUID) -> bool:
@@ -1338,8 +1356,7 @@ async def _check_may_take_part(actor: Actor, tender: Any) -> None:
 async def ask_question(actor: Actor, tender_id: UUID, data: QuestionCreate) -> QuestionRead:
     """A vendor asks about the tender documents before the deadline; the question is published
     with its answer, never with the asker's name."""
-    await _open_if_due(tender_id)
-    tender = await _visible_tender(actor, tender_id)
+    tender = await _tender_for(actor, tender_id)
     await _check_may_take_part(actor, tender)
     async with db.transaction():
         locked = await db.fetchrow("SELECT status, bid_deadline FROM tenders WHERE id = $1 FOR SHARE", tender_id)
@@ -1396,8 +1413,7 @@ async def answer_question(actor: Actor, tender_id: UUID, question_id: UUID, data
 async def list_questions(actor: Actor, tender_id: UUID, limit: int | None, cursor: str | None) -> Page[QuestionRead]:
     """Answered questions for everyone who sees the tender; unanswered ones only to the bureau
     (and admins, supervisors) and to the vendor that asked."""
-    await _open_if_due(tender_id)
-    await _visible_tender(actor, tender_id)
+    await _tender_for(actor, tender_id)
     limit = check_limit(limit)
     after_at, after_id = _keyset(cursor, datetime, UUID)
     sees_all = _reads_all(actor) or actor.role == "bureau"
@@ -1478,45 +1494,60 @@ async def _eligibility_now(tender: Any, vendor_id: UUID, today: date) -> dict[st
     return checked
 
 
-async def _lock_open_tender(tender_id: UUID) -> tuple[Any, datetime]:
-    """Share-lock a tender that takes bids, and read the clock under the lock: the opening's
-    exclusive lock waits for every bid being written, and a bid written after the opening
-    sees it opened. Bids are taken while published and before the deadline."""
-    tender = await db.fetchrow("SELECT * FROM tenders WHERE id = $1 FOR SHARE", tender_id)
+async def _lock_open_tender(actor: Actor, tender_id: UUID) -> tuple[Any, datetime]:
+    """Share-lock a tender the vendor may bid on, and read the clock under the lock: the
+    opening's exclusive lock waits for every bid being written, and a bid written after the
+    opening sees it opened. Bids are taken while published and before the deadline; a due
+    tender not yet opened raises _OpenFirst."""
+    tender = await db.fetchrow(f"{_TENDER_SELECT} WHERE t.id = $1 FOR SHARE OF t", tender_id)
+    if tender is None or not _tender_visible(actor, tender, False):
+        raise NotFound("tender", tender_id)
     now = await clock.now()
+    if _due(tender, now):
+        raise _OpenFirst()
     if tender["status"] == "published":
         rules.check_bid_open(now, tender["bid_deadline"])
     elif tender["opened_at"] is not None:
         raise conflict("bid_deadline_passed", "the bid deadline has passed and the tender has been opened")
     else:
         raise conflict("tender_not_open", f"the tender is {tender['status']}: it takes no bids")
+    await _check_may_take_part(actor, tender)
     return tender, now
+
+
+async def _deadline_passed(tender_id: UUID) -> RuleViolation:
+    """Open a due tender (the bid that found it due was rolled back) and refuse the bid."""
+    await open_tender(tender_id)
+    return conflict("bid_deadline_passed", "the bid deadline has passed: the tender has been opened")
+
+
+def _already_submitted() -> RuleViolation:
+    return conflict("bid_already_submitted", "the vendor already has a bid on this tender: revise it instead")
 
 
 async def submit_bid(actor: Actor, tender_id: UUID, data: BidCreate) -> BidRead:
     """Submit the vendor's sealed bid before the deadline: one live bid per vendor, price within
     the ceiling, eligibility checked now and stored with the bid."""
-    await _open_if_due(tender_id)
-    visible = await _visible_tender(actor, tender_id)
-    await _check_may_take_part(actor, visible)
     try:
         async with db.transaction():
-            tender, now = await _lock_open_tender(tender_id)
-            eligibility = await _eligibility_now(tender, actor.organisation_id, local_date(now))
+            tender, now = await _lock_open_tender(actor, tender_id)
             rules.check_bid_price(data.price, tender["ceiling_amount"])
-            if await db.fetchval(
-                "SELECT 1 FROM bids WHERE tender_id = $1 AND vendor_id = $2 AND status <> 'withdrawn'",
+            vendor = await db.fetchrow(
+                """SELECT o.name, EXISTS (SELECT 1 FROM bids b WHERE b.tender_id = $1 AND b.vendor_id = o.id
+                                                    AND b.status <> 'withdrawn') AS has_bid
+                   FROM organisations o WHERE o.id = $2""",
                 tender_id,
                 actor.organisation_id,
-            ):
-                raise conflict("bid_already_submitted", "the vendor already has a bid on this tender: revise it instead")
+            )
+            if vendor["has_bid"]:
+                raise _already_submitted()
+            eligibility = await _eligibility_now(tender, actor.organisation_id, local_date(now))
             nonce, digest = _seal(data.price, data.proposal)
-            bid_id = uuid4()
-            await db.execute(
+            inserted = await db.fetchrow(
                 """INSERT INTO bids (id, tender_id, vendor_id, submitted_by, price, proposal, first_submitted_at,
                        submitted_at, eligibility_at_submission, seal_nonce, content_digest)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10)""",
-                bid_id,
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10) RETURNING *""",
+                uuid4(),
                 tender_id,
                 actor.organisation_id,
                 actor.user_id,
@@ -1527,10 +1558,12 @@ async def submit_bid(actor: Actor, tender_id: UUID, data: BidCreate) -> BidRead:
                 nonce,
                 digest,
             )
-            row = await db.fetchrow(f"{_BID_SELECT} WHERE b.id = $1", bid_id)
-            await audit.record(actor, "bid.submitted", "bid", bid_id, after=_seal_summary(row))
+            row = {**dict(inserted), "vendor_name": vendor["name"]}
+            await audit.record(actor, "bid.submitted", "bid", row["id"], after=_seal_summary(row))
+    except _OpenFirst:
+        raise await _deadline_passed(tender_id) from None
     except asyncpg.UniqueViolationError as exc:  # the same vendor's concurrent second submission
-        raise conflict("bid_already_submitted", "the vendor already has a bid on this tender: revise it instead") from exc
+        raise _already_submitted() from exc
     return _bid_read(row, full=True, price=True)
 
 
@@ -1546,47 +1579,51 @@ async def _lock_own_bid(actor: Actor, tender_id: UUID, bid_id: UUID) -> Any:
 async def revise_bid(actor: Actor, tender_id: UUID, bid_id: UUID, data: BidUpdate, if_match: str | None) -> BidRead:
     """Revise one's own bid before the deadline (a revision is a new submission: eligibility
     is checked again and the submission time moves)."""
-    await _open_if_due(tender_id)
-    await _visible_tender(actor, tender_id)
-    async with db.transaction():
-        tender, now = await _lock_open_tender(tender_id)
-        row = await _lock_own_bid(actor, tender_id, bid_id)
-        check_if_match(if_match, row["version"])
-        eligibility = await _eligibility_now(tender, actor.organisation_id, local_date(now))
-        price = data.price if data.price is not None else row["price"]
-        proposal = data.proposal if data.proposal is not None else row["proposal"]
-        rules.check_bid_price(price, tender["ceiling_amount"])
-        nonce, digest = _seal(price, proposal)
-        await db.execute(
-            """UPDATE bids SET price = $2, proposal = $3, submitted_at = $4, eligibility_at_submission = $5,
-                   seal_nonce = $6, content_digest = $7, version = version + 1 WHERE id = $1""",
-            bid_id,
-            price,
-            proposal,
-            now,
-            eligibility,
-            nonce,
-            digest,
-        )
-        updated = await db.fetchrow(f"{_BID_SELECT} WHERE b.id = $1", bid_id)
-        await audit.record(actor, "bid.revised", "bid", bid_id, before=_seal_summary(row), after=_seal_summary(updated))
+    try:
+        async with db.transaction():
+            tender, now = await _lock_open_tender(actor, tender_id)
+            row = await _lock_own_bid(actor, tender_id, bid_id)
+            check_if_match(if_match, row["version"])
+            price = data.price if data.price is not None else row["price"]
+            proposal = data.proposal if data.proposal is not None else row["proposal"]
+            rules.check_bid_price(price, tender["ceiling_amount"])
+            eligibility = await _eligibility_now(tender, actor.organisation_id, local_date(now))
+            nonce, digest = _seal(price, proposal)
+            updated = await db.fetchrow(
+                """UPDATE bids SET price = $2, proposal = $3, submitted_at = $4, eligibility_at_submission = $5,
+                       seal_nonce = $6, content_digest = $7, version = version + 1 WHERE id = $1 RETURNING *""",
+                bid_id,
+                price,
+                proposal,
+                now,
+                eligibility,
+                nonce,
+                digest,
+            )
+            updated = {**dict(updated), "vendor_name": row["vendor_name"]}
+            await audit.record(actor, "bid.revised", "bid", bid_id, before=_seal_summary(row), after=_seal_summary(updated))
+    except _OpenFirst:
+        raise await _deadline_passed(tender_id) from None
     return _bid_read(updated, full=True, price=True)
 
 
 async def withdraw_bid(actor: Actor, tender_id: UUID, bid_id: UUID, if_match: str | None) -> BidRead:
     """Withdraw one's own bid before the deadline; it stays on record, unopened."""
-    await _open_if_due(tender_id)
-    await _visible_tender(actor, tender_id)
-    async with db.transaction():
-        await _lock_open_tender(tender_id)
-        row = await _lock_own_bid(actor, tender_id, bid_id)
-        check_if_match(if_match, row["version"])
-        now = await clock.now()
-        await db.execute(
-            "UPDATE bids SET status = 'withdrawn', withdrawn_at = $2, version = version + 1 WHERE id = $1", bid_id, now
-        )
-        updated = await db.fetchrow(f"{_BID_SELECT} WHERE b.id = $1", bid_id)
-        await audit.record(actor, "bid.withdrawn", "bid", bid_id, before=_seal_summary(row), after=_seal_summary(updated))
+    try:
+        async with db.transaction():
+            _, now = await _lock_open_tender(actor, tender_id)
+            row = await _lock_own_bid(actor, tender_id, bid_id)
+            check_if_match(if_match, row["version"])
+            updated = await db.fetchrow(
+                """UPDATE bids SET status = 'withdrawn', withdrawn_at = $2, version = version + 1
+                   WHERE id = $1 RETURNING *""",
+                bid_id,
+                now,
+            )
+            updated = {**dict(updated), "vendor_name": row["vendor_name"]}
+            await audit.record(actor, "bid.withdrawn", "bid", bid_id, before=_seal_summary(row), after=_seal_summary(updated))
+    except _OpenFirst:
+        raise await _deadline_passed(tender_id) from None
     return _bid_read(updated, full=True, price=True)
 
 
@@ -1611,8 +1648,7 @@ async def list_bids(
     """Before the opening a vendor sees only its own bid and nobody else anything (bids_sealed);
     after it the bureau, the panel, admins and supervisors see every bid, and each bidder sees
     every bidder's name and price (唱标) and its own proposal only."""
-    await _open_if_due(tender_id)
-    tender = await _visible_tender(actor, tender_id)
+    tender = await _tender_for(actor, tender_id)
     mode, full = await _bid_access(actor, tender)
     if mode == "sealed":
         rules.ensure_bids_unsealed(await clock.now(), tender["bid_deadline"])
@@ -1646,8 +1682,7 @@ async def list_bids(
 
 
 async def get_bid(actor: Actor, tender_id: UUID, bid_id: UUID) -> BidRead:
-    await _open_if_due(tender_id)
-    tender = await _visible_tender(actor, tender_id)
+    tender = await _tender_for(actor, tender_id)
     row = await db.fetchrow(f"{_BID_SELECT} WHERE b.id = $1 AND b.tender_id = $2", bid_id, tender_id)
     mode, full = await _bid_access(actor, tender)
     mine = row is not None and actor.role == "vendor" and row["vendor_id"] == actor.organisation_id
@@ -1784,8 +1819,7 @@ async def set_panel(actor: Actor, tender_id: UUID, data: PanelWrite) -> PanelRea
 
 
 async def get_panel(actor: Actor, tender_id: UUID) -> PanelRead:
-    await _open_if_due(tender_id)
-    tender = await _visible_tender(actor, tender_id)
+    tender = await _tender_for(actor, tender_id)
     if actor.role == "vendor":
         raise NotFound("panel of tender", tender["id"])
     return _panel_read(tender_id, await _panel(tender_id))
@@ -1805,8 +1839,7 @@ def _score_read(row: Any) -> ScoreSheetRead:
 async def put_scores(actor: Actor, tender_id: UUID, bid_id: UUID, data: ScoreSheetWrite) -> ScoreSheetRead:
     """An expert of the panel scores a valid bid on every criterion (0 ≤ score ≤ weight); a
     sheet may be rescored while the tender is under evaluation."""
-    await _open_if_due(tender_id)
-    await _visible_tender(actor, tender_id)
+    await _tender_for(actor, tender_id)
     async with db.transaction():
         tender = await db.fetchrow("SELECT * FROM tenders WHERE id = $1 FOR SHARE", tender_id)
         _check_evaluating(tender)
@@ -1855,8 +1888,7 @@ async def put_scores(actor: Actor, tender_id: UUID, bid_id: UUID, data: ScoreShe
 async def list_scores(actor: Actor, tender_id: UUID, bid_id: UUID | None) -> list[ScoreSheetRead]:
     """Score sheets: an expert sees its own; the bureau, admins and supervisors all of them.
     Experts' individual scores are never public."""
-    await _open_if_due(tender_id)
-    await _visible_tender(actor, tender_id)
+    await _tender_for(actor, tender_id)
     if actor.role == "vendor":
         raise NotFound("scores of tender", tender_id)
     rows = await db.fetch(
@@ -1960,8 +1992,7 @@ async def award_tender(actor: Actor, tender_id: UUID, if_match: str | None) -> A
 
 async def get_award(actor: Actor, tender_id: UUID) -> AwardRead:
     """The tender's latest award notice (voided ones stay readable with their status)."""
-    await _open_if_due(tender_id)
-    await _visible_tender(actor, tender_id)
+    await _tender_for(actor, tender_id)
     row = await db.fetchrow(
         f"{_AWARD_SELECT} WHERE a.tender_id = $1 ORDER BY a.awarded_at DESC, a.id DESC LIMIT 1", tender_id
     )
@@ -1976,8 +2007,7 @@ def _challenge_read(row: Any) -> ChallengeRead:
 
 async def file_challenge(actor: Actor, tender_id: UUID, data: ChallengeCreate) -> ChallengeRead:
     """A bidder challenges the award (质疑) during the standstill."""
-    await _open_if_due(tender_id)
-    await _visible_tender(actor, tender_id)
+    await _tender_for(actor, tender_id)
     async with db.transaction():
         tender = await db.fetchrow("SELECT * FROM tenders WHERE id = $1 FOR UPDATE", tender_id)
         bid_on_it = await db.fetchval(
@@ -2016,8 +2046,7 @@ async def file_challenge(actor: Actor, tender_id: UUID, data: ChallengeCreate) -
 
 async def list_challenges(actor: Actor, tender_id: UUID, limit: int | None, cursor: str | None) -> Page[ChallengeRead]:
     """The bureau, admins and supervisors see every challenge; a vendor its own."""
-    await _open_if_due(tender_id)
-    await _visible_tender(actor, tender_id)
+    await _tender_for(actor, tender_id)
     if actor.role == "expert":
         return Page(items=[])
     limit = check_limit(limit)
