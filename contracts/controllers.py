@@ -1,0 +1,155 @@
+"""Contracts endpoints: contracts, signing, amendments, termination, deliverables, payments.
+(The kernel's document upload endpoint is registered here too, see CONTROLLERS.)"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+
+from contracts import service
+from contracts.schemas import (
+    AmendmentCreate,
+    AmendmentRead,
+    ContractCreate,
+    ContractRead,
+    ContractStatusName,
+    ContractSummary,
+    DeliverableCreate,
+    DeliverableRead,
+    PaymentConfirm,
+    PaymentRead,
+    TerminationCreate,
+)
+from govbuy.auth import requires
+from govbuy.documents import DocumentController
+from govbuy.pagination import Page
+
+IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", description="the ETag you read")]
+IdempotencyKey = Annotated[
+    str,
+    HeaderParameter(
+        name="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="required: a retry with the same key returns the same payment",
+    ),
+]
+Limit = Annotated[int | None, QueryParameter(ge=1, le=200, description="page size (≤ 200)")]
+Cursor = Annotated[str | None, QueryParameter(max_length=512, description="from next_cursor")]
+
+READERS = ("admin", "supervisor", "bureau", "vendor", "evaluator")
+
+
+def with_etag(model: ContractRead | PaymentRead, status_code: int = 200) -> Response:
+    return Response(model, status_code=status_code, headers={"ETag": f'"{model.version}"'})
+
+
+class ContractController(Controller):
+    path = "/api/v1/contracts"
+    tags = ["contracts"]
+
+    @post("/", guards=[requires("bureau")])
+    async def create(self, request: Request, data: JSONBody[ContractCreate]) -> Response[ContractRead]:
+        """Create the contract of an awarded tender once its standstill has passed with no challenge
+        pending: amount = awarded price, milestones split to the fen, the payment rule of the tender."""
+        return with_etag(await service.create_contract(request.user, data), 201)
+
+    @get("/", guards=[requires(*READERS)])
+    async def index(
+        self,
+        request: Request,
+        status: Annotated[ContractStatusName | None, QueryParameter()] = None,
+        tender_id: Annotated[UUID | None, QueryParameter()] = None,
+        limit: Limit = None,
+        cursor: Cursor = None,
+    ) -> Page[ContractSummary]:
+        """Contracts the caller may see, newest first."""
+        return await service.list_contracts(request.user, status, tender_id, limit, cursor)
+
+    @get("/{contract_id:uuid}", guards=[requires(*READERS)])
+    async def read(self, request: Request, contract_id: FromPath[UUID]) -> Response[ContractRead]:
+        """A contract with its milestones (overdue computed from the clock) and where its money
+        stands: paid, withheld, remaining, cancelled."""
+        return with_etag(await service.get_contract(request.user, contract_id))
+
+    @post("/{contract_id:uuid}/sign", guards=[requires("bureau", "vendor")], status_code=200)
+    async def sign(self, request: Request, contract_id: FromPath[UUID], if_match: IfMatch = None) -> Response[ContractRead]:
+        """Sign as the bureau or as the vendor; with both signatures the contract is active and its
+        amount committed on the budget line."""
+        return with_etag(await service.sign_contract(request.user, contract_id, if_match))
+
+    @post("/{contract_id:uuid}/amendments", guards=[requires("bureau")])
+    async def amend(
+        self, request: Request, contract_id: FromPath[UUID], data: JSONBody[AmendmentCreate], if_match: IfMatch = None
+    ) -> AmendmentRead:
+        """Add to the contract amount (补充合同): at most 10 % of the original in total
+        (`amendment_exceeds_limit`), spread over the open milestones."""
+        return await service.add_amendment(request.user, contract_id, data, if_match)
+
+    @get("/{contract_id:uuid}/amendments", guards=[requires(*READERS)])
+    async def amendments(self, request: Request, contract_id: FromPath[UUID]) -> list[AmendmentRead]:
+        """The contract's amendments, oldest first."""
+        return await service.list_amendments(request.user, contract_id)
+
+    @post("/{contract_id:uuid}/terminate", guards=[requires("bureau")], status_code=200)
+    async def terminate(
+        self, request: Request, contract_id: FromPath[UUID], data: JSONBody[TerminationCreate],
+        if_match: IfMatch = None,
+    ) -> Response[ContractRead]:
+        """Terminate the contract, for cause or not: open milestones are cancelled and their
+        commitment released."""
+        return with_etag(await service.terminate_contract(request.user, contract_id, data, if_match))
+
+    @post("/{contract_id:uuid}/milestones/{milestone_id:uuid}/deliverables", guards=[requires("vendor")])
+    async def deliver(
+        self, request: Request, contract_id: FromPath[UUID], milestone_id: FromPath[UUID],
+        data: JSONBody[DeliverableCreate],
+    ) -> DeliverableRead:
+        """Report a milestone's work (summary, figures, uploaded documents by sha256)."""
+        return await service.submit_deliverable(request.user, contract_id, milestone_id, data)
+
+    @get("/{contract_id:uuid}/milestones/{milestone_id:uuid}/deliverables", guards=[requires(*READERS)])
+    async def deliverables(
+        self, request: Request, contract_id: FromPath[UUID], milestone_id: FromPath[UUID]
+    ) -> list[DeliverableRead]:
+        """A milestone's reports, oldest first."""
+        return await service.list_deliverables(request.user, contract_id, milestone_id)
+
+    @post("/{contract_id:uuid}/milestones/{milestone_id:uuid}/payments", guards=[requires("bureau")])
+    async def pay(
+        self, request: Request, contract_id: FromPath[UUID], milestone_id: FromPath[UUID],
+        idempotency_key: IdempotencyKey,
+    ) -> Response[PaymentRead]:
+        """Pay a milestone against its accepted evaluation (`evaluation_required` otherwise):
+        milestone amount × payout ratio of the grade, the rest withheld. At most one payment per
+        milestone: 201 when made, 200 with the same payment for a retry with the same key."""
+        payment, created = await service.pay_milestone(request.user, contract_id, milestone_id, idempotency_key)
+        return with_etag(payment, 201 if created else 200)
+
+    @get("/{contract_id:uuid}/payments", guards=[requires(*READERS)])
+    async def payments(self, request: Request, contract_id: FromPath[UUID]) -> list[PaymentRead]:
+        """The contract's payments, oldest first."""
+        return await service.list_payments(request.user, contract_id)
+
+    @get("/{contract_id:uuid}/payments/{payment_id:uuid}", guards=[requires(*READERS)])
+    async def payment(
+        self, request: Request, contract_id: FromPath[UUID], payment_id: FromPath[UUID]
+    ) -> Response[PaymentRead]:
+        """One payment."""
+        return with_etag(await service.get_payment(request.user, contract_id, payment_id))
+
+    @post("/{contract_id:uuid}/payments/{payment_id:uuid}/confirm", guards=[requires("bureau")], status_code=200)
+    async def confirm(
+        self, request: Request, contract_id: FromPath[UUID], payment_id: FromPath[UUID],
+        data: JSONBody[PaymentConfirm], if_match: IfMatch = None,
+    ) -> Response[PaymentRead]:
+        """Record the treasury's reference of the transfer (pending → confirmed)."""
+        return with_etag(await service.confirm_payment(request.user, contract_id, payment_id, data, if_match))
+
+
+# The document endpoints belong to the kernel (govbuy/documents.py); app.py collects controllers
+# from the domains only, so they are registered with this domain, the first to use documents.
+CONTROLLERS = [ContractController, DocumentController]

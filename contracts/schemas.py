@@ -1,0 +1,176 @@
+"""Request and response schemas of the contracts domain: contracts, milestones, amendments,
+deliverables and payments. Money is `Money` (a JSON string with two decimals)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from govbuy.schemas import Input, Money, Output
+
+ContractStatusName = Literal["draft", "active", "completed", "terminated"]
+MilestoneStatusName = Literal["pending", "delivered", "evaluated", "paid", "cancelled"]
+PaymentStatusName = Literal["pending", "confirmed"]
+GradeName = Literal["excellent", "good", "fair", "poor"]
+
+Sha256 = str  # a document id: the SHA-256 of its content, as returned by POST /documents
+
+
+class ContractCreate(Input):
+    tender_id: UUID
+    start_date: date = Field(description="first day of the service; milestone due dates count from it")
+
+
+class PaymentBandRead(Output):
+    min_score: Decimal
+    max_score: Decimal
+    ratio: Decimal
+
+
+class MilestoneRead(Output):
+    id: UUID
+    sequence: int
+    title: str
+    percentage: Decimal
+    amount: Money
+    original_amount: Money
+    due_offset_days: int
+    due_date: date
+    status: MilestoneStatusName
+    overdue: bool = Field(description="due date passed before delivery (computed from the service clock)")
+    delivered_at: datetime | None
+    cancelled_at: datetime | None
+    evaluation_id: UUID | None = Field(description="the milestone's current evaluation, if the caller may see it")
+    evaluation_status: str | None
+    grade: GradeName | None
+    payment_id: UUID | None
+    paid_amount: Money | None
+    withheld_amount: Money | None
+
+
+class ContractRead(Output):
+    id: UUID
+    tender_id: UUID
+    bid_id: UUID
+    title: str
+    bureau_id: UUID
+    vendor_id: UUID
+    payee_id: UUID = Field(description="always the vendor: the contract may not be transferred (转包)")
+    budget_line_id: UUID
+    status: ContractStatusName
+    original_amount: Money
+    amount: Money = Field(description="current amount: the original plus amendments")
+    amended_amount: Money
+    amendment_headroom: Money = Field(description="what amendments may still add (10 % cap)")
+    paid: Money
+    withheld: Money
+    remaining: Money
+    cancelled: Money
+    contract_months: int
+    recurring: bool
+    start_date: date
+    end_date: date
+    payment_rule: list[PaymentBandRead]
+    payment_rule_source: Literal["tender", "default"]
+    bureau_signed_at: datetime | None
+    vendor_signed_at: datetime | None
+    activated_at: datetime | None
+    completed_at: datetime | None
+    terminated_at: datetime | None
+    termination_reason: str | None
+    terminated_for_cause: bool | None
+    created_at: datetime
+    version: int
+    milestones: list[MilestoneRead]
+
+
+class ContractSummary(Output):
+    id: UUID
+    tender_id: UUID
+    title: str
+    bureau_id: UUID
+    vendor_id: UUID
+    status: ContractStatusName
+    amount: Money
+    start_date: date
+    end_date: date
+    created_at: datetime
+    version: int
+
+
+class AmendmentCreate(Input):
+    increase: Money = Field(gt=0, description="amount added (yuan); all amendments together ≤ 10 % of the original")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class AmendmentShare(Output):
+    milestone_id: UUID
+    added: Money
+    new_amount: Money
+
+
+class AmendmentRead(Output):
+    id: UUID
+    contract_id: UUID
+    increase: Money
+    amount_before: Money
+    amount_after: Money
+    reason: str
+    shares: list[AmendmentShare]
+    created_by: UUID
+    created_at: datetime
+
+
+class TerminationCreate(Input):
+    reason: str = Field(min_length=1, max_length=2000)
+    for_cause: bool = Field(description="terminated for the vendor's fault (counts against its credit rating)")
+
+
+class DeliverableCreate(Input):
+    summary: str = Field(min_length=1, max_length=5000)
+    figures: dict[str, Decimal] = Field(
+        default_factory=dict,
+        description="e.g. people_served, person_times_served, sessions_held, service_hours",
+    )
+    document_ids: list[Sha256] = Field(default_factory=list, max_length=50)
+
+
+class DeliverableRead(Output):
+    id: UUID
+    contract_id: UUID
+    milestone_id: UUID
+    summary: str
+    figures: dict[str, Decimal]
+    document_ids: list[Sha256]
+    submitted_by: UUID
+    submitted_at: datetime
+    late: bool = Field(description="submitted after the milestone's due date")
+
+
+class PaymentRead(Output):
+    id: UUID
+    contract_id: UUID
+    milestone_id: UUID
+    evaluation_id: UUID
+    payee_id: UUID
+    budget_line_id: UUID
+    milestone_amount: Money
+    amount: Money
+    withheld_amount: Money
+    payout_ratio: Decimal
+    total_score: Decimal
+    grade: GradeName
+    status: PaymentStatusName
+    treasury_reference: str | None
+    confirmed_at: datetime | None
+    idempotency_key: str
+    created_at: datetime
+    version: int
+
+
+class PaymentConfirm(Input):
+    treasury_reference: str = Field(min_length=1, max_length=64, description="国库集中支付 reference of the transfer")

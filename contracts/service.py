@@ -1,0 +1,783 @@
+"""Contracts service: contracts from awards, signing, amendments, termination, deliverables and
+payments — each state change checked by `contracts.rules`, audited and versioned in one
+transaction, with the budget line moved through procurement's budget functions in the same
+transaction.
+
+Locks are always taken in one order — contract, then its milestones, then (inside procurement)
+the budget line, then the audit chain — so concurrent requests queue rather than deadlock.
+Reads of evaluations are plain SQL on the evaluation domain's tables (evaluation's service
+imports this one, never the other way round).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid4
+
+from contracts import rules
+from contracts.schemas import (
+    AmendmentCreate,
+    AmendmentRead,
+    AmendmentShare,
+    ContractCreate,
+    ContractRead,
+    ContractSummary,
+    DeliverableCreate,
+    DeliverableRead,
+    MilestoneRead,
+    PaymentBandRead,
+    PaymentConfirm,
+    PaymentRead,
+    TerminationCreate,
+)
+from evaluation.rules import DEFAULT_PAYMENT_RULE, as_dicts, from_dicts, validate_payment_rule
+from govbuy import audit, clock, documents
+from govbuy import database as db
+from govbuy.audit import Actor
+from govbuy.errors import NotFound, check_if_match
+from govbuy.pagination import Page, check_limit, decode_cursor, page
+from govbuy.rules import RuleViolation, conflict, local_date
+from procurement import service as procurement
+from vendors import service as vendors
+
+ZERO = Decimal("0.00")
+READ_ALL_ROLES = frozenset({"admin", "supervisor"})
+
+
+async def refresh_vendor_rating(actor: Actor | None, vendor_id: UUID) -> None:
+    """Recompute the vendor's credit rating after a fact it rests on changed (same transaction)."""
+    await vendors.recompute_rating(actor, vendor_id)
+
+
+# --- visibility ---------------------------------------------------------------------------------
+
+
+def visible_clause(actor: Actor, alias: str, param: int) -> str:
+    """SQL condition that contract `alias` is visible to the actor, whose organisation id is
+    the query's parameter `$param` (DESIGN §1: bureau and vendor their own contracts, an
+    evaluator those it was commissioned on, supervisors and admins everything)."""
+    if actor.role in READ_ALL_ROLES:
+        return f"(${param}::uuid IS NOT NULL)"
+    if actor.role == "bureau":
+        return f"({alias}.bureau_id = ${param})"
+    if actor.role == "vendor":
+        return f"({alias}.vendor_id = ${param})"
+    if actor.role == "evaluator":
+        return (
+            f"EXISTS (SELECT 1 FROM evaluations ev WHERE ev.contract_id = {alias}.id "
+            f"AND ev.evaluator_id = ${param})"
+        )
+    return "false"
+
+
+async def _contract_row(actor: Actor, contract_id: UUID, *, lock: bool = False) -> Any:
+    row = await db.fetchrow(
+        f"SELECT c.* FROM contracts c WHERE c.id = $1 AND {visible_clause(actor, 'c', 2)}"
+        + (" FOR UPDATE OF c" if lock else ""),
+        contract_id,
+        actor.organisation_id,
+    )
+    if row is None:
+        raise NotFound("contract", contract_id)
+    return row
+
+
+async def _own_contract(actor: Actor, contract_id: UUID, *, lock: bool = True) -> Any:
+    """The contract, locked, if the actor is a party to it (the bureau or the vendor); else 404."""
+    row = await _contract_row(actor, contract_id, lock=lock)
+    party_org = row["bureau_id"] if actor.role == "bureau" else row["vendor_id"] if actor.role == "vendor" else None
+    if party_org != actor.organisation_id:
+        raise NotFound("contract", contract_id)
+    return row
+
+
+async def contracts_visible(actor: Actor, contract_ids: Sequence[UUID]) -> bool:
+    """Whether the actor may see any of these contracts (documents attached to deliverables)."""
+    return bool(
+        await db.fetchval(
+            f"SELECT 1 FROM contracts c WHERE c.id = ANY($1::uuid[]) AND {visible_clause(actor, 'c', 2)} LIMIT 1",
+            list(contract_ids),
+            actor.organisation_id,
+        )
+    )
+
+
+async def _deliverables_visible(actor: Actor, deliverable_ids: Sequence[UUID]) -> bool:
+    ids = [r["contract_id"] for r in await db.fetch(
+        "SELECT DISTINCT contract_id FROM deliverables WHERE id = ANY($1::uuid[])", list(deliverable_ids)
+    )]
+    return bool(ids) and await contracts_visible(actor, ids)
+
+
+documents.register_visibility("deliverable", _deliverables_visible)
+
+
+# --- reads ---------------------------------------------------------------------------------------
+
+
+def _bands(row: Any) -> list[Any]:
+    return list(from_dicts(row["payment_rule"]))
+
+
+async def _milestone_reads(actor: Actor, contract: Any, today: date) -> tuple[list[MilestoneRead], list[Any]]:
+    rows = await db.fetch(
+        """SELECT m.*, p.id AS payment_id, p.amount AS paid_amount, p.withheld_amount,
+                  e.id AS evaluation_id, e.status AS evaluation_status, e.grade, e.evaluator_id
+           FROM milestones m
+           LEFT JOIN payments p ON p.milestone_id = m.id
+           LEFT JOIN evaluations e ON e.milestone_id = m.id AND e.superseded_at IS NULL
+           WHERE m.contract_id = $1 ORDER BY m.sequence""",
+        contract["id"],
+    )
+    result = []
+    for r in rows:
+        # A vendor sees its evaluations once accepted; an evaluator only its own.
+        show_evaluation = r["evaluation_id"] is not None and (
+            actor.role not in ("vendor", "evaluator")
+            or (actor.role == "vendor" and r["evaluation_status"] == "accepted")
+            or (actor.role == "evaluator" and r["evaluator_id"] == actor.organisation_id)
+        )
+        delivered_on = local_date(r["delivered_at"]) if r["delivered_at"] else None
+        result.append(
+            MilestoneRead(
+                id=r["id"],
+                sequence=r["sequence"],
+                title=r["title"],
+                percentage=r["percentage"],
+                amount=r["amount"],
+                original_amount=r["original_amount"],
+                due_offset_days=r["due_offset_days"],
+                due_date=r["due_date"],
+                status=r["status"],
+                overdue=r["status"] != "cancelled" and rules.is_overdue(r["due_date"], delivered_on, today),
+                delivered_at=r["delivered_at"],
+                cancelled_at=r["cancelled_at"],
+                evaluation_id=r["evaluation_id"] if show_evaluation else None,
+                evaluation_status=r["evaluation_status"] if show_evaluation else None,
+                grade=r["grade"] if show_evaluation and r["evaluation_status"] == "accepted" else None,
+                payment_id=r["payment_id"],
+                paid_amount=r["paid_amount"],
+                withheld_amount=r["withheld_amount"],
+            )
+        )
+    return result, rows
+
+
+async def _contract_read(actor: Actor, row: Any) -> ContractRead:
+    today = await clock.today()
+    milestones, rows = await _milestone_reads(actor, row, today)
+    position = rules.contract_position(
+        row["amount"],
+        [(r["amount"], r["status"], r["paid_amount"], r["withheld_amount"]) for r in rows],
+    )
+    return ContractRead(
+        id=row["id"],
+        tender_id=row["tender_id"],
+        bid_id=row["bid_id"],
+        title=row["title"],
+        bureau_id=row["bureau_id"],
+        vendor_id=row["vendor_id"],
+        payee_id=row["payee_id"],
+        budget_line_id=row["budget_line_id"],
+        status=row["status"],
+        original_amount=row["original_amount"],
+        amount=row["amount"],
+        amended_amount=row["amount"] - row["original_amount"],
+        amendment_headroom=rules.amendment_limit(row["original_amount"]) - (row["amount"] - row["original_amount"]),
+        paid=position.paid,
+        withheld=position.withheld,
+        remaining=position.remaining,
+        cancelled=position.cancelled,
+        contract_months=row["contract_months"],
+        recurring=row["recurring"],
+        start_date=row["start_date"],
+        end_date=row["end_date"],
+        payment_rule=[PaymentBandRead.model_validate(b, from_attributes=True) for b in _bands(row)],
+        payment_rule_source=row["payment_rule_source"],
+        bureau_signed_at=row["bureau_signed_at"],
+        vendor_signed_at=row["vendor_signed_at"],
+        activated_at=row["activated_at"],
+        completed_at=row["completed_at"],
+        terminated_at=row["terminated_at"],
+        termination_reason=row["termination_reason"],
+        terminated_for_cause=row["terminated_for_cause"],
+        created_at=row["created_at"],
+        version=row["version"],
+        milestones=milestones,
+    )
+
+
+async def get_contract(actor: Actor, contract_id: UUID) -> ContractRead:
+    return await _contract_read(actor, await _contract_row(actor, contract_id))
+
+
+async def list_contracts(
+    actor: Actor,
+    status: str | None,
+    tender_id: UUID | None,
+    limit: int | None,
+    cursor: str | None,
+) -> Page[ContractSummary]:
+    limit = check_limit(limit)
+    after = decode_cursor(cursor)
+    rows = await db.fetch(
+        f"""SELECT c.id, c.tender_id, c.title, c.bureau_id, c.vendor_id, c.status, c.amount, c.start_date,
+                   c.end_date, c.created_at, c.version
+            FROM contracts c
+            WHERE {visible_clause(actor, 'c', 1)}
+              AND ($2::text IS NULL OR c.status = $2)
+              AND ($3::uuid IS NULL OR c.tender_id = $3)
+              AND ($4::timestamptz IS NULL OR (c.created_at, c.id) < ($4, $5::uuid))
+            ORDER BY c.created_at DESC, c.id DESC LIMIT $6""",
+        actor.organisation_id,
+        status,
+        tender_id,
+        _cursor_time(after),
+        after[1] if after else None,
+        limit + 1,
+    )
+    return page(rows, limit, lambda r: (r["created_at"], r["id"]), lambda r: ContractSummary.model_validate(dict(r)))
+
+
+def _cursor_time(after: list[Any] | None) -> Any:
+    from datetime import datetime
+
+    if not after:
+        return None
+    try:
+        return datetime.fromisoformat(after[0])
+    except (TypeError, ValueError) as exc:
+        raise RuleViolation("invalid_cursor", "the cursor is not one this service issued") from exc
+
+
+# --- creation and signing ---------------------------------------------------------------------
+
+
+async def create_contract(actor: Actor, data: ContractCreate) -> ContractRead:
+    """Create the contract of an awarded tender whose standstill has passed (bureau)."""
+    today = await clock.today()
+    if data.start_date < today:
+        raise RuleViolation(
+            "start_date_in_past",
+            f"The contract cannot start before today ({today}).",
+            errors=[{"field": "start_date", "message": f"on or after {today}"}],
+        )
+    async with db.transaction():
+        award = await procurement.award_for_contract(data.tender_id, actor.organisation_id)
+        if await db.fetchval("SELECT 1 FROM contracts WHERE tender_id = $1", data.tender_id):
+            raise conflict("contract_already_exists", "This tender already has its contract.")
+        rules.check_contract_term(award.contract_months, recurring=award.recurring)
+        if award.payment_rule:
+            bands, source = validate_payment_rule(award.payment_rule), "tender"
+        else:
+            bands, source = DEFAULT_PAYMENT_RULE, "default"
+        plan = [(title, Decimal(pct), int(offset)) for title, pct, offset in award.milestones]
+        split = rules.split_milestones(award.price, plan, data.start_date)
+        title = await db.fetchval("SELECT title FROM tenders WHERE id = $1", data.tender_id) or ""
+        contract_id = uuid4()
+        now = await clock.now()
+        await db.execute(
+            """INSERT INTO contracts (id, tender_id, bid_id, bureau_id, vendor_id, payee_id, budget_line_id, title,
+                                      reserved_amount, original_amount, amount, contract_months, recurring,
+                                      start_date, end_date, payment_rule, payment_rule_source, status,
+                                      created_by, created_at)
+               VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, 'draft', $16, $17)""",
+            contract_id,
+            award.tender_id,
+            award.bid_id,
+            award.bureau_id,
+            award.vendor_id,
+            award.budget_line_id,
+            title[:200],
+            award.ceiling_amount,
+            split_total(split),
+            award.contract_months,
+            award.recurring,
+            data.start_date,
+            rules.contract_end_date(data.start_date, award.contract_months),
+            as_dicts(bands),
+            source,
+            actor.user_id,
+            now,
+        )
+        await db.executemany(
+            """INSERT INTO milestones (id, contract_id, sequence, title, percentage, original_amount, amount,
+                                       due_offset_days, due_date, status)
+               VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, 'pending')""",
+            [
+                (uuid4(), contract_id, m.sequence, m.title, m.percentage, m.amount, m.due_offset_days, m.due_date)
+                for m in split
+            ],
+        )
+        result = await _contract_read(actor, await _contract_row(actor, contract_id))
+        await audit.record(actor, "contract.created", "contract", contract_id, after=result.model_dump())
+    return result
+
+
+def split_total(split: Sequence[rules.MilestoneAmount]) -> Decimal:
+    return sum((m.amount for m in split), ZERO)
+
+
+def _signatures(row: Any) -> rules.SignatureState:
+    return rules.SignatureState(row["bureau_signed_at"], row["vendor_signed_at"])
+
+
+async def sign_contract(actor: Actor, contract_id: UUID, if_match: str | None) -> ContractRead:
+    """The bureau or the vendor signs; the second signature makes the contract active and turns
+    the tender's budget reservation into the contract's commitment."""
+    async with db.transaction():
+        row = await _own_contract(actor, contract_id)
+        check_if_match(if_match, row["version"])
+        before = await _contract_read(actor, row)
+        rules.ensure_signable(row["status"])
+        now = await clock.now()
+        party = rules.Party.BUREAU if actor.role == "bureau" else rules.Party.VENDOR
+        state = rules.record_signature(_signatures(row), party, now)
+        activated = rules.is_fully_signed(state)
+        if activated:
+            rules.check_contract_transition(row["status"], rules.ContractStatus.ACTIVE)
+        await db.execute(
+            f"""UPDATE contracts SET {party.value}_signed_at = $2, {party.value}_signed_by = $3,
+                       status = $4, activated_at = $5, version = version + 1
+                WHERE id = $1""",
+            contract_id,
+            now,
+            actor.user_id,
+            "active" if activated else row["status"],
+            rules.fully_signed_at(state) if activated else None,
+        )
+        if activated:
+            # The tender is contracted and its reservation becomes the contract's commitment.
+            await procurement.mark_contracted(actor, row["tender_id"])
+            await procurement.commit_budget(
+                actor, row["budget_line_id"], row["reserved_amount"], row["amount"], contract_id=contract_id
+            )
+        after = await _contract_read(actor, await _contract_row(actor, contract_id))
+        await audit.record(
+            actor, "contract.signed", "contract", contract_id,
+            before=before.model_dump(), after={"party": party.value, **after.model_dump()},
+        )
+        if activated:
+            await audit.record(
+                actor, "contract.activated", "contract", contract_id,
+                after={"amount": after.amount, "budget_line_id": after.budget_line_id, "committed": after.amount},
+            )
+    return after
+
+
+# --- amendments and termination -----------------------------------------------------------------
+
+
+async def _locked_milestones(contract_id: UUID) -> list[Any]:
+    return await db.fetch(
+        "SELECT * FROM milestones WHERE contract_id = $1 ORDER BY sequence FOR UPDATE", contract_id
+    )
+
+
+async def add_amendment(actor: Actor, contract_id: UUID, data: AmendmentCreate, if_match: str | None) -> AmendmentRead:
+    """Add to an active contract's amount, at most 10 % of the original in total; the increase is
+    spread over the open milestones and committed on the budget line."""
+    async with db.transaction():
+        row = await _own_contract(actor, contract_id)
+        check_if_match(if_match, row["version"])
+        rules.ensure_contract_active(row["status"])
+        rules.check_amendment(row["original_amount"], row["amount"] - row["original_amount"], data.increase)
+        milestones = await _locked_milestones(contract_id)
+        shares = rules.apply_amendment([(m["id"], m["amount"], m["status"]) for m in milestones], data.increase)
+        await db.executemany(
+            "UPDATE milestones SET amount = $2, version = version + 1 WHERE id = $1",
+            [(s.id, s.new_amount) for s in shares],
+        )
+        new_amount = row["amount"] + data.increase
+        await db.execute(
+            "UPDATE contracts SET amount = $2, version = version + 1 WHERE id = $1", contract_id, new_amount
+        )
+        await procurement.commit_extra_budget(actor, row["budget_line_id"], data.increase, contract_id=contract_id)
+        amendment = AmendmentRead(
+            id=uuid4(),
+            contract_id=contract_id,
+            increase=data.increase,
+            amount_before=row["amount"],
+            amount_after=new_amount,
+            reason=data.reason,
+            shares=[AmendmentShare(milestone_id=s.id, added=s.added, new_amount=s.new_amount) for s in shares],
+            created_by=actor.user_id,
+            created_at=await clock.now(),
+        )
+        await db.execute(
+            """INSERT INTO amendments (id, contract_id, increase, amount_before, amount_after, reason, shares,
+                                       created_by, created_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+            amendment.id,
+            contract_id,
+            amendment.increase,
+            amendment.amount_before,
+            amendment.amount_after,
+            amendment.reason,
+            [s.model_dump() for s in amendment.shares],
+            actor.user_id,
+            amendment.created_at,
+        )
+        await audit.record(actor, "contract.amended", "contract", contract_id, after=amendment.model_dump())
+    return amendment
+
+
+async def list_amendments(actor: Actor, contract_id: UUID) -> list[AmendmentRead]:
+    await _contract_row(actor, contract_id)
+    rows = await db.fetch("SELECT * FROM amendments WHERE contract_id = $1 ORDER BY created_at, id", contract_id)
+    return [AmendmentRead.model_validate({**dict(r), "shares": r["shares"]}) for r in rows]
+
+
+async def terminate_contract(
+    actor: Actor, contract_id: UUID, data: TerminationCreate, if_match: str | None
+) -> ContractRead:
+    """End a contract early: open milestones are cancelled and their commitment released;
+    paid milestones stay as they are."""
+    async with db.transaction():
+        row = await _own_contract(actor, contract_id)
+        check_if_match(if_match, row["version"])
+        before = await _contract_read(actor, row)
+        rules.check_contract_transition(row["status"], rules.ContractStatus.TERMINATED)
+        milestones = await _locked_milestones(contract_id)
+        outcome = rules.terminate([(m["id"], m["amount"], m["status"]) for m in milestones])
+        now = await clock.now()
+        await db.execute(
+            "UPDATE milestones SET status = 'cancelled', cancelled_at = $2, version = version + 1 WHERE id = ANY($1::uuid[])",
+            list(outcome.cancelled_ids),
+            now,
+        )
+        await db.execute(
+            """UPDATE contracts SET status = 'terminated', terminated_at = $2, terminated_by = $3,
+                      termination_reason = $4, terminated_for_cause = $5, version = version + 1
+               WHERE id = $1""",
+            contract_id,
+            now,
+            actor.user_id,
+            data.reason,
+            data.for_cause,
+        )
+        if row["status"] == rules.ContractStatus.ACTIVE and outcome.released_commitment > 0:
+            await procurement.release_budget_commitment(
+                actor, row["budget_line_id"], outcome.released_commitment, contract_id=contract_id
+            )
+        elif row["status"] == rules.ContractStatus.DRAFT:
+            # Never signed: the purchase is abandoned, so the tender is cancelled, which gives its
+            # reservation back to the budget line.
+            await procurement.cancel_tender(
+                actor, row["tender_id"], f"contract terminated before it was signed: {data.reason}", None
+            )
+        after = await _contract_read(actor, await _contract_row(actor, contract_id))
+        await audit.record(
+            actor, "contract.terminated", "contract", contract_id,
+            before=before.model_dump(),
+            after={**after.model_dump(), "released_commitment": outcome.released_commitment},
+        )
+        await refresh_vendor_rating(actor, row["vendor_id"])
+    return after
+
+
+# --- deliverables ----------------------------------------------------------------------------------
+
+
+async def _locked_milestone(contract_id: UUID, milestone_id: UUID) -> Any:
+    row = await db.fetchrow(
+        "SELECT * FROM milestones WHERE id = $1 AND contract_id = $2 FOR UPDATE", milestone_id, contract_id
+    )
+    if row is None:
+        raise NotFound("milestone", milestone_id)
+    return row
+
+
+def _deliverable_read(row: Any, due_date: date) -> DeliverableRead:
+    return DeliverableRead(
+        id=row["id"],
+        contract_id=row["contract_id"],
+        milestone_id=row["milestone_id"],
+        summary=row["summary"],
+        figures={k: Decimal(str(v)) for k, v in row["figures"].items()},
+        document_ids=list(row["document_ids"]),
+        submitted_by=row["submitted_by"],
+        submitted_at=row["submitted_at"],
+        late=local_date(row["submitted_at"]) > due_date,
+    )
+
+
+async def submit_deliverable(
+    actor: Actor, contract_id: UUID, milestone_id: UUID, data: DeliverableCreate
+) -> DeliverableRead:
+    """The vendor reports a milestone's work; the first report makes the milestone delivered.
+    A milestone may be reported again (a corrected report) until it is evaluated."""
+    deliverable = rules.validate_deliverable(data.summary, data.figures)
+    async with db.transaction():
+        contract = await _own_contract(actor, contract_id)
+        rules.ensure_contract_active(contract["status"])
+        milestone = await _locked_milestone(contract_id, milestone_id)
+        status = rules.MilestoneStatus(milestone["status"])
+        if status not in (rules.MilestoneStatus.PENDING, rules.MilestoneStatus.DELIVERED):
+            raise conflict(
+                "milestone_not_open",
+                f"The milestone is {status.value}: its deliverable can no longer be submitted or changed.",
+            )
+        deliverable_id = uuid4()
+        document_ids = await documents.attach(actor, data.document_ids, "deliverable", deliverable_id)
+        now = await clock.now()
+        row = await db.fetchrow(
+            """INSERT INTO deliverables (id, contract_id, milestone_id, summary, figures, document_ids,
+                                         submitted_by, submitted_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *""",
+            deliverable_id,
+            contract_id,
+            milestone_id,
+            deliverable.summary,
+            {k: str(v) for k, v in deliverable.figures.items()},
+            document_ids,
+            actor.user_id,
+            now,
+        )
+        first = status is rules.MilestoneStatus.PENDING
+        if first:
+            rules.check_milestone_transition(status, rules.MilestoneStatus.DELIVERED)
+            await db.execute(
+                "UPDATE milestones SET status = 'delivered', delivered_at = $2, version = version + 1 WHERE id = $1",
+                milestone_id,
+                now,
+            )
+        result = _deliverable_read(row, milestone["due_date"])
+        await audit.record(actor, "deliverable.submitted", "deliverable", deliverable_id, after=result.model_dump())
+        if first:
+            await audit.record(
+                actor, "milestone.delivered", "milestone", milestone_id,
+                before={"status": status.value}, after={"status": "delivered", "delivered_at": now},
+            )
+            await refresh_vendor_rating(actor, contract["vendor_id"])
+    return result
+
+
+async def list_deliverables(actor: Actor, contract_id: UUID, milestone_id: UUID) -> list[DeliverableRead]:
+    await _contract_row(actor, contract_id)
+    milestone = await db.fetchrow(
+        "SELECT due_date FROM milestones WHERE id = $1 AND contract_id = $2", milestone_id, contract_id
+    )
+    if milestone is None:
+        raise NotFound("milestone", milestone_id)
+    rows = await db.fetch(
+        "SELECT * FROM deliverables WHERE milestone_id = $1 ORDER BY submitted_at, id", milestone_id
+    )
+    return [_deliverable_read(r, milestone["due_date"]) for r in rows]
+
+
+# --- milestone transitions driven by evaluations ------------------------------------------------
+
+
+async def lock_milestone_for_evaluation(actor: Actor, contract_id: UUID, milestone_id: UUID) -> tuple[Any, Any]:
+    """The bureau's contract and one of its milestones, both locked (commissioning an evaluation)."""
+    contract = await _own_contract(actor, contract_id)
+    return contract, await _locked_milestone(contract_id, milestone_id)
+
+
+async def mark_milestone_evaluated(actor: Actor, milestone_id: UUID) -> None:
+    """An accepted evaluation moves a delivered milestone to evaluated (a re-evaluation of a
+    milestone already evaluated, or of one cancelled since, changes nothing)."""
+    row = await db.fetchrow("SELECT id, status FROM milestones WHERE id = $1 FOR UPDATE", milestone_id)
+    if row is None or row["status"] != rules.MilestoneStatus.DELIVERED:
+        return
+    rules.check_milestone_transition(row["status"], rules.MilestoneStatus.EVALUATED)
+    await db.execute("UPDATE milestones SET status = 'evaluated', version = version + 1 WHERE id = $1", milestone_id)
+    await audit.record(
+        actor, "milestone.evaluated", "milestone", milestone_id,
+        before={"status": row["status"]}, after={"status": "evaluated"},
+    )
+
+
+# --- payments ------------------------------------------------------------------------------------
+
+
+_PAYMENT_COLUMNS = """id, contract_id, milestone_id, evaluation_id, payee_id, budget_line_id, milestone_amount,
+    amount, withheld_amount, payout_ratio, total_score, grade, status, treasury_reference, confirmed_at,
+    idempotency_key, created_at, version"""
+
+
+def _ratio(value: Decimal) -> Decimal:
+    """A payout ratio as the rule states it: 0.95, 1.00, 0.875 (not the column's 0.9500)."""
+    cents = value.quantize(Decimal("0.01"))
+    return cents if cents == value else value.normalize()
+
+
+def _payment_read(row: Any) -> PaymentRead:
+    return PaymentRead.model_validate({**dict(row), "payout_ratio": _ratio(row["payout_ratio"])})
+
+
+def check_idempotency_key(key: str | None) -> str:
+    text = (key or "").strip()
+    if not text or len(text) > 200 or not text.isprintable():
+        raise RuleViolation(
+            "invalid_idempotency_key",
+            "Send an Idempotency-Key header of 1 to 200 printable characters (a UUID is a good one).",
+            errors=[{"field": "Idempotency-Key", "message": "1 to 200 printable characters"}],
+        )
+    return text
+
+
+async def _current_evaluation(milestone_id: UUID) -> Any:
+    return await db.fetchrow(
+        """SELECT e.id, e.status, e.total_score, e.grade, e.appeal_deadline,
+                  EXISTS (SELECT 1 FROM appeals a WHERE a.evaluation_id = e.id AND a.status = 'pending')
+                      AS appeal_pending
+           FROM evaluations e WHERE e.milestone_id = $1 AND e.superseded_at IS NULL""",
+        milestone_id,
+    )
+
+
+async def pay_milestone(
+    actor: Actor, contract_id: UUID, milestone_id: UUID, idempotency_key: str | None
+) -> tuple[PaymentRead, bool]:
+    """Pay a milestone against its accepted evaluation: amount = milestone amount × the payout
+    ratio of the evaluation's grade under the contract's payment rule, the rest withheld.
+
+    At most one payment per milestone: the same Idempotency-Key returns the payment it made
+    (`False`: nothing new); another key for a paid milestone is `milestone_already_paid`.
+    """
+    key = check_idempotency_key(idempotency_key)
+    async with db.transaction():
+        contract = await _own_contract(actor, contract_id)
+        existing = await db.fetchrow(
+            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE bureau_id = $1 AND idempotency_key = $2",
+            actor.organisation_id,
+            key,
+        )
+        if existing is not None:
+            if existing["milestone_id"] != milestone_id:
+                raise conflict(
+                    "idempotency_key_reused",
+                    "This Idempotency-Key was already used for another milestone's payment.",
+                )
+            return _payment_read(existing), False
+        milestone = await _locked_milestone(contract_id, milestone_id)
+        if await db.fetchval("SELECT 1 FROM payments WHERE milestone_id = $1", milestone_id):
+            raise conflict("milestone_already_paid", "This milestone has already been paid.")
+        rules.ensure_contract_active(contract["status"])
+        evaluation = await _current_evaluation(milestone_id)
+        now = await clock.now()
+        decision = rules.decide_payment(
+            milestone["amount"],
+            milestone["status"],
+            (evaluation["status"], evaluation["total_score"], evaluation["grade"]) if evaluation else None,
+            _bands(contract),
+            appeal_pending=bool(evaluation and evaluation["appeal_pending"]),
+        )
+        if now < evaluation["appeal_deadline"]:
+            raise conflict(
+                "appeal_window_open",
+                "The vendor may still appeal the evaluation until "
+                f"{evaluation['appeal_deadline'].isoformat()}; the milestone is paid once that window has closed.",
+            )
+        rules.check_payee(contract["payee_id"], contract["vendor_id"])
+        rules.check_milestone_transition(milestone["status"], rules.MilestoneStatus.PAID)
+        # The budget line is locked (and spent) before the payment row is written: the row's
+        # foreign key would otherwise take a share lock on the line first, and two payments on
+        # one line would each wait for the other's share lock to take the line for update.
+        if decision.amount > 0:
+            await procurement.spend_budget(
+                actor, contract["budget_line_id"], decision.amount, contract_id=contract_id, milestone_id=milestone_id
+            )
+        payment_id = uuid4()
+        row = await db.fetchrow(
+            f"""INSERT INTO payments (id, contract_id, milestone_id, evaluation_id, bureau_id, payee_id, budget_line_id,
+                                      idempotency_key, milestone_amount, amount, withheld_amount, payout_ratio,
+                                      total_score, grade, status, created_by, created_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'pending', $15, $16)
+                RETURNING {_PAYMENT_COLUMNS}""",
+            payment_id,
+            contract_id,
+            milestone_id,
+            evaluation["id"],
+            contract["bureau_id"],
+            contract["payee_id"],
+            contract["budget_line_id"],
+            key,
+            milestone["amount"],
+            decision.amount,
+            decision.withheld_amount,
+            decision.payout_ratio,
+            decision.total_score,
+            decision.grade.value,
+            actor.user_id,
+            now,
+        )
+        await db.execute("UPDATE milestones SET status = 'paid', version = version + 1 WHERE id = $1", milestone_id)
+        result = _payment_read(row)
+        await audit.record(actor, "payment.created", "payment", payment_id, after=result.model_dump())
+        await _complete_if_settled(actor, contract)
+    return result, True
+
+
+async def _complete_if_settled(actor: Actor, contract: Any) -> None:
+    """A contract whose milestones are all paid or cancelled is completed."""
+    statuses = [r["status"] for r in await db.fetch("SELECT status FROM milestones WHERE contract_id = $1", contract["id"])]
+    if any(rules.MilestoneStatus(s) not in rules.SETTLED_MILESTONE_STATUSES for s in statuses):
+        return
+    rules.check_contract_transition(contract["status"], rules.ContractStatus.COMPLETED)
+    now = await clock.now()
+    await db.execute(
+        "UPDATE contracts SET status = 'completed', completed_at = $2, version = version + 1 WHERE id = $1",
+        contract["id"],
+        now,
+    )
+    await audit.record(
+        actor, "contract.completed", "contract", contract["id"],
+        before={"status": contract["status"]}, after={"status": "completed", "completed_at": now},
+    )
+
+
+async def confirm_payment(
+    actor: Actor, contract_id: UUID, payment_id: UUID, data: PaymentConfirm, if_match: str | None
+) -> PaymentRead:
+    """Record the treasury's reference once the transfer is made (pending → confirmed)."""
+    reference = rules.validate_treasury_reference(data.treasury_reference)
+    async with db.transaction():
+        await _own_contract(actor, contract_id)
+        row = await db.fetchrow(
+            f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE id = $1 AND contract_id = $2 FOR UPDATE",
+            payment_id,
+            contract_id,
+        )
+        if row is None:
+            raise NotFound("payment", payment_id)
+        check_if_match(if_match, row["version"])
+        rules.check_payment_transition(row["status"], rules.PaymentStatus.CONFIRMED)
+        updated = await db.fetchrow(
+            f"""UPDATE payments SET status = 'confirmed', treasury_reference = $2, confirmed_at = $3,
+                       confirmed_by = $4, version = version + 1
+                WHERE id = $1 RETURNING {_PAYMENT_COLUMNS}""",
+            payment_id,
+            reference,
+            await clock.now(),
+            actor.user_id,
+        )
+        result = _payment_read(updated)
+        await audit.record(
+            actor, "payment.confirmed", "payment", payment_id,
+            before=_payment_read(row).model_dump(), after=result.model_dump(),
+        )
+    return result
+
+
+async def get_payment(actor: Actor, contract_id: UUID, payment_id: UUID) -> PaymentRead:
+    await _contract_row(actor, contract_id)
+    row = await db.fetchrow(
+        f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE id = $1 AND contract_id = $2", payment_id, contract_id
+    )
+    if row is None:
+        raise NotFound("payment", payment_id)
+    return _payment_read(row)
+
+
+async def list_payments(actor: Actor, contract_id: UUID) -> list[PaymentRead]:
+    await _contract_row(actor, contract_id)
+    rows = await db.fetch(
+        f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE contract_id = $1 ORDER BY created_at, id", contract_id
+    )
+    return [_payment_read(r) for r in rows]
