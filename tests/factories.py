@@ -142,3 +142,239 @@ async def budget_line(bureau: SignedIn, amount: str = "5000000.00", *, year: int
         actor(bureau),
         BudgetLineCreate(code=code or f"2130{next(_counter):04d}", year=year, title="社区养老服务经费", amount=Decimal(amount)),
     )
+
+
+# --- contracts and evaluation -----------------------------------------------------------------
+# An awarded tender whose standstill is over is written straight into procurement's tables (a
+# fixture, not a walk through the tender: tests/scenarios do that through the API).
+
+from datetime import timedelta as _timedelta
+from decimal import Decimal as _Decimal
+from typing import Any as _Any
+from uuid import uuid4 as _uuid4
+
+from govbuy import clock as _clock
+from govbuy import database as _db
+
+_PASSWORD_HASH: list[str] = []
+
+
+async def fast_user(role: str, org: OrganisationRead | UUID | None = None) -> SignedIn:
+    """A signed-in user like `signed_in`, written directly with one password hash computed once
+    per run: argon2 is deliberately slow, and these tests create many users."""
+    if not _PASSWORD_HASH:
+        _PASSWORD_HASH.append(await auth.hash_password(PASSWORD))
+    if org is None:
+        org = await organisation(ROLE_KIND[role])
+    org_id = org if isinstance(org, UUID) else org.id
+    row = await _db.fetchrow(
+        """INSERT INTO users (id, username, password_hash, organisation_id, role, created_at)
+           VALUES ($1, $2, $3, $4, $5, now()) RETURNING id, username, organisation_id, role, active, created_at""",
+        _uuid4(), f"{role}{next(_counter)}", _PASSWORD_HASH[0], org_id, role,
+    )
+    token, _ = auth.issue_token(row["id"], auth.utcnow())
+    return SignedIn(UserRead.model_validate(dict(row)), org_id, token)
+
+
+DEFAULT_MILESTONE_PLAN = (("项目启动与需求评估", "30", 30), ("中期服务交付", "40", 120), ("结项评估与总结", "30", 300))
+
+
+@dataclass
+class ContractAward:
+    """An awarded tender past its standstill, with no challenge pending."""
+
+    tender_id: UUID
+    budget_line_id: UUID
+    bureau: SignedIn
+    vendor: SignedIn
+    bidder_org_ids: list[UUID]
+    price: _Decimal
+    ceiling: _Decimal
+
+
+async def contract_budget_line(bureau_org_id: UUID, amount: str = "1000000.00", reserved: str = "0.00") -> UUID:
+    line_id = _uuid4()
+    now = await _clock.now()
+    await _db.execute(
+        """INSERT INTO budget_lines (id, bureau_id, code, year, title, amount, reserved, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)""",
+        line_id, bureau_org_id, f"BL-{next(_counter)}", now.year, "社区养老服务", _Decimal(amount), _Decimal(reserved), now,
+    )
+    return line_id
+
+
+async def _catalogue_item(bureau_org_id: UUID, region_code: str, year: int) -> UUID:
+    now = await _clock.now()
+    catalogue_id = _uuid4()
+    await _db.execute(
+        """INSERT INTO catalogues (id, region_code, year, version_no, title, status, created_by_org, created_at)
+           VALUES ($1, $2, $3, $4, '指导性目录', 'draft', $5, $6)""",
+        catalogue_id, region_code, year, next(_counter), bureau_org_id, now,
+    )
+    item_id = _uuid4()
+    for code, name, level, parent, ident in (
+        ("A", "基本公共服务", 1, None, _uuid4()),
+        ("A01", "养老服务", 2, "A", _uuid4()),
+        ("A0101", "居家社区养老服务", 3, "A01", item_id),
+    ):
+        await _db.execute(
+            """INSERT INTO catalogue_items (id, catalogue_id, code, level, parent_code, name, created_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+            ident, catalogue_id, code, level, parent, name, now,
+        )
+    await _db.execute(
+        "UPDATE catalogues SET status = 'published', published_at = $2 WHERE id = $1", catalogue_id, now
+    )
+    return item_id
+
+
+async def award_past_standstill(
+    *,
+    price: str = "300000.00",
+    ceiling: str = "400000.00",
+    budget: str = "1000000.00",
+    plan: tuple[tuple[str, str, int], ...] = DEFAULT_MILESTONE_PLAN,
+    payment_rule: list[dict[str, str]] | None = None,
+    months: int = 12,
+    recurring: bool = False,
+    bureau: SignedIn | None = None,
+    vendor: SignedIn | None = None,
+    other_bidders: int = 2,
+    budget_line_id: UUID | None = None,
+) -> ContractAward:
+    """A tender of `bureau` awarded to `vendor` at `price`, standstill over, its ceiling reserved."""
+    bureau = bureau or await fast_user("bureau")
+    vendor = vendor or await fast_user("vendor")
+    now = await _clock.now()
+    region = str(110000 + next(_counter))  # one published catalogue per region and year
+    async with _db.transaction():
+        if budget_line_id is None:
+            budget_line_id = await contract_budget_line(bureau.organisation_id, budget, ceiling)
+        else:
+            await _db.execute(
+                "UPDATE budget_lines SET reserved = reserved + $2 WHERE id = $1", budget_line_id, _Decimal(ceiling)
+            )
+        item_id = await _catalogue_item(bureau.organisation_id, region, now.year)
+        tender_id = _uuid4()
+        awarded_at = now - _timedelta(days=20)
+        await _db.execute(
+            """INSERT INTO tenders (id, bureau_id, title, catalogue_item_id, budget_line_id, method, ceiling_amount,
+                                    contract_months, recurring, evaluation_method, milestones, payment_rule,
+                                    bid_deadline, status, reserved_amount, published_at, opened_at, created_by,
+                                    created_at, updated_at)
+               VALUES ($1, $2, '社区居家养老服务项目', $3, $4, 'public_tender', $5, $6, $7, 'lowest_price', $8, $9,
+                       $10, 'evaluating', $5, $11, $10, $12, $11, $11)""",
+            tender_id, bureau.organisation_id, item_id, budget_line_id, _Decimal(ceiling), months, recurring,
+            [{"title": t, "percentage": p, "due_offset_days": d} for t, p, d in plan],
+            payment_rule,
+            awarded_at - _timedelta(days=2),
+            awarded_at - _timedelta(days=30),
+            bureau.user.id,
+        )
+        bidders = [vendor.organisation_id] + [(await organisation("vendor")).id for _ in range(other_bidders)]
+        bid_ids = []
+        for i, org_id in enumerate(bidders):
+            bid_id = _uuid4()
+            bid_ids.append(bid_id)
+            user_id = vendor.user.id if i == 0 else (await fast_user("vendor", org_id)).user.id
+            await _db.execute(
+                """INSERT INTO bids (id, tender_id, vendor_id, submitted_by, price, proposal, status, first_submitted_at,
+                                     submitted_at, eligibility_at_submission, eligibility_at_opening, seal_nonce,
+                                     content_digest)
+                   VALUES ($1, $2, $3, $4, $5, '服务方案', 'valid', $6, $6, '{}', '{}', $7, $8)""",
+                bid_id, tender_id, org_id, user_id, min(_Decimal(price) + i * 1000, _Decimal(ceiling)), awarded_at - _timedelta(days=5),
+                "0" * 32, "0" * 64,
+            )
+        award_id = _uuid4()
+        await _db.execute(
+            """INSERT INTO tender_awards (id, tender_id, winning_bid_id, vendor_id, price, ranking, awarded_at,
+                                          awarded_by, standstill_until)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+            award_id, tender_id, bid_ids[0], vendor.organisation_id, _Decimal(price),
+            [{"bid_id": str(b), "rank": i + 1} for i, b in enumerate(bid_ids)],
+            awarded_at, bureau.user.id, now - _timedelta(days=1),
+        )
+        await _db.execute("UPDATE tenders SET status = 'awarded', award_id = $2 WHERE id = $1", tender_id, award_id)
+    return ContractAward(tender_id, budget_line_id, bureau, vendor, bidders, _Decimal(price), _Decimal(ceiling))
+
+
+async def budget_figures(line_id: UUID) -> dict[str, _Decimal]:
+    row = await _db.fetchrow("SELECT amount, reserved, committed, spent FROM budget_lines WHERE id = $1", line_id)
+    return {k: row[k] for k in ("amount", "reserved", "committed", "spent")}
+
+
+async def contract_from_award(client: _Any, award: ContractAward | None = None, *, sign: bool = True, start_date: _Any = None, **kw: _Any) -> tuple[ContractAward, dict[str, _Any]]:
+    """A contract from an award through the API, signed by both parties unless `sign=False`."""
+    award = award or await award_past_standstill(**kw)
+    start = start_date or await _clock.today()
+    r = await client.post(
+        "/api/v1/contracts", json={"tender_id": str(award.tender_id), "start_date": str(start)}, headers=award.bureau.headers
+    )
+    assert r.status_code == 201, r.text
+    body = r.json()
+    if sign:
+        for party in (award.bureau, award.vendor):
+            r = await client.post(f"/api/v1/contracts/{body['id']}/sign", headers=party.headers)
+            assert r.status_code == 200, r.text
+        body = r.json()
+    return award, body
+
+
+def scores_totalling(indicators: list[dict[str, _Any]], total: str) -> dict[str, str]:
+    """A score sheet giving `total` (0–100): every indicator scored in proportion to its weight,
+    the last taking the rounding remainder."""
+    target = _Decimal(total)
+    scores: dict[str, _Decimal] = {}
+    for ind in indicators[:-1]:
+        scores[ind["code"]] = (_Decimal(ind["weight"]) * target / 100).quantize(_Decimal("0.01"))
+    last = indicators[-1]
+    scores[last["code"]] = target - sum(scores.values(), _Decimal(0))
+    assert 0 <= scores[last["code"]] <= _Decimal(last["weight"])
+    return {k: str(v) for k, v in scores.items()}
+
+
+async def evaluator_user() -> SignedIn:
+    return await fast_user("evaluator")
+
+
+async def deliver_milestone(client: _Any, award: ContractAward, contract_id: str, milestone_id: str, **body: _Any) -> dict[str, _Any]:
+    r = await client.post(
+        f"/api/v1/contracts/{contract_id}/milestones/{milestone_id}/deliverables",
+        json={"summary": "本阶段服务已按计划完成", "figures": {"people_served": 120, "service_hours": "360.5"}, **body},
+        headers=award.vendor.headers,
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def accepted_evaluation(
+    client: _Any, award: ContractAward, contract_id: str, milestone_id: str, total: str, by: SignedIn | None = None,
+    *, deliver_first: bool = True,
+) -> dict[str, _Any]:
+    """Deliver the milestone (unless done), commission an evaluation, score it to `total`, submit
+    and accept it."""
+    if deliver_first:
+        await deliver_milestone(client, award, contract_id, milestone_id)
+    by = by or await evaluator_user()
+    today = await _clock.today()
+    r = await client.post(
+        "/api/v1/evaluations",
+        json={"contract_id": contract_id, "milestone_id": milestone_id, "evaluator_org_id": str(by.organisation_id),
+              "due_date": str(today + _timedelta(days=30))},
+        headers=award.bureau.headers,
+    )
+    assert r.status_code == 201, r.text
+    evaluation = r.json()
+    scores = scores_totalling(evaluation["indicators"], total)
+    r = await client.put(f"/api/v1/evaluations/{evaluation['id']}/scores", json={"scores": scores}, headers=by.headers)
+    assert r.status_code == 200, r.text
+    r = await client.post(f"/api/v1/evaluations/{evaluation['id']}/submit", headers=by.headers)
+    assert r.status_code == 200, r.text
+    r = await client.post(f"/api/v1/evaluations/{evaluation['id']}/accept", headers=award.bureau.headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def advance_sandbox_clock(days: int) -> None:
+    """Move the sandbox clock forward (what POST /api/v1/sandbox/clock does)."""
+    await _clock.advance(days * 86400)
