@@ -1,0 +1,144 @@
+"""Properties of the money, over random contracts, milestone plans, amendments, grades and
+terminations: paid + withheld + remaining + cancelled = the contract amount, to the fen; nothing
+is negative; a payment never takes a budget line's spending above its commitment, nor the
+commitment above the line.
+
+Two levels: the pure rules chained as the service chains them (many examples, fast), and the
+real service on the real database through the API (few examples, bounded for CI).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from contracts import rules
+from evaluation.rules import DEFAULT_PAYMENT_RULE
+from govbuy import database as db
+from govbuy.rules import RuleViolation
+from procurement import rules as budget_rules
+from tests import factories
+
+CENT = Decimal("0.01")
+
+
+@st.composite
+def plans(draw, max_milestones: int = 5) -> list[tuple[str, Decimal, int]]:
+    """Milestone percentages with two decimals summing to exactly 100."""
+    n = draw(st.integers(1, max_milestones))
+    cuts = sorted(draw(st.lists(st.integers(1, 9_999), min_size=n - 1, max_size=n - 1, unique=True)))
+    bounds = [0, *cuts, 10_000]
+    return [(f"阶段{i + 1}", Decimal(b - a) / 100, 30 * (i + 1)) for i, (a, b) in enumerate(zip(bounds, bounds[1:]))]
+
+
+@st.composite
+def contracts(draw, max_milestones: int = 5) -> dict:
+    plan = draw(plans(max_milestones))
+    # At least 10 000.00, so that 0.01 % of it is still worth a fen.
+    price = Decimal(draw(st.integers(1_000_000, 999_999_999))) / 100
+    scores = draw(
+        st.lists(
+            st.one_of(st.none(), st.decimals(0, 100, places=2, allow_nan=False, allow_infinity=False)),
+            min_size=len(plan), max_size=len(plan),
+        )
+    )
+    increase = Decimal(draw(st.integers(0, int(price * 10)))) / 100  # up to the 10 % cap
+    headroom = Decimal(draw(st.integers(0, int(price * 20)))) / 100  # the line may not carry it
+    return {"plan": plan, "price": price, "scores": scores, "increase": increase, "headroom": headroom,
+            "terminate": draw(st.booleans())}
+
+
+def check_position(amount: Decimal, lines: list[tuple[Decimal, str, Decimal | None, Decimal | None]]) -> None:
+    position = rules.contract_position(amount, lines)
+    assert position.paid + position.withheld + position.remaining + position.cancelled == amount
+    assert min(position) >= 0
+    assert all(v == v.quantize(CENT) for v in position)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(contracts())
+def test_the_rules_chained_keep_every_fen_and_never_overspend(case):
+    ceiling = case["price"]
+    line = budget_rules.reserve(budget_rules.BudgetLine(ceiling + case["headroom"]), ceiling)
+    milestones = rules.split_milestones(case["price"], case["plan"])
+    amounts = {m.sequence: m.amount for m in milestones}
+    amount = case["price"]
+    line = budget_rules.commit_reservation(line, ceiling, amount)
+    if case["increase"] > 0:
+        try:
+            extra = budget_rules.commit_extra(line, case["increase"])
+        except RuleViolation as refused:
+            assert refused.code == "budget_insufficient"
+        else:
+            rules.check_amendment(case["price"], Decimal(0), case["increase"])
+            shares = rules.apply_amendment([(s, a, "pending") for s, a in amounts.items()], case["increase"])
+            assert sum(s.added for s in shares) == case["increase"] and min(s.added for s in shares) >= 0
+            amounts = {s.id: s.new_amount for s in shares}
+            amount, line = amount + case["increase"], extra
+    status = {s: "pending" for s in amounts}
+    paid: dict[int, tuple[Decimal, Decimal]] = {}
+    for sequence, score in zip(sorted(amounts), case["scores"]):
+        if score is None:
+            continue
+        decision = rules.decide_payment(amounts[sequence], "evaluated", ("accepted", score, None), DEFAULT_PAYMENT_RULE)
+        assert decision.amount + decision.withheld_amount == amounts[sequence]
+        assert decision.amount >= 0 and decision.withheld_amount >= 0
+        if decision.amount > 0:
+            line = budget_rules.spend(line, decision.amount)
+        paid[sequence], status[sequence] = (decision.amount, decision.withheld_amount), "paid"
+        assert line.spent <= line.committed <= line.amount - line.reserved
+    if case["terminate"]:
+        outcome = rules.terminate([(s, amounts[s], status[s]) for s in amounts])
+        for s in outcome.cancelled_ids:
+            status[s] = "cancelled"
+        if outcome.released_commitment > 0:
+            line = budget_rules.release_commitment(line, outcome.released_commitment)
+    check_position(amount, [(amounts[s], status[s], *paid.get(s, (None, None))) for s in amounts])
+    assert line.spent == sum((p for p, _ in paid.values()), Decimal(0))
+    assert 0 <= line.spent <= line.committed and line.available >= 0
+
+
+@settings(
+    max_examples=15, deadline=None, database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(contracts(max_milestones=3))
+async def test_the_service_keeps_every_fen_and_never_overspends(client, case):
+    price, ceiling = case["price"], case["price"]
+    award, contract = await factories.contract_from_award(
+        client, price=f"{price:.2f}", ceiling=f"{ceiling:.2f}", budget=f"{ceiling + case['headroom']:.2f}",
+        plan=tuple((t, f"{p}", d) for t, p, d in case["plan"]), other_bidders=0,
+    )
+    cid = contract["id"]
+    if case["increase"] > 0:
+        r = await client.post(f"/api/v1/contracts/{cid}/amendments",
+                              json={"increase": f"{case['increase']:.2f}", "reason": "增加服务量"}, headers=award.bureau.headers)
+        assert r.status_code in (201, 409), r.text
+        assert r.status_code == 201 or r.json()["code"] == "budget_insufficient"
+        contract = (await client.get(f"/api/v1/contracts/{cid}", headers=award.bureau.headers)).json()
+    scored = [(m, s) for m, s in zip(contract["milestones"], case["scores"]) if s is not None]
+    for milestone, score in scored:
+        await factories.accepted_evaluation(client, award, cid, milestone["id"], f"{score:.2f}")
+    await factories.advance_sandbox_clock(10)
+    for milestone, _ in scored:
+        r = await client.post(f"/api/v1/contracts/{cid}/milestones/{milestone['id']}/payments",
+                              headers={**award.bureau.headers, "Idempotency-Key": milestone["id"]})
+        assert r.status_code == 201, r.text
+    if case["terminate"] and len(scored) < len(contract["milestones"]):
+        r = await client.post(f"/api/v1/contracts/{cid}/terminate", json={"reason": "提前终止", "for_cause": False},
+                              headers=award.bureau.headers)
+        assert r.status_code == 200, r.text
+
+    final = (await client.get(f"/api/v1/contracts/{cid}", headers=award.vendor.headers)).json()
+    paid, withheld, remaining, cancelled, amount = (
+        Decimal(final[k]) for k in ("paid", "withheld", "remaining", "cancelled", "amount")
+    )
+    assert paid + withheld + remaining + cancelled == amount
+    assert min(paid, withheld, remaining, cancelled) >= 0
+    assert sum(Decimal(m["amount"]) for m in final["milestones"]) == amount
+    line = await factories.budget_figures(award.budget_line_id)
+    assert line["spent"] == paid == (await db.fetchval("SELECT coalesce(sum(amount), 0) FROM payments WHERE contract_id = $1", final["id"]))
+    assert line["committed"] == amount - cancelled
+    assert 0 <= line["spent"] <= line["committed"] and line["reserved"] + line["committed"] <= line["amount"]

@@ -1,0 +1,157 @@
+"""From award to the last payment, on the sandbox clock, through the API only: a tender awarded
+at the lowest price, its contract of three milestones signed, each milestone delivered,
+evaluated by an independent evaluator and paid at the payout ratio of its grade — excellent
+100 %, fair 80 %, poor 0 % — with the budget line's committed and spent checked after every
+step and every sum exact to the fen.
+
+The money, by hand (price 777 777.77; milestones 30 / 40 / 30 %, the last takes the remainder):
+
+    milestone  amount       grade      ratio  paid         withheld
+    1          233 333.33   excellent  1.00   233 333.33        0.00   (777 777.77 × 0.30 = 233 333.331)
+    2          311 111.11   fair       0.80   248 888.89   62 222.22   (311 111.11 × 0.8 = 248 888.888)
+    3          233 333.33   poor       0      0.00         233 333.33  (777 777.77 − 233 333.33 − 311 111.11)
+    total      777 777.77                     482 222.22   295 555.55
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from contracts.rules import contract_end_date
+from tests import factories
+from tests.procurement import support as s
+
+API = "/api/v1"
+PRICES = ["777777.77", "820000.00", "905000.50"]
+PLAN = [
+    {"title": "首期服务：需求评估与建档", "percentage": "30", "due_offset_days": 90},
+    {"title": "中期服务：上门助餐助洁", "percentage": "40", "due_offset_days": 200},
+    {"title": "终期服务：成效评估与总结", "percentage": "30", "due_offset_days": 330},
+]
+GRADES = [("96.50", "excellent", "1.00", "233333.33", "0.00"),
+          ("64.00", "fair", "0.80", "248888.89", "62222.22"),
+          ("41.25", "poor", "0.00", "0.00", "233333.33")]
+
+
+async def budget(client, w) -> dict[str, str]:
+    r = await client.get(f"{API}/budget-lines/{w.line_id}", headers=w.bureau.headers)
+    assert r.status_code == 200, r.text
+    line = r.json()
+    return {k: line[k] for k in ("reserved", "committed", "spent", "available")}
+
+
+async def test_award_to_last_payment_of_a_three_milestone_contract(client):
+    w = await s.world("5000000.00")
+    # --- the tender, awarded at the lowest price ---------------------------------------------
+    tender, vendors, _ = await s.opened_tender(
+        client, w, PRICES, method="public_tender", evaluation_method="lowest_price", price_weight=None,
+        criteria=[], milestones=PLAN,
+    )
+    winner = vendors[0]
+    r = await client.post(f"{API}/tenders/{tender['id']}/award", headers=w.bureau.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["vendor_id"] == str(winner.organisation_id)
+    assert await budget(client, w) == {
+        "reserved": "1000000.00", "committed": "0.00", "spent": "0.00", "available": "4000000.00",
+    }
+    start = (await s.now(client, w.admin)).date()
+    early = await client.post(f"{API}/contracts", json={"tender_id": tender["id"], "start_date": str(start)}, headers=w.bureau.headers)
+    assert (early.status_code, early.json()["code"]) == (409, "standstill_active")
+
+    # --- the standstill passes; the contract is made and signed --------------------------------
+    await s.advance(client, w.admin, days=15)
+    start = (await s.now(client, w.admin)).date() + timedelta(days=1)
+    r = await client.post(f"{API}/contracts", json={"tender_id": tender["id"], "start_date": str(start)}, headers=w.bureau.headers)
+    assert r.status_code == 201, r.text
+    contract = r.json()
+    cid = contract["id"]
+    assert contract["amount"] == "777777.77"
+    assert [m["amount"] for m in contract["milestones"]] == ["233333.33", "311111.11", "233333.33"]
+    assert [m["due_date"] for m in contract["milestones"]] == [str(start + timedelta(days=d)) for d in (90, 200, 330)]
+    assert contract["end_date"] == str(contract_end_date(start, 12))
+    assert contract["payee_id"] == str(winner.organisation_id)
+    assert await budget(client, w) == {
+        "reserved": "1000000.00", "committed": "0.00", "spent": "0.00", "available": "4000000.00",
+    }
+    assert (await client.post(f"{API}/contracts/{cid}/sign", headers=winner.headers)).json()["status"] == "draft"
+    signed = await client.post(f"{API}/contracts/{cid}/sign", headers=w.bureau.headers)
+    assert signed.json()["status"] == "active"
+    # the reservation of the ceiling became the commitment of the price; the rest is available
+    assert await budget(client, w) == {
+        "reserved": "0.00", "committed": "777777.77", "spent": "0.00", "available": "4222222.23",
+    }
+
+    # --- each milestone: delivered, evaluated independently, paid by its grade ----------------
+    evaluators = [await factories.evaluator_user(), await factories.evaluator_user()]
+    spent = Decimal("0.00")
+    for index, (total, grade, ratio, paid, withheld) in enumerate(GRADES):
+        milestone = contract["milestones"][index]
+        mid = milestone["id"]
+        # the service clock reaches the milestone's due date; the first one is reported late
+        due = date.fromisoformat(milestone["due_date"])
+        today = (await s.now(client, w.admin)).date()
+        await s.advance(client, w.admin, days=(due - today).days + (3 if index == 0 else -5))
+        read = (await client.get(f"{API}/contracts/{cid}", headers=w.bureau.headers)).json()
+        assert read["milestones"][index]["overdue"] is (index == 0)
+        deliverable = await client.post(
+            f"{API}/contracts/{cid}/milestones/{mid}/deliverables",
+            json={"summary": f"{milestone['title']}已完成", "figures": {"people_served": 150 + index, "service_hours": "420.5"}},
+            headers=winner.headers,
+        )
+        assert deliverable.status_code == 201, deliverable.text
+        # no payment before an accepted evaluation
+        r = await client.post(f"{API}/contracts/{cid}/milestones/{mid}/payments",
+                              headers={**w.bureau.headers, "Idempotency-Key": f"m{index}-early"})
+        assert (r.status_code, r.json()["code"]) == (409, "evaluation_required")
+
+        evaluator = evaluators[index % 2]
+        today = (await s.now(client, w.admin)).date()
+        r = await client.post(
+            f"{API}/evaluations",
+            json={"contract_id": cid, "milestone_id": mid, "evaluator_org_id": str(evaluator.organisation_id),
+                  "due_date": str(today + timedelta(days=20))},
+            headers=w.bureau.headers,
+        )
+        assert r.status_code == 201, r.text
+        evaluation = r.json()
+        scores = factories.scores_totalling(evaluation["indicators"], total)
+        r = await client.put(f"{API}/evaluations/{evaluation['id']}/scores",
+                             json={"scores": scores, "findings": "评价发现"}, headers=evaluator.headers)
+        assert r.status_code == 200, r.text
+        r = await client.post(f"{API}/evaluations/{evaluation['id']}/submit", headers=evaluator.headers)
+        assert (r.json()["total_score"], r.json()["grade"]) == (total, grade)
+        r = await client.post(f"{API}/evaluations/{evaluation['id']}/accept", headers=w.bureau.headers)
+        assert r.status_code == 200, r.text
+        # the vendor's appeal window (5 working days) passes without an appeal
+        await s.advance(client, w.admin, days=10)
+
+        r = await client.post(f"{API}/contracts/{cid}/milestones/{mid}/payments",
+                              headers={**w.bureau.headers, "Idempotency-Key": f"m{index}"})
+        assert r.status_code == 201, r.text
+        payment = r.json()
+        assert (payment["grade"], payment["payout_ratio"], payment["amount"], payment["withheld_amount"]) == (
+            grade, ratio, paid, withheld,
+        )
+        assert Decimal(payment["amount"]) + Decimal(payment["withheld_amount"]) == Decimal(milestone["amount"])
+        assert payment["evaluation_id"] == evaluation["id"]
+        spent += Decimal(paid)
+        assert await budget(client, w) == {
+            "reserved": "0.00", "committed": "777777.77", "spent": f"{spent:.2f}", "available": "4222222.23",
+        }
+        r = await client.post(f"{API}/contracts/{cid}/payments/{payment['id']}/confirm",
+                              json={"treasury_reference": f"GK-{index + 1:04d}"}, headers=w.bureau.headers)
+        assert r.json()["status"] == "confirmed"
+
+    # --- the contract is settled: paid + withheld + remaining = amount, to the fen -------------
+    final = (await client.get(f"{API}/contracts/{cid}", headers=winner.headers)).json()
+    assert final["status"] == "completed"
+    assert (final["paid"], final["withheld"], final["remaining"], final["cancelled"]) == (
+        "482222.22", "295555.55", "0.00", "0.00",
+    )
+    assert Decimal(final["paid"]) + Decimal(final["withheld"]) == Decimal(final["amount"])
+    assert await budget(client, w) == {
+        "reserved": "0.00", "committed": "777777.77", "spent": "482222.22", "available": "4222222.23",
+    }
+    verify = await client.get(f"{API}/audit-events/verify", headers=w.admin.headers)
+    assert verify.json()["ok"] is True
