@@ -1,4 +1,5 @@
-"""Report tests render through the real process pool: stop it after each module."""
+"""Report tests render through the real process pool; it is stopped once, after the package
+(starting its spawned workers costs seconds, so not once per module)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 from govbuy import reports
 
 
-@pytest.fixture(scope="module", autouse=True)
-def stop_renderer_after_module():
+@pytest.fixture(scope="package", autouse=True)
+def stop_renderer_after_the_reports_tests():
     yield
     reports.shutdown_renderer()
