@@ -58,7 +58,7 @@ class RequestIdFilter(logging.Filter):
 
 
 def request_context_middleware(app: ASGIApp) -> ASGIApp:
-    """Request id (X-Request-ID in and out, and in every log line), metrics, security headers."""
+    """Request id (X-Request-ID in and out, and in every log line) and metrics of a routed request."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -75,12 +75,7 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = MutableScopeHeaders.from_message(message)
-                headers["x-request-id"] = request_id
-                for name, value in SECURITY_HEADERS.items():
-                    if name not in headers:
-                        headers[name] = value
-                headers["content-security-policy"] = DOCS_CSP if path.startswith("/schema") else API_CSP
+                MutableScopeHeaders.from_message(message)["x-request-id"] = request_id
             await send(message)
 
         try:
@@ -92,6 +87,20 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
             request_id_var.reset(token)
 
     return middleware
+
+
+async def security_headers(message: Message, scope: Scope) -> None:
+    """Security headers on every response: a before-send hook, because the router answers an
+    unknown path (404) or method (405) itself, before any middleware of a route runs."""
+    if message["type"] != "http.response.start":
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    for name, value in SECURITY_HEADERS.items():
+        if name not in headers:
+            headers[name] = value
+    headers["content-security-policy"] = DOCS_CSP if scope.get("path", "").startswith("/schema") else API_CSP
+    if "x-request-id" not in headers:
+        headers["x-request-id"] = uuid.uuid4().hex
 
 
 @get("/metrics", opt={"exclude_from_auth": True}, tags=["operations"], media_type=CONTENT_TYPE_LATEST)
@@ -206,6 +215,7 @@ def create_app(*, dsn: str | None = None, manage_pool: bool = True) -> Litestar:
         ],
         cors_config=cors,
         request_max_body_size=settings.max_json_bytes,
+        before_send=[security_headers],
         openapi_config=OpenAPIConfig(
             title="govbuy",
             version="1.0.0",
