@@ -15,6 +15,8 @@ from govbuy import database as db
 from govbuy.settings import get_settings
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+# The most a request line and its headers may take: a bearer token and a few cookies fit easily.
+MAX_REQUEST_HEAD_BYTES = 64 * 1024
 
 
 def setup_logging(level: str = "INFO") -> None:
@@ -82,6 +84,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         workers=args.workers,
         log_config=None,
         access_log=False,
+        # h11 bounds the request line and headers it buffers (httptools would take megabytes).
+        http="h11",
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
     )
 
 
