@@ -16,6 +16,7 @@ import pytest
 from bench import harness, scenario
 
 API = "/api/v1"
+PAYMENTS = "/api/v1/contracts/{contract_id}/milestones/{milestone_id}/payments"
 
 
 @dataclass
@@ -36,6 +37,21 @@ def world(security_server) -> World:
         if scenario.has_endpoint(security_server, "post", "/api/v1/tenders"):
             bureau_a = scenario.bureau_with_budget(client, admin, a["bureau"])
             scenario.bureau_with_budget(client, admin, b["bureau"])
+            if scenario.has_endpoint(security_server, "post", PAYMENTS):
+                # First, as it moves the sandbox clock on by weeks: the tenders below open later.
+                others = [harness.create_account(client, admin, "vendor") for _ in range(2)]
+                payable = scenario.contracts_ready_for_payment(client, admin, bureau_a, [a["vendor"], *others], [a["evaluator"]], 1)
+                paid = scenario.check(client.post(
+                    f"{API}/contracts/{payable[0].contract_id}/milestones/{payable[0].milestone_id}/payments",
+                    headers={**a["bureau"].headers, "Idempotency-Key": "ownership-first-milestone"},
+                ))
+                ids |= {"contract": payable[0].contract_id, "milestone": payable[0].milestone_id,
+                        "milestone2": payable[1].milestone_id, "evaluation": payable[0].evaluation_id, "payment": paid["id"]}
+            if scenario.has_endpoint(security_server, "post", "/api/v1/documents"):
+                pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n% vendor a's evidence\n"
+                document = scenario.check(client.post(f"{API}/documents", headers=a["vendor"].headers,
+                                                      files={"file": ("服务记录.pdf", pdf, "application/pdf")}))
+                ids["document"] = document["sha256"]
             deadline = scenario.clock_now(client, a["bureau"]).replace(microsecond=0)
             from datetime import timedelta
 
@@ -80,9 +96,40 @@ OTHERS = [
     ("vendor_b", "POST", "/tenders/{tender}/bids/{bid}/withdraw", None),
     ("expert_b", "GET", "/experts/{expert_a}/affiliations", None),
     ("expert_b", "GET", "/tenders/{draft}", None),
+    # contracts, payments, evaluations (bureau A, vendor A, evaluator A commissioned)
+    ("bureau_b", "GET", "/contracts/{contract}", None),
+    ("vendor_b", "GET", "/contracts/{contract}", None),
+    ("evaluator_b", "GET", "/contracts/{contract}", None),
+    ("vendor_b", "POST", "/contracts/{contract}/sign", None),
+    ("bureau_b", "POST", "/contracts/{contract}/amendments", {"increase": "1000.00", "reason": "追加服务"}),
+    ("bureau_b", "POST", "/contracts/{contract}/terminate", {"reason": "不是我的合同", "for_cause": False}),
+    ("vendor_b", "GET", "/contracts/{contract}/milestones/{milestone}/deliverables", None),
+    ("vendor_b", "POST", "/contracts/{contract}/milestones/{milestone2}/deliverables", {"summary": "冒名交付"}),
+    ("bureau_b", "POST", "/contracts/{contract}/milestones/{milestone2}/payments", None),
+    ("bureau_b", "GET", "/contracts/{contract}/payments", None),
+    ("vendor_b", "GET", "/contracts/{contract}/payments/{payment}", None),
+    ("bureau_b", "POST", "/contracts/{contract}/payments/{payment}/confirm", {"treasury_reference": "GK-0001"}),
+    ("vendor_b", "GET", "/contracts/{contract}/report.pdf", None),
+    ("bureau_b", "GET", "/evaluations/{evaluation}", None),
+    ("vendor_b", "GET", "/evaluations/{evaluation}", None),
+    ("evaluator_b", "GET", "/evaluations/{evaluation}", None),
+    ("evaluator_b", "PUT", "/evaluations/{evaluation}/scores", {"scores": {}}),
+    ("evaluator_b", "POST", "/evaluations/{evaluation}/submit", None),
+    ("bureau_b", "POST", "/evaluations/{evaluation}/return", {"reason": "重做"}),
+    ("vendor_b", "POST", "/evaluations/{evaluation}/appeals", {"reason": "评分不公"}),
+    ("vendor_b", "GET", "/evaluations/{evaluation}/report.pdf", None),
+    # documents: vendor A's upload
+    ("vendor_b", "GET", "/documents/{document}", None),
+    ("vendor_b", "GET", "/documents/{document}/meta", None),
+    ("bureau_b", "GET", "/documents/{document}/meta", None),
 ]
 # Whose request the owner makes instead, when the `_a` of the role is not the owner.
-OWNER = {"vendor_b:GET:/tenders/{draft}": "bureau_a", "expert_b:GET:/tenders/{draft}": "bureau_a"}
+OWNER = {
+    "vendor_b:GET:/tenders/{draft}": "bureau_a",
+    "expert_b:GET:/tenders/{draft}": "bureau_a",
+    "vendor_b:GET:/contracts/{contract}/report.pdf": "bureau_a",  # the report is its bureau's
+    "bureau_b:GET:/documents/{document}/meta": "vendor_a",
+}
 
 
 def _fill(value, ids: dict[str, str]):
@@ -108,7 +155,9 @@ def test_another_organisations_record_is_404(security_server, world: World, who,
     if path is None:
         pytest.skip(f"{template}: not available")
     with security_server.client() as client:
-        response = client.request(method, path, headers=world.accounts[who].headers, json=_fill(body, world.ids))
+        # Every write carries an Idempotency-Key, so that its absence is never the reason for a refusal.
+        headers = {**world.accounts[who].headers, "Idempotency-Key": f"ownership-{who}-{method}-{template}"}
+        response = client.request(method, path, headers=headers, json=_fill(body, world.ids))
         assert response.status_code == 404, f"{who} {method} {path}: {response.status_code} {response.text[:300]}"
         assert response.json()["code"] == "not_found"
         owner = OWNER.get(f"{who}:{method}:{template}", who.replace("_b", "_a"))
