@@ -301,13 +301,13 @@ async def add_contracts(world: ReportWorld, count: int, *, as_of: date | None = 
         signed = local(start - timedelta(days=3), 11)
         amounts = contract_rules.split_milestones(price, plan)
         terminated = bool(terminate_every) and n % terminate_every == terminate_every - 1
-        strength = rng.triangular(0.58, 0.99, 0.88)
+        strength = rng.triangular(0.5, 0.99, 0.86)
         statuses = []
         for seq, ((m_title, pct, offset), share) in enumerate(zip(plan, amounts), start=1):
             milestone_id = world.uuid()
             due = start + timedelta(days=offset)
             amount = share.amount
-            delivered = local(due + timedelta(days=rng.choice((-6, -3, -1, 0, 2, 5))), 16)
+            delivered = local(due + timedelta(days=rng.choice((-9, -6, -4, -3, -1, 0, 0, 2, 5))), 16)
             status, delivered_at, cancelled_at = "pending", None, None
             if terminated and seq > 1:
                 status, cancelled_at = "cancelled", local(start + timedelta(days=plan[0][2] + 40), 10)
@@ -470,3 +470,111 @@ async def first_evaluation(contract_id: UUID, status: str = "accepted") -> Any:
            WHERE e.contract_id = $1 AND e.status = $2 ORDER BY m.sequence LIMIT 1""",
         contract_id, status,
     )
+
+
+async def add_awarded_tender(
+    world: ReportWorld,
+    *,
+    code: str = "A0101",
+    title: str = "福田区长者居家养老上门服务项目",
+    ceiling: Decimal = Decimal("1200000.00"),
+    prices: tuple[str, ...] = ("1068000.00", "1093456.78", "1126000.00", "1150000.00", "1049000.00"),
+    credit_grades: tuple[str | None, ...] = ("A", "B", None, "A", "C"),
+    invalid: tuple[int, ...] = (4,),
+    awarded_on: date | None = None,
+) -> UUID:
+    """A public tender of the world's bureau, opened and scored by a panel of five and awarded
+    (in its standstill): bidder i is vendor i, bids `prices[i]` with `credit_grades[i]` at
+    opening; bidders in `invalid` were on a credit list at opening. The ranking is computed by
+    the procurement rules from the experts' score sheets, as `award_tender` does."""
+    from govbuy import clock
+    from procurement import rules as procurement_rules
+
+    rng = world.rng
+    awarded_on = awarded_on or date(world.year, 6, 15)
+    awarded = local(awarded_on, 15)
+    deadline = local(awarded_on - timedelta(days=5), 9, 30)
+    published = local(awarded_on - timedelta(days=32), 9, 30)
+    tender_id, award_id = world.uuid(), world.uuid()
+    criteria = [{"name": "服务方案", "weight": "40"}, {"name": "团队与经验", "weight": "30"}]
+    platform = world.uuid()
+    experts = [world.uuid() for _ in range(5)]
+    await db.execute(
+        "INSERT INTO organisations (id, name, kind, created_at) VALUES ($1, '评审专家库', 'platform', $2)",
+        platform, published,
+    )
+    await db.executemany(
+        """INSERT INTO users (id, username, password_hash, organisation_id, role, created_at)
+           VALUES ($1, $2, $3, $4, 'expert', $5)""",
+        [(e, f"report-expert-{e.hex[:8]}", NOT_A_PASSWORD_HASH, platform, published) for e in experts],
+    )
+    bids, ranked_input = [], []
+    for n, price in enumerate(prices):
+        bid_id = world.uuid()
+        vendor = n % len(world.vendor_ids)
+        submitted = deadline - timedelta(days=3, hours=n * 5)
+        reasons = (
+            [{"code": "credit_list_entry_active", "detail": "listed on serious_dishonesty"}] if n in invalid else []
+        )
+        eligibility = {"eligible": not reasons, "reasons": reasons, "checked_on": deadline.date().isoformat()}
+        bids.append((
+            bid_id, tender_id, world.vendor_ids[vendor], world.vendor_user_ids[vendor], Decimal(price), submitted,
+            "invalid" if n in invalid else "valid", eligibility, credit_grades[n] if n < len(credit_grades) else None,
+            "not eligible at opening" if n in invalid else None,
+            hashlib.md5(str(bid_id).encode()).hexdigest(), hashlib.sha256(str(bid_id).encode()).hexdigest(),
+        ))
+        if n not in invalid:
+            strength = rng.uniform(0.72, 0.95)
+            sheets = {
+                e: {"服务方案": (Decimal(40) * Decimal(str(round(strength + rng.uniform(-0.05, 0.05), 2)))).quantize(Decimal("0.5")),
+                    "团队与经验": (Decimal(30) * Decimal(str(round(strength + rng.uniform(-0.05, 0.05), 2)))).quantize(Decimal("0.5"))}
+                for e in experts
+            }
+            ranked_input.append(procurement_rules.BidForRanking(bid_id, "", Decimal(price), submitted, sheets))
+    ranked = procurement_rules.rank_bids("comprehensive", Decimal(30), criteria, ranked_input, experts)
+    names = dict(await db.fetch("SELECT id, name FROM organisations WHERE id = ANY($1)", world.vendor_ids))
+    by_id = {b[0]: b for b in bids}
+    ranking = [
+        {
+            "rank": r.rank, "bid_id": str(r.bid_id), "vendor_id": str(by_id[r.bid_id][2]),
+            "vendor_name": names[by_id[r.bid_id][2]], "price": str(r.price), "price_score": str(r.price_score),
+            "technical_score": str(r.technical_score), "total_score": str(r.total_score),
+            "credit_grade_at_opening": by_id[r.bid_id][8], "submitted_at": r.submitted_at.isoformat(),
+        }
+        for r in ranked
+    ]
+    winner = by_id[ranked[0].bid_id]
+    async with db.transaction():
+        await db.execute(
+            """INSERT INTO tenders (id, bureau_id, title, description, catalogue_item_id, budget_line_id, method,
+                   ceiling_amount, contract_months, evaluation_method, price_weight, criteria, milestones,
+                   min_assessment_grade, bid_deadline, status, reserved_amount, published_at, opened_at, created_at,
+                   updated_at)
+               VALUES ($1, $2, $3, '为辖区60周岁以上居家老人提供上门助餐、助洁、助医服务。', $4, $5, 'public_tender', $6, 12,
+                   'comprehensive', 30, $7, $8, 3, $9, 'evaluating', $6, $10, $9, $10, $9)""",
+            tender_id, world.bureau_id, title, world.item_ids[code], world.budget_line_id, ceiling, criteria,
+            [{"title": t, "percentage": str(p), "due_offset_days": d} for (t, p), d in zip(MILESTONE_PLAN, (90, 200, 360))],
+            deadline, published,
+        )
+        await db.executemany(
+            """INSERT INTO bids (id, tender_id, vendor_id, submitted_by, price, proposal, status, first_submitted_at,
+                   submitted_at, eligibility_at_submission, eligibility_at_opening, credit_grade_at_opening,
+                   invalid_reason, seal_nonce, content_digest)
+               VALUES ($1, $2, $3, $4, $5, '服务方案（略）', $7, $6, $6, $8, $8, $9, $10, $11, $12)""",
+            bids,
+        )
+        await db.executemany(
+            "INSERT INTO tender_panel_members (tender_id, expert_user_id, appointed_at, appointed_by) VALUES ($1, $2, $3, $4)",
+            [(tender_id, e, deadline + timedelta(hours=1), world.bureau_user_id) for e in experts],
+        )
+        await db.execute(
+            """INSERT INTO tender_awards (id, tender_id, winning_bid_id, vendor_id, price, ranking, awarded_at,
+                   awarded_by, standstill_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+            award_id, tender_id, winner[0], winner[2], winner[4], ranking, awarded, world.bureau_user_id,
+            procurement_rules.standstill_until(awarded, await clock.work_calendar()),
+        )
+        await db.execute(
+            "UPDATE tenders SET status = 'awarded', award_id = $2, updated_at = $3 WHERE id = $1",
+            tender_id, award_id, awarded,
+        )
+    return tender_id

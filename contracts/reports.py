@@ -15,7 +15,7 @@ latest change to the data shown.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -25,7 +25,7 @@ from govbuy import database as db
 from govbuy.audit import Actor
 from govbuy.errors import NotFound
 from govbuy.reports import RenderedPdf, render_pdf
-from govbuy.rules import RuleViolation
+from govbuy.rules import SHANGHAI, RuleViolation
 
 CONTRACT_TEMPLATE = "contract_report.html"
 ANNUAL_TEMPLATE = "annual_report.html"
@@ -57,6 +57,13 @@ def _time(value: Any) -> datetime | None:
 
 def _decimal(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
+
+
+def _late_days(due: date, delivered_at: datetime | None) -> int:
+    """Days a milestone was delivered after its due date (Asia/Shanghai), 0 when on time."""
+    if delivered_at is None:
+        return 0
+    return max((delivered_at.astimezone(SHANGHAI).date() - due).days, 0)
 
 
 def _grade_for(score: Decimal | None) -> str | None:
@@ -183,7 +190,9 @@ async def contract_report_data(actor: Actor, contract_id: UUID) -> tuple[dict[st
             "amount": m["amount"],
             "due_date": m["due_date"],
             "delivered_at": m["delivered_at"],
-            "status_label": MILESTONE_STATUS_LABELS[m["status"]],
+            "late_days": _late_days(m["due_date"], m["delivered_at"]),
+            "status_label": "已结算，全额扣减" if m["status"] == "paid" and m["paid_amount"] == 0
+            else MILESTONE_STATUS_LABELS[m["status"]],
             "evaluator": e["evaluator_name"] if e else None,
             "evaluation_status": EVALUATION_STATUS_LABELS[e["status"]] if e else None,
             "score": e["total_score"] if e else None,
@@ -191,7 +200,10 @@ async def contract_report_data(actor: Actor, contract_id: UUID) -> tuple[dict[st
             "paid": m["paid_amount"],
             "withheld": m["withheld_amount"],
             "ratio": m["payout_ratio"],
-            "payment_status": PAYMENT_STATUS_LABELS[m["payment_status"]] if m["payment_status"] else None,
+            "payment_status": (
+                "不予支付" if m["paid_amount"] == 0
+                else PAYMENT_STATUS_LABELS[m["payment_status"]] if m["payment_status"] else None
+            ),
             "payment_confirmed_at": m["payment_confirmed_at"],
             "treasury_reference": m["treasury_reference"],
         })

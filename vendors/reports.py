@@ -65,7 +65,7 @@ def component_note(name: str, inputs: dict[str, Any], rated_on: date, present: b
         ]
         if not counted:
             return "近三年无已验收的第三方绩效评价，不计入"
-        return f"近三年已验收评价 {len(counted)} 次，按里程碑金额与时效（1.0/0.6/0.3）加权平均"
+        return f"近三年已验收评价{len(counted)}次，按里程碑金额与时效（1.0/0.6/0.3）加权平均"
     if name == "delivery":
         due = [m for m in inputs.get("milestones", []) if date.fromisoformat(m["due_date"]) <= rated_on]
         if not due:
@@ -74,13 +74,13 @@ def component_note(name: str, inputs: dict[str, Any], rated_on: date, present: b
             1 for m in due
             if m["delivered_on"] and date.fromisoformat(m["delivered_on"]) <= date.fromisoformat(m["due_date"])
         )
-        return f"到期里程碑 {len(due)} 个，按期交付 {on_time} 个"
+        return f"到期里程碑{len(due)}个，按期交付{on_time}个"
     if name == "assessment":
         grade = inputs.get("assessment_grade")
         if not present or grade is None:
             return "无有效的社会组织评估等级，不计入"
         label = grade["label"] if isinstance(grade, dict) else rules.ASSESSMENT_GRADES[int(grade)]
-        return f"评估等级 {label}（5A 100分，4A 90分，3A 80分，2A 65分，1A 50分）"
+        return f"评估等级{label}（5A 100分，4A 90分，3A 80分，2A 65分，1A 50分）"
     if name == "conduct":
         if not present:
             return "尚无履约或名单记录，不计入"
@@ -93,9 +93,9 @@ def component_note(name: str, inputs: dict[str, Any], rated_on: date, present: b
             if e[2] is not None and date.fromisoformat(e[2]) <= rated_on and date.fromisoformat(e[1]) > since
         ]
         return (
-            f"100分起，评价为差 {inputs.get('poor_grade_count', 0)} 次（每次扣15分），"
-            f"因承接方原因解除合同 {inputs.get('terminations_for_cause', 0)} 次（每次扣25分），"
-            f"近三年已移出的名单记录 {len(past)} 条（每条扣10分）"
+            f"100分起，评价为差{inputs.get('poor_grade_count', 0)}次（每次扣15分），"
+            f"因承接方原因解除合同{inputs.get('terminations_for_cause', 0)}次（每次扣25分），"
+            f"近三年已移出的名单记录{len(past)}条（每条扣10分）"
         )
     return ""
 

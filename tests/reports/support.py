@@ -59,8 +59,21 @@ def squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
+def embedded_fonts(content: bytes) -> set[str]:
+    """The base names of the fonts the PDF's pages use."""
+    names = set()
+    for page in PdfReader(io.BytesIO(content)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            names.add(str(font.get_object()["/BaseFont"]))
+    return names
+
+
 def assert_page_furniture(pdf: Pdf, bureau: str, document_type: str) -> None:
-    """Every page has the header (bureau, document type), "第 N 页 / 共 M 页" and the digest."""
+    """Every page has the header (bureau, document type), "第 N 页 / 共 M 页" and the digest,
+    and the text is set in the embedded CJK font only (a fallback font would mean a character
+    the project's font lacks: a box on a machine without that fallback)."""
+    fonts = embedded_fonts(pdf.content)
+    assert fonts and all(re.fullmatch(r"/[A-Z]{6}\+GovbuyCJK(-Bold)?", f) for f in fonts), fonts
     digest = pdf.data_digest()
     for n, text in enumerate(pdf.pages, start=1):
         assert bureau in text, f"page {n} lacks the bureau"

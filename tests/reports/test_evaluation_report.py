@@ -99,15 +99,12 @@ async def test_others_get_404(client, world):
 
 async def test_a_vendor_does_not_see_an_evaluation_before_it_is_accepted(client):
     w = await report_data.report_world(2026, seed=11)
-    contract_ids = await report_data.add_contracts(w, 6, as_of=report_data.date(2026, 7, 1))
-    pending = None
-    for contract_id in contract_ids:
-        pending = await db.fetchrow(
-            "SELECT * FROM evaluations WHERE contract_id = $1 AND status <> 'accepted' LIMIT 1", contract_id
-        )
-        if pending:
-            break
-    assert pending is not None
+    contract_ids = await report_data.add_contracts(w, 20, as_of=report_data.date(2026, 7, 1))
+    pending = await db.fetchrow(
+        "SELECT * FROM evaluations WHERE contract_id = ANY($1) AND status <> 'accepted' ORDER BY id LIMIT 1",
+        contract_ids,
+    )
+    assert pending is not None, "the data should hold an evaluation not yet accepted on 1 July"
     path = f"{API}/evaluations/{pending['id']}/report.pdf"
     vendor_user = w.vendor_user_ids[w.vendor_ids.index(pending["vendor_id"])]
     assert (await client.get(path, headers=token_headers(vendor_user))).status_code == 404
