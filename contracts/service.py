@@ -649,7 +649,7 @@ async def pay_milestone(
             key,
         )
         if existing is not None:
-            if existing["milestone_id"] != milestone_id:
+            if (existing["contract_id"], existing["milestone_id"]) != (contract_id, milestone_id):
                 raise conflict(
                     "idempotency_key_reused",
                     "This Idempotency-Key was already used for another milestone's payment.",

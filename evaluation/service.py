@@ -11,7 +11,7 @@ everything; anything else answers 404.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
@@ -168,7 +168,10 @@ def _template_read(row: Any) -> TemplateRead:
 
 
 async def ensure_default_template() -> None:
-    """The migration installs the default template; put it back if it was ever removed."""
+    """The migration installs the default template; put it back if it was ever removed (a
+    read first, so that reads write nothing in the normal case)."""
+    if await db.fetchval("SELECT 1 FROM indicator_templates WHERE is_default"):
+        return
     await db.execute(
         """INSERT INTO indicator_templates (id, name, description, indicators, is_default, created_at)
            SELECT $1, $2, $3, $4, true, now()
@@ -300,8 +303,8 @@ def _stored_scores(row: Any) -> dict[str, Decimal]:
     return {code: Decimal(str(value)) for code, value in (row["scores"] or {}).items()}
 
 
-async def _evaluation_read(row: Any) -> EvaluationRead:
-    today = await clock.today()
+async def _evaluation_read(row: Any, today: date | None = None) -> EvaluationRead:
+    today = today or await clock.today()
     ratio = None
     if row["total_score"] is not None:
         ratio = rules.payout_ratio(rules.from_dicts(row["payment_rule"]), row["total_score"])
@@ -379,7 +382,8 @@ async def list_evaluations(
         after[1] if after else None,
         limit + 1,
     )
-    items = [await _evaluation_read(r) for r in rows[:limit]]
+    today = await clock.today()
+    items = [await _evaluation_read(r, today) for r in rows[:limit]]
     last = rows[limit - 1] if len(rows) > limit else None
     return Page(items=items, next_cursor=encode_cursor((last["commissioned_at"], last["id"])) if last else None)
 

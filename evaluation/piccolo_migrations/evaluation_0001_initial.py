@@ -91,6 +91,7 @@ CREATE INDEX evaluations_evaluator ON evaluations (evaluator_id, commissioned_at
 CREATE INDEX evaluations_bureau ON evaluations (bureau_id, commissioned_at DESC, id DESC);
 CREATE INDEX evaluations_vendor ON evaluations (vendor_id, commissioned_at DESC, id DESC);
 CREATE INDEX evaluations_contract ON evaluations (contract_id, commissioned_at DESC, id DESC);
+CREATE INDEX evaluations_milestone ON evaluations (milestone_id, commissioned_at DESC, id DESC);
 CREATE INDEX evaluations_list ON evaluations (commissioned_at DESC, id DESC);
 
 -- An accepted evaluation is immutable: only its being superseded may still be recorded.
