@@ -27,13 +27,21 @@ def drop_database(server_dsn: str, name: str) -> None:
     asyncio.run(drop())
 
 
+# The test run's PostgreSQL serves the test process's own pool and every live server at once:
+# a small pool each keeps them all well under its max_connections (100).
+POOL_MAX_SIZE = 8
+
+
 @contextmanager
-def live_server(server_dsn: str, data_dir: Path, *, accounts: bool = True, **kwargs) -> Iterator[harness.LiveServer]:
+def live_server(
+    server_dsn: str, data_dir: Path, *, accounts: bool = True, pool_max_size: int = POOL_MAX_SIZE, **kwargs
+) -> Iterator[harness.LiveServer]:
     """`govbuy serve --sandbox` in a subprocess on a new database; one account per role."""
     name = f"govbuy_live_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     dsn = db.with_database(server_dsn, name)
     asyncio.run(db.ensure_database(dsn))
-    server = harness.start_server(data_dir, database_url=dsn, **kwargs)
+    extra_env = {"GOVBUY_POOL_MAX_SIZE": str(pool_max_size), **kwargs.pop("extra_env", {})}
+    server = harness.start_server(data_dir, database_url=dsn, extra_env=extra_env, **kwargs)
     try:
         if accounts:
             harness.accounts_for_every_role(server)

@@ -14,7 +14,7 @@ tests/security covers them fully). Whatever arrives:
 Path ids are random (→ 404) in half of the positive examples and real in the other half (ids
 collected from the list endpoints), so the fuzzer also reaches the code behind the lookups.
 
-Examples are bounded for CI (GOVBUY_FUZZ_EXAMPLES per operation and mode, default 5) and
+Examples are bounded for CI (GOVBUY_FUZZ_EXAMPLES per operation and mode, default 3) and
 derandomised so a run is reproducible; GOVBUY_FUZZ_SEED=<int> explores other examples.
 Long runs: `python -m bench.fuzz`.
 """
@@ -45,7 +45,7 @@ from schemathesis.specs.openapi.checks import (
 from bench import harness, scenario
 from tests.security.routes import roles_by_operation
 
-EXAMPLES = int(os.environ.get("GOVBUY_FUZZ_EXAMPLES", "5"))
+EXAMPLES = int(os.environ.get("GOVBUY_FUZZ_EXAMPLES", "3"))
 SEED = os.environ.get("GOVBUY_FUZZ_SEED")
 # Admin last in every example: its writes must not change what the others see before them.
 IDENTITIES = ("anonymous", "supervisor", "vendor", "bureau", "evaluator", "expert", "admin")

@@ -17,7 +17,7 @@ CLIENTS = 200
 @pytest.fixture(scope="module")
 def load_report(server_dsn, tmp_path_factory) -> load.LoadReport:
     # A server of its own: the fuzzer's writes (clock, calendar) must not shape this run.
-    with start_live_server(server_dsn, tmp_path_factory.mktemp("load")) as server:
+    with start_live_server(server_dsn, tmp_path_factory.mktemp("load"), pool_max_size=16) as server:
         report = asyncio.run(
             load.run(server, server.env["DATABASE_URL"], clients=CLIENTS, duration=60, requests_per_client=3,
                      vendors=6, tenders=4, contracts=1, deadline_at=1.5)
