@@ -319,9 +319,11 @@ class BidController(Controller):
         return tagged(await service.withdraw_bid(request.user, tender_id, bid_id, if_match))
 
     @get("/{bid_id:uuid}/scores", guards=[requires("bureau", "expert", "admin", "supervisor")])
-    async def scores(self, request: Request, tender_id: FromPath[UUID], bid_id: FromPath[UUID]) -> list[ScoreSheetRead]:
+    async def scores(
+        self, request: Request, tender_id: FromPath[UUID], bid_id: FromPath[UUID], limit: Limit = None, cursor: Cursor = None
+    ) -> Page[ScoreSheetRead]:
         """Score sheets of a bid: an expert its own, the bureau all (never public)."""
-        return await service.list_scores(request.user, tender_id, bid_id)
+        return await service.list_scores(request.user, tender_id, bid_id, limit, cursor)
 
     @put("/{bid_id:uuid}/scores", guards=[requires("expert")])
     async def score(
@@ -347,9 +349,11 @@ class EvaluationPanelController(Controller):
         return await service.get_panel(request.user, tender_id)
 
     @get("/scores", guards=[requires("bureau", "expert", "admin", "supervisor")])
-    async def scores(self, request: Request, tender_id: FromPath[UUID]) -> list[ScoreSheetRead]:
-        """Every score sheet of the tender the caller may see (an expert: its own)."""
-        return await service.list_scores(request.user, tender_id, None)
+    async def scores(
+        self, request: Request, tender_id: FromPath[UUID], limit: Limit = None, cursor: Cursor = None
+    ) -> Page[ScoreSheetRead]:
+        """Every score sheet of the tender the caller may see (an expert: its own), by bid."""
+        return await service.list_scores(request.user, tender_id, None, limit, cursor)
 
 
 class AwardController(Controller):

@@ -146,7 +146,7 @@ class TenderCreate(Input):
     budget_line_id: UUID
     method: MethodName
     ceiling_amount: PositiveMoney = Field(description="最高限价, reserved on the budget line at publication")
-    contract_months: int = Field(ge=-1000, le=1000)
+    contract_months: int = Field(ge=0, le=1200)
     recurring: bool = False
     evaluation_method: EvaluationMethodName
     price_weight: Points | None = None
@@ -167,7 +167,7 @@ class TenderUpdate(Input):
     budget_line_id: UUID | None = None
     method: MethodName | None = None
     ceiling_amount: PositiveMoney | None = None
-    contract_months: int | None = Field(default=None, ge=-1000, le=1000)
+    contract_months: int | None = Field(default=None, ge=0, le=1200)
     recurring: bool | None = None
     evaluation_method: EvaluationMethodName | None = None
     price_weight: Points | None = None
@@ -367,6 +367,16 @@ class RankingLine(Output):
     submitted_at: datetime
 
 
+class AwardBidder(Output):
+    """One opened bid as the notice lists it (唱标), ranked or not."""
+
+    vendor_id: UUID
+    vendor_name: str
+    price: Money
+    valid: bool
+    credit_grade_at_opening: CreditGrade | None
+
+
 class AwardRead(Output):
     """The award notice (中标公告): the published ranking and the standstill it starts."""
 
@@ -378,6 +388,9 @@ class AwardRead(Output):
     vendor_name: str
     price: Money
     ranking: list[RankingLine]
+    bidders: list[AwardBidder] = Field(
+        description="every opened bid, valid or not, with the bidder's credit grade at the opening"
+    )
     awarded_at: datetime
     standstill_until: datetime
     calendar_warning: str | None

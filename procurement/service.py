@@ -1122,14 +1122,27 @@ async def cancel_tender(actor: Actor, tender_id: UUID, reason: str, if_match: st
             reason,
             now,
         )
+        moot: list[Any] = []
         if row["award_id"] is not None:
             await db.execute(
                 "UPDATE tender_awards SET status = 'voided', voided_at = $2 WHERE id = $1 AND status = 'active'",
                 row["award_id"],
                 now,
             )
+            # Challenges to an award that no longer stands have nothing left to decide.
+            moot = await db.fetch(
+                """UPDATE tender_challenges SET status = 'moot', reply = $2, resolved_at = $3, resolved_by = $4,
+                       version = version + 1
+                   WHERE award_id = $1 AND status = 'pending' RETURNING id""",
+                row["award_id"],
+                "the tender was cancelled",
+                now,
+                actor.user_id,
+            )
         after = await _read_tender(actor, tender_id)
         await audit.record(actor, "tender.cancelled", "tender", tender_id, before=before.model_dump(), after=after.model_dump())
+        for challenge in moot:
+            await audit.record(actor, "challenge.moot", "challenge", challenge["id"], after={"status": "moot", "reason": "tender cancelled"})
         await _audit_release(actor, row, released, "tender cancelled")
     return after
 
@@ -1885,20 +1898,29 @@ async def put_scores(actor: Actor, tender_id: UUID, bid_id: UUID, data: ScoreShe
     return result
 
 
-async def list_scores(actor: Actor, tender_id: UUID, bid_id: UUID | None) -> list[ScoreSheetRead]:
-    """Score sheets: an expert sees its own; the bureau, admins and supervisors all of them.
-    Experts' individual scores are never public."""
+async def list_scores(
+    actor: Actor, tender_id: UUID, bid_id: UUID | None, limit: int | None, cursor: str | None
+) -> Page[ScoreSheetRead]:
+    """Score sheets by bid then expert: an expert sees its own; the bureau, admins and
+    supervisors all of them. Experts' individual scores are never public."""
     await _tender_for(actor, tender_id)
     if actor.role == "vendor":
         raise NotFound("scores of tender", tender_id)
+    limit = check_limit(limit)
+    after_bid, after_expert = _keyset(cursor, UUID, UUID)
     rows = await db.fetch(
         """SELECT * FROM bid_scores WHERE tender_id = $1 AND ($2::uuid IS NULL OR bid_id = $2)
-             AND ($3::uuid IS NULL OR expert_user_id = $3) ORDER BY bid_id, expert_user_id""",
+             AND ($3::uuid IS NULL OR expert_user_id = $3)
+             AND ($4::uuid IS NULL OR (bid_id, expert_user_id) > ($4, $5::uuid))
+           ORDER BY bid_id, expert_user_id LIMIT $6""",
         tender_id,
         bid_id,
         actor.user_id if actor.role == "expert" else None,
+        after_bid,
+        after_expert,
+        limit + 1,
     )
-    return [_score_read(r) for r in rows]
+    return page(rows, limit, lambda r: (r["bid_id"], r["expert_user_id"]), _score_read)
 
 
 # --- award and challenges (中标公告, 质疑) -----------------------------------------------------
@@ -1906,9 +1928,14 @@ async def list_scores(actor: Actor, tender_id: UUID, bid_id: UUID | None) -> lis
 _AWARD_SELECT = """SELECT a.*, o.name AS vendor_name FROM tender_awards a JOIN organisations o ON o.id = a.vendor_id"""
 
 
-def _award_read(row: Any) -> AwardRead:
-    data = dict(row)
-    return AwardRead.model_validate(data)
+async def _award_read(row: Any) -> AwardRead:
+    bidders = await db.fetch(
+        """SELECT b.vendor_id, o.name AS vendor_name, b.price, b.status = 'valid' AS valid, b.credit_grade_at_opening
+           FROM bids b JOIN organisations o ON o.id = b.vendor_id
+           WHERE b.tender_id = $1 AND b.status IN ('valid', 'invalid') ORDER BY b.price, b.submitted_at, b.id""",
+        row["tender_id"],
+    )
+    return AwardRead.model_validate({**dict(row), "bidders": [dict(b) for b in bidders]})
 
 
 async def award_tender(actor: Actor, tender_id: UUID, if_match: str | None) -> AwardRead:
@@ -1983,7 +2010,7 @@ async def award_tender(actor: Actor, tender_id: UUID, if_match: str | None) -> A
             award_id,
             now,
         )
-        result = _award_read(await db.fetchrow(f"{_AWARD_SELECT} WHERE a.id = $1", award_id))
+        result = await _award_read(await db.fetchrow(f"{_AWARD_SELECT} WHERE a.id = $1", award_id))
         await audit.record(
             actor, "tender.awarded", "tender", tender_id, before={"status": tender["status"]}, after=result.model_dump()
         )
@@ -1998,7 +2025,7 @@ async def get_award(actor: Actor, tender_id: UUID) -> AwardRead:
     )
     if row is None:
         raise NotFound("award of tender", tender_id)
-    return _award_read(row)
+    return await _award_read(row)
 
 
 def _challenge_read(row: Any) -> ChallengeRead:

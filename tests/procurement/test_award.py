@@ -107,8 +107,24 @@ async def test_a_score_sheet_covers_every_criterion_within_its_weight(client):
     r = await client.put(f"{API}/{tender['id']}/panel", json={"expert_user_ids": [str(e.id) for e in others]}, headers=w.bureau.headers)
     assert (r.status_code, r.json()["code"]) == (409, "panel_locked")
     own = (await client.get(f"{API}/{tender['id']}/scores", headers=experts[1].headers)).json()
-    assert own == []
-    assert len((await client.get(f"{API}/{tender['id']}/scores", headers=w.bureau.headers)).json()) == 1
+    assert own["items"] == []
+    sheets = (await client.get(f"{API}/{tender['id']}/scores", headers=w.bureau.headers)).json()["items"]
+    assert [(sheet["expert_user_id"], sheet["scores"]) for sheet in sheets] == [(str(experts[0].id), {"服务方案": "39", "团队与经验": "27"})]
+
+
+async def test_the_award_notice_lists_every_opened_bid_with_its_credit_grade_at_opening(client):
+    w = await s.world()
+    tender = await s.published_tender(client, w, **LOWEST_PRICE)
+    vendors = await factories.many_signed_in("vendor", 4)
+    for v, price in zip(vendors, ["500000.00", "480000.00", "490000.00", "470000.00"]):
+        await s.bid(client, tender["id"], v, price)
+    await s.credit_list(client, w.admin, vendors[3], tender["bid_deadline"][:10])
+    await s.pass_deadline(client, w, tender)
+    award = (await client.post(f"{API}/{tender['id']}/award", headers=w.bureau.headers)).json()
+    assert [line["price"] for line in award["ranking"]] == ["480000.00", "490000.00", "500000.00"]
+    assert [(b["price"], b["valid"]) for b in award["bidders"]] == [
+        ("470000.00", False), ("480000.00", True), ("490000.00", True), ("500000.00", True)
+    ]
 
 
 async def test_an_invalid_bid_is_not_scored(client):
@@ -216,6 +232,21 @@ async def test_a_dismissed_challenge_keeps_the_award(client):
     assert again.json()["code"] == "challenge_already_resolved"
     still = (await client.get(f"{API}/{tender['id']}/award", headers=w.bureau.headers)).json()
     assert (still["id"], still["status"]) == (award["id"], "active")
+
+
+async def test_cancelling_an_awarded_tender_voids_the_award_and_closes_its_challenges(client):
+    w = await s.world("5000000.00")
+    tender, vendors, _ = await s.opened_tender(client, w, ["500000.00", "480000.00", "490000.00"], **LOWEST_PRICE)
+    award = (await client.post(f"{API}/{tender['id']}/award", headers=w.bureau.headers)).json()
+    await client.post(f"{API}/{tender['id']}/challenges", json={"grounds": "x"}, headers=vendors[0].headers)
+    r = await client.post(f"{API}/{tender['id']}/cancel", json={"reason": "预算调整"}, headers=w.bureau.headers)
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    assert (await client.get(f"{API}/{tender['id']}/award", headers=w.bureau.headers)).json()["status"] == "voided"
+    challenges = (await client.get(f"{API}/{tender['id']}/challenges", headers=w.bureau.headers)).json()["items"]
+    assert [c["status"] for c in challenges] == ["moot"]
+    line = (await client.get(f"/api/v1/budget-lines/{w.line_id}", headers=w.bureau.headers)).json()
+    assert line["available"] == "5000000.00"
+    assert award["id"]
 
 
 async def test_an_upheld_challenge_voids_the_award_and_the_panel_rescores(client):

@@ -141,6 +141,7 @@ async def test_public_tender_from_catalogue_to_a_standstill_that_passes(client):
     grades = {line["vendor_id"]: line["credit_grade_at_opening"] for line in notice["ranking"]}
     assert grades[str(vendors[0].organisation_id)] == "A" and grades[str(vendors[2].organisation_id)] == "B"
     assert grades[str(vendors[1].organisation_id)] is None  # provisional: no grade yet
+    assert [(b["price"], b["valid"]) for b in notice["bidders"]] == [(p, True) for p in sorted(PRICES[:5])]
     assert (notice["vendor_id"], notice["price"]) == (str(vendors[2].organisation_id), "900000.00")
     assert notice["vendor_name"].startswith("社工服务中心")
 
