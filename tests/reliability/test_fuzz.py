@@ -132,6 +132,14 @@ def seed_records(server: harness.LiveServer) -> set[str]:
         admin = server.accounts["admin"]
         if "/api/v1/tenders/{tender_id}/bids" in DOCUMENT["paths"]:
             bureau = scenario.bureau_with_budget(client, admin, server.accounts["bureau"])
+            if "/api/v1/contracts/{contract_id}/milestones/{milestone_id}/payments" in DOCUMENT["paths"]:
+                vendors = [server.accounts["vendor"]] + [harness.create_account(client, admin, "vendor") for _ in range(2)]
+                payable = scenario.contracts_ready_for_payment(client, admin, bureau, vendors, [server.accounts["evaluator"]], 1)
+                paid = scenario.check(client.post(
+                    f"/api/v1/contracts/{payable[0].contract_id}/milestones/{payable[0].milestone_id}/payments",
+                    headers={**server.accounts["bureau"].headers, "Idempotency-Key": "fuzz-seed"},
+                ))
+                ids |= {paid["id"]} | {v for m in payable for v in (m.contract_id, m.milestone_id, m.evaluation_id)}
             tender = scenario.published_tender(client, bureau)
             bid = scenario.check(scenario.place_bid(client, tender["id"], server.accounts["vendor"], "880000.00"))
             ids |= {bureau.catalogue_id, bureau.item_id, bureau.budget_line_id, tender["id"], bid["id"]}
