@@ -155,3 +155,15 @@ async def test_award_to_last_payment_of_a_three_milestone_contract(client):
     }
     verify = await client.get(f"{API}/audit-events/verify", headers=w.admin.headers)
     assert verify.json()["ok"] is True
+
+    # --- the evaluations now rate the vendor (Art. 25: results feed future choices) -------------
+    # performance = Σ score × amount × recency / Σ amount × recency, all three within a year:
+    #   (96.50 × 233 333.33 + 64.00 × 311 111.11 + 41.25 × 233 333.33) / 777 777.77
+    #   = 52 052 777.2475 / 777 777.77 = 66.924999… → 66.92
+    # conduct = 100 − 15 for the one poor grade = 85
+    rating = (await client.get(f"{API}/vendors/{winner.organisation_id}/credit-rating", headers=w.bureau.headers)).json()
+    components = {c["name"]: c for c in rating["components"]}
+    assert rating["provisional"] is False
+    assert components["performance"]["present"] and Decimal(components["performance"]["value"]) == Decimal("66.92")
+    assert Decimal(components["conduct"]["value"]) == Decimal("85")
+    assert components["assessment"]["present"] is False
