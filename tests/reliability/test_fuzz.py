@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -158,6 +159,10 @@ def seed_records(server: harness.LiveServer) -> set[str]:
     return ids
 
 
+# Figures of the whole run, written as JSON to GOVBUY_FUZZ_REPORT if set (bench/fuzz.py prints them).
+TOTALS: dict = {"operations": 0, "requests": 0, "failed_operations": [], "statuses": defaultdict(int), "seconds": 0.0}
+
+
 @pytest.fixture(scope="module")
 def fuzz_target(live_server):
     served = requests.get(f"{live_server.base_url}/schema/openapi.json", timeout=30).json()
@@ -165,6 +170,9 @@ def fuzz_target(live_server):
     seeded = seed_records(live_server)
     with requests.Session() as session:
         yield live_server, collect_ids(live_server, seeded), session
+    if os.environ.get("GOVBUY_FUZZ_REPORT"):
+        with open(os.environ["GOVBUY_FUZZ_REPORT"], "w") as out:
+            json.dump({**TOTALS, "examples": EXAMPLES, "identities": list(IDENTITIES)}, out, indent=1, default=str)
 
 
 def _has_input(operation) -> bool:
@@ -239,9 +247,17 @@ def _params():
 def test_fuzzed_operation_answers_within_its_contract(fuzz_target, label):
     operation = OPERATIONS[label]
     report = FuzzReport()
+    started = time.perf_counter()
     fuzz(operation, GenerationMode.POSITIVE, fuzz_target, report)
     if _has_input(operation):
         fuzz(operation, GenerationMode.NEGATIVE, fuzz_target, report)
+    TOTALS["operations"] += 1
+    TOTALS["requests"] += report.requests
+    TOTALS["seconds"] += time.perf_counter() - started
+    for (identity, status), n in report.statuses.items():
+        TOTALS["statuses"][f"{identity} {status}"] += n
+    if report.failures:
+        TOTALS["failed_operations"].append(label)
     assert report.requests > 0
     assert not report.failures, f"{label}: " + "\n\n".join(
         f"== as {identity} [{kind}]\n{message}" for (identity, kind), message in sorted(report.failures.items())
