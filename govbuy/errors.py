@@ -170,13 +170,17 @@ _UNAVAILABLE = (
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.TooManyConnectionsError,
     asyncpg.exceptions.InterfaceError,
-    # A connection that broke in the middle of an operation leaves its protocol in a state that
-    # asyncpg reports this way (seen when the server is killed under load): the same outage.
-    asyncpg.exceptions.InternalClientError,
     ConnectionError,
     OSError,
     TimeoutError,
 )
+
+
+def _broken_connection(exc: Exception) -> bool:
+    """A connection that broke in the middle of an operation leaves its protocol in a state that
+    asyncpg reports as an InternalClientError (seen when the server is killed under load): that is
+    the outage again. Any other InternalClientError is a bug, and answers 500."""
+    return isinstance(exc, asyncpg.exceptions.InternalClientError) and "cannot switch to state" in str(exc)
 
 
 def handle_database(_: Request, exc: Exception) -> Response:
@@ -195,7 +199,7 @@ def handle_database(_: Request, exc: Exception) -> Response:
         return problem(409, "concurrent_update", "a concurrent change interfered: retry")
     if isinstance(exc, (asyncpg.exceptions.QueryCanceledError, asyncpg.exceptions.LockNotAvailableError)):
         return problem(503, "database_timeout", "the database took too long: retry later")
-    if isinstance(exc, _UNAVAILABLE):
+    if isinstance(exc, _UNAVAILABLE) or _broken_connection(exc):
         log.warning("database unavailable: %s", exc)
         return problem(503, "database_unavailable", "the database is not reachable: retry later")
     log.exception("database error", exc_info=exc)
@@ -203,7 +207,7 @@ def handle_database(_: Request, exc: Exception) -> Response:
 
 
 def handle_unexpected(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, (asyncpg.PostgresError, *_UNAVAILABLE)):
+    if isinstance(exc, (asyncpg.PostgresError, *_UNAVAILABLE)) or _broken_connection(exc):
         return handle_database(request, exc)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(500, "internal_error", "an unexpected error occurred")
