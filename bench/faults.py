@@ -2,8 +2,9 @@
 
 The service runs as on a bare machine: `govbuy serve` with its own embedded PostgreSQL in a
 temporary data folder. While clients write (vendors bid on tenders, retrying a 503 as a real
-client would; an admin records assessment grades; a bureau drafts and publishes tenders, which
-reserves budget) the embedded server is stopped (`pg_ctl stop -m immediate`: no checkpoint, a
+client would; the bureau pays milestones, retrying a 503 with the same Idempotency-Key; an admin
+records assessment grades; a bureau drafts and publishes tenders, which reserves budget) the
+embedded server is stopped (`pg_ctl stop -m immediate`: no checkpoint, a
 crash as far as the data is concerned, or `fast`, or SIGKILL of the postmaster) and started
 again after the outage. Then:
 
@@ -12,7 +13,8 @@ again after the outage. Then:
 - the service recovered by itself (time from the database being back to the first accepted write);
 - every accepted (2xx) write is in the database, nothing twice, nothing half-written: each bid
   and grade has its audit event, each published tender its budget reservation, the audit chain
-  verifies, and each vendor ends with exactly one bid per tender.
+  verifies, each vendor ends with exactly one bid per tender, and each milestone with exactly one
+  payment — the one every answer to its key named — and the budget line's `spent` their sum.
 
 Run: `python -m bench.faults [--outage 5] [--mode immediate|fast|kill] [--duration 20]`.
 The test suite runs a short version (tests/reliability/test_faults.py).
@@ -178,6 +180,22 @@ async def bureau_worker(load: Load, bureau: scenario.Bureau, deadline: str, pace
             await asyncio.sleep(pace)
 
 
+async def payment_worker(load: Load, bureau: harness.Account, milestones: list[scenario.PayableMilestone], pace: float) -> None:
+    """Pay every milestone once, spread over the run; a 503 or no answer is retried with the
+    same Idempotency-Key, as a client must (the retry may find the first attempt committed)."""
+    for milestone in milestones:
+        key = f"fault-{milestone.milestone_id}"
+        while True:
+            outcome = await load.call(
+                "payment", milestone.milestone_id, "POST",
+                f"{API}/contracts/{milestone.contract_id}/milestones/{milestone.milestone_id}/payments",
+                headers={**bureau.headers, "Idempotency-Key": key},
+            )
+            await asyncio.sleep(pace if outcome.status not in (0, 503) else 0.1)
+            if outcome.status not in (0, 503):
+                break
+
+
 async def reader_worker(load: Load, pace: float) -> None:
     while load.now() < load.stop_at:
         await load.call("read", "public-tenders", "GET", f"{API}/public/tenders", params={"limit": 20})
@@ -211,7 +229,10 @@ async def fault(load: Load, data_dir: Path, at: float, outage: float, mode: str)
         await asyncio.sleep(0.05)
 
 
-async def verify(load: Load, data_dir: Path, vendors: list[harness.Account], tenders: list[str], bureau: scenario.Bureau) -> None:
+async def verify(
+    load: Load, data_dir: Path, vendors: list[harness.Account], tenders: list[str], bureau: scenario.Bureau,
+    milestones: list[scenario.PayableMilestone],
+) -> None:
     report = load.report
     # 1. How every request ended.
     for o in report.outcomes:
@@ -282,6 +303,25 @@ async def verify(load: Load, data_dir: Path, vendors: list[harness.Account], ten
             if o.kind == "publish" and o.status == 200 and o.key not in {t["id"] for t in published}:
                 report.violations.append(f"accepted publication of {o.key} is not in the database")
         report.checked = {"bids": len(bids), "grades": len(grades), "published_tenders": len(published)}
+        if milestones:
+            payments = await conn.fetch(
+                "SELECT id::text, milestone_id::text, amount FROM payments WHERE milestone_id = ANY($1::uuid[])",
+                [m.milestone_id for m in milestones],
+            )
+            stored = Counter(p["milestone_id"] for p in payments)
+            for m in milestones:
+                answered = {o.record_id for o in report.outcomes if o.kind == "payment" and o.key == m.milestone_id and o.status in (200, 201)}
+                if stored[m.milestone_id] != 1:
+                    report.violations.append(f"milestone {m.milestone_id} has {stored[m.milestone_id]} payments")
+                if len(answered) != 1 or not answered <= {p["id"] for p in payments}:
+                    report.violations.append(f"milestone {m.milestone_id}: the client was answered {answered}")
+            payment_events = {r["entity_id"] for r in await conn.fetch(
+                "SELECT entity_id FROM audit_events WHERE entity_type = 'payment'")}
+            report.violations += [f"payment {p['id']} has no audit event (half-written)" for p in payments if p["id"] not in payment_events]
+            spent = await conn.fetchval("SELECT spent FROM budget_lines WHERE id = $1", bureau.budget_line_id)
+            if spent != sum((p["amount"] for p in payments), start=0):
+                report.violations.append(f"budget line spent {spent} differs from its payments")
+            report.checked["payments"] = len(payments)
     finally:
         await conn.close()
     verification = (await load.client.get(f"{API}/audit-events/verify", headers=load.server.accounts["supervisor"].headers)).json()
@@ -301,6 +341,7 @@ async def run(
     mode: str = "immediate",
     pace: float = 0.05,
     timeout: float = 20.0,
+    contracts: int = 1,
 ) -> FaultReport:
     """Prepare the records, run the load with the fault in it, and check the outcome."""
     data_dir = server.data_dir
@@ -308,8 +349,12 @@ async def run(
     with server.client() as client:
         admin = accounts["admin"]
         bureau = scenario.bureau_with_budget(client, admin, accounts["bureau"])
+        bidders = [accounts["vendor"]] + [harness.create_account(client, admin, "vendor") for _ in range(max(vendors, 3) - 1)]
+        milestones: list[scenario.PayableMilestone] = []
+        if contracts and scenario.has_endpoint(server, "post", "/api/v1/contracts/{contract_id}/milestones/{milestone_id}/payments"):
+            evaluator = accounts.get("evaluator") or harness.create_account(client, admin, "evaluator")
+            milestones = scenario.contracts_ready_for_payment(client, admin, bureau, bidders[:3], [evaluator], contracts)
         tender_ids = [scenario.published_tender(client, bureau, days=25, ceiling="1000000.00")["id"] for _ in range(tenders)]
-        bidders = [accounts["vendor"]] + [harness.create_account(client, admin, "vendor") for _ in range(vendors - 1)]
         deadline = (scenario.clock_now(client, admin) + timedelta(days=25)).isoformat()
     load = Load(server, timeout)
     load.stop_at = duration
@@ -320,8 +365,9 @@ async def run(
             admin_worker(load, admin, [v.organisation_id for v in bidders], pace),
             bureau_worker(load, bureau, deadline, pace * 2),
             reader_worker(load, pace),
+            payment_worker(load, accounts["bureau"], milestones, duration / (len(milestones) + 1)),
         )
-        await verify(load, data_dir, bidders, tender_ids, bureau)
+        await verify(load, data_dir, bidders, tender_ids, bureau, milestones)
     finally:
         await load.client.aclose()
     return load.report
@@ -335,6 +381,7 @@ def main() -> None:
     parser.add_argument("--outage", type=float, default=5.0)
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--mode", choices=["immediate", "fast", "kill"], default="immediate")
+    parser.add_argument("--contracts", type=int, default=2, help="contracts whose 3 milestones get paid")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="govbuy-faults-"))
@@ -342,7 +389,7 @@ def main() -> None:
     try:
         report = asyncio.run(
             run(server, vendors=args.vendors, tenders=args.tenders, fault_at=args.fault_at, outage=args.outage,
-                duration=args.duration, mode=args.mode)
+                duration=args.duration, mode=args.mode, contracts=args.contracts)
         )
     finally:
         server.stop()
