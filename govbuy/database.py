@@ -52,11 +52,20 @@ def _encode_json(value: Any) -> str:
     return value if isinstance(value, str) else dumps(value)
 
 
+def _encode_jsonb(value: Any) -> bytes:
+    # jsonb's binary form is a version byte (1) and the JSON text: COPY needs the binary form.
+    return b"\x01" + _encode_json(value).encode()
+
+
+def _decode_jsonb(data: bytes) -> Any:
+    return json.loads(data[1:])
+
+
 async def _init_connection(connection: asyncpg.Connection) -> None:
-    for name in ("json", "jsonb"):
-        await connection.set_type_codec(
-            name, encoder=_encode_json, decoder=json.loads, schema="pg_catalog"
-        )
+    await connection.set_type_codec("json", encoder=_encode_json, decoder=json.loads, schema="pg_catalog")
+    await connection.set_type_codec(
+        "jsonb", encoder=_encode_jsonb, decoder=_decode_jsonb, schema="pg_catalog", format="binary"
+    )
 
 
 def resolve_dsn(settings: Settings) -> str:

@@ -923,3 +923,59 @@ def inputs_fingerprint(inputs: RatingInputs) -> str:
         ensure_ascii=False,
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+# --- rating many vendors for storage -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VendorFacts:
+    """What the database knows of one vendor, as plain values (cheap to send to a worker)."""
+
+    vendor_id: Any
+    grades: tuple[tuple[int, date], ...]
+    entries: tuple[tuple[str, date, date | None, str], ...]
+    evaluations: tuple[tuple[Decimal, Decimal, date, str], ...] = ()
+    milestones: tuple[tuple[date, date | None], ...] = ()
+    terminations_for_cause: int = 0
+
+
+def inputs_from_facts(facts: VendorFacts, today: date) -> RatingInputs:
+    """The rating's inputs on `today`: valid grade only, entries split into active and past."""
+    grades = [AssessmentGradeRecord(g, on) for g, on in facts.grades]
+    entries = [CreditListEntry(kind, listed, removed, reason) for kind, listed, removed, reason in facts.entries]
+    current = current_assessment_grade(grades, today)
+    evaluations = tuple(AcceptedEvaluation(s, a, on, g) for s, a, on, g in facts.evaluations)
+    return RatingInputs(
+        evaluations=evaluations,
+        milestones=tuple(DueMilestone(due, delivered) for due, delivered in facts.milestones),
+        assessment_grade=current.grade if current and not current.expired else None,
+        poor_grade_count=sum(1 for e in evaluations if e.grade == "poor"),
+        terminations_for_cause=facts.terminations_for_cause,
+        past_list_entries=tuple(e for e in entries if e.removed_on is not None and e.removed_on <= today),
+        active_list_entries=tuple(active_entries(entries, today)),
+    )
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def rate_for_storage(batch: list[VendorFacts], today: date) -> list[tuple[Any, ...]]:
+    """Rate a batch and serialise each rating once: (vendor_id, score, grade, provisional,
+    eligible, rules_version, fingerprint, inputs_json, result_json). Runs in worker processes."""
+    stored = []
+    for facts in batch:
+        inputs = inputs_from_facts(facts, today)
+        rating = rate_vendor(inputs, today)
+        inputs_dict = inputs.as_dict()
+        fingerprint = hashlib.sha256(
+            _json({"rules_version": RULES_VERSION, "inputs": inputs_dict}).encode("utf-8")
+        ).hexdigest()
+        result = rating.as_dict()
+        del result["inputs"], result["rated_on"]
+        stored.append(
+            (facts.vendor_id, rating.score, rating.grade, rating.provisional, rating.eligible,
+             rating.rules_version, fingerprint, _json(inputs_dict), _json(result))
+        )
+    return stored

@@ -13,7 +13,7 @@ from govbuy import database as db
 from govbuy.audit import Actor
 from govbuy.errors import NotFound, check_if_match
 from govbuy.pagination import Page, check_limit, decode_cursor, page
-from govbuy.rules import SHANGHAI
+from govbuy.rules import SHANGHAI, end_of_day
 from vendors import rules
 from vendors.schemas import (
     AssessmentGradeCreate,
@@ -264,140 +264,114 @@ async def list_credit_list_entries(vendor_id: UUID, limit: int | None, cursor: s
 
 # --- credit rating --------------------------------------------------------------------------
 
-# One statement gathers every input of every vendor asked for (set-based, never a query per
-# vendor). History from contracts and evaluations joins in through `rating_history_sql`.
-_BASE_INPUTS_SQL = """
-SELECT o.id AS vendor_id,
-       (SELECT coalesce(json_agg(json_build_object('grade', g.grade, 'awarded_on', g.awarded_on)), '[]')
-          FROM assessment_grades g WHERE g.vendor_id = o.id) AS grades,
-       (SELECT coalesce(json_agg(json_build_object('list', e.list, 'listed_on', e.listed_on,
-                                                   'removed_on', e.removed_on, 'reason', e.reason)), '[]')
-          FROM credit_list_entries e WHERE e.vendor_id = o.id) AS entries
-FROM organisations o
-WHERE o.kind = 'vendor' AND ($1::uuid[] IS NULL OR o.id = ANY($1))
-"""
+# Statements that gather every input of a batch of vendors (set-based, never a query per
+# vendor): grades, list entries, accepted evaluations of the last three years with their
+# milestone's amount, milestones due by today of signed contracts, terminations for cause.
+_GRADES_SQL = """SELECT vendor_id, grade, awarded_on FROM assessment_grades WHERE vendor_id = ANY($1)"""
+_ENTRIES_SQL = """SELECT vendor_id, list, listed_on, removed_on, reason FROM credit_list_entries
+                  WHERE vendor_id = ANY($1)"""
+_EVALUATIONS_SQL = """
+SELECT e.vendor_id, e.total_score, m.amount, e.grade, (e.accepted_at AT TIME ZONE 'Asia/Shanghai')::date AS accepted_on
+FROM evaluations e JOIN milestones m ON m.id = e.milestone_id
+WHERE e.vendor_id = ANY($1) AND e.status = 'accepted' AND e.superseded_at IS NULL
+  AND e.accepted_at >= $2 AND e.accepted_at < $3"""
+_MILESTONES_SQL = """
+SELECT c.vendor_id, m.due_date, (m.delivered_at AT TIME ZONE 'Asia/Shanghai')::date AS delivered_on
+FROM milestones m JOIN contracts c ON c.id = m.contract_id
+WHERE c.vendor_id = ANY($1) AND c.status IN ('active', 'completed', 'terminated') AND m.status <> 'cancelled'
+  AND m.due_date BETWEEN $2 AND $3"""
+_TERMINATIONS_SQL = """
+SELECT vendor_id, count(*) AS n FROM contracts
+WHERE vendor_id = ANY($1) AND status = 'terminated' AND terminated_for_cause AND terminated_at >= $2
+GROUP BY vendor_id"""
+
+# Below this many vendors a batch is rated in-process; above it, in worker processes.
+_POOL_THRESHOLD = 500
+_pool: Any = None
 
 
-def _inputs_from_row(row: Any, history: dict[str, Any], today: date) -> rules.RatingInputs:
-    grades = [rules.AssessmentGradeRecord(g["grade"], date.fromisoformat(g["awarded_on"])) for g in row["grades"]]
-    entries = [rules.CreditListEntry.from_dict(e) for e in row["entries"]]
-    current = rules.current_assessment_grade(grades, today)
-    return rules.RatingInputs(
-        evaluations=tuple(history.get("evaluations", ())),
-        milestones=tuple(history.get("milestones", ())),
-        assessment_grade=current.grade if current and not current.expired else None,
-        poor_grade_count=history.get("poor_grade_count", 0),
-        terminations_for_cause=history.get("terminations_for_cause", 0),
-        past_list_entries=tuple(e for e in entries if e.removed_on is not None and e.removed_on <= today),
-        active_list_entries=tuple(rules.active_entries(entries, today)),
-    )
+def _rating_pool() -> Any:
+    global _pool
+    if _pool is None:
+        import multiprocessing
+        import os
+        from concurrent.futures import ProcessPoolExecutor
+
+        _pool = ProcessPoolExecutor(max_workers=os.cpu_count() or 2, mp_context=multiprocessing.get_context("spawn"))
+    return _pool
 
 
-async def _history(vendor_ids: list[UUID] | None, today: date) -> dict[UUID, dict[str, Any]]:
-    """Performance, delivery and conduct facts from contracts and evaluations, per vendor.
-
-    Three set-based statements for the whole batch: accepted (and not superseded) evaluations
-    of the last three years with their milestone's amount; milestones due by today of signed
-    contracts with the day they were delivered; terminations for cause of the last three years.
-    """
+async def _facts(vendor_ids: list[UUID], today: date) -> list[rules.VendorFacts]:
     since = rules.lookback_start(today)
-    history: dict[UUID, dict[str, Any]] = {}
-
-    def of(vendor_id: UUID) -> dict[str, Any]:
-        return history.setdefault(
-            vendor_id, {"evaluations": [], "milestones": [], "poor_grade_count": 0, "terminations_for_cause": 0}
+    window = (datetime.combine(since, time(0), tzinfo=SHANGHAI), end_of_day(today))
+    grades: dict[UUID, list] = {v: [] for v in vendor_ids}
+    entries: dict[UUID, list] = {v: [] for v in vendor_ids}
+    evaluations: dict[UUID, list] = {v: [] for v in vendor_ids}
+    milestones: dict[UUID, list] = {v: [] for v in vendor_ids}
+    for r in await db.fetch(_GRADES_SQL, vendor_ids):
+        grades[r["vendor_id"]].append((r["grade"], r["awarded_on"]))
+    for r in await db.fetch(_ENTRIES_SQL, vendor_ids):
+        entries[r["vendor_id"]].append((r["list"], r["listed_on"], r["removed_on"], r["reason"]))
+    for r in await db.fetch(_EVALUATIONS_SQL, vendor_ids, *window):
+        evaluations[r["vendor_id"]].append((r["total_score"], r["amount"], r["accepted_on"], r["grade"]))
+    for r in await db.fetch(_MILESTONES_SQL, vendor_ids, since, today):
+        milestones[r["vendor_id"]].append((r["due_date"], r["delivered_on"]))
+    terminations = {r["vendor_id"]: r["n"] for r in await db.fetch(_TERMINATIONS_SQL, vendor_ids, window[0])}
+    return [
+        rules.VendorFacts(
+            v, tuple(grades[v]), tuple(entries[v]), tuple(evaluations[v]), tuple(milestones[v]), terminations.get(v, 0)
         )
-
-    for r in await db.fetch(
-        """SELECT e.vendor_id, e.total_score, m.amount, e.grade,
-                  (e.accepted_at AT TIME ZONE 'Asia/Shanghai')::date AS accepted_on
-           FROM evaluations e JOIN milestones m ON m.id = e.milestone_id
-           WHERE e.status = 'accepted' AND e.superseded_at IS NULL
-             AND e.accepted_at >= $2 AND ($1::uuid[] IS NULL OR e.vendor_id = ANY($1))""",
-        vendor_ids,
-        datetime.combine(since, time(0), tzinfo=SHANGHAI),
-    ):
-        if r["accepted_on"] > today:
-            continue
-        item = of(r["vendor_id"])
-        item["evaluations"].append(rules.AcceptedEvaluation(r["total_score"], r["amount"], r["accepted_on"], r["grade"]))
-        item["poor_grade_count"] += r["grade"] == "poor"
-    for r in await db.fetch(
-        """SELECT c.vendor_id, m.due_date, (m.delivered_at AT TIME ZONE 'Asia/Shanghai')::date AS delivered_on
-           FROM milestones m JOIN contracts c ON c.id = m.contract_id
-           WHERE c.status IN ('active', 'completed', 'terminated') AND m.status <> 'cancelled'
-             AND m.due_date BETWEEN $2 AND $3 AND ($1::uuid[] IS NULL OR c.vendor_id = ANY($1))""",
-        vendor_ids,
-        since,
-        today,
-    ):
-        of(r["vendor_id"])["milestones"].append(rules.DueMilestone(r["due_date"], r["delivered_on"]))
-    for r in await db.fetch(
-        """SELECT vendor_id, count(*) AS n FROM contracts
-           WHERE status = 'terminated' AND terminated_for_cause AND terminated_at >= $2
-             AND ($1::uuid[] IS NULL OR vendor_id = ANY($1))
-           GROUP BY vendor_id""",
-        vendor_ids,
-        datetime.combine(since, time(0), tzinfo=SHANGHAI),
-    ):
-        of(r["vendor_id"])["terminations_for_cause"] = r["n"]
-    return history
+        for v in vendor_ids
+    ]
 
 
-def _changed(latest: Any, fingerprint: str, result: dict[str, Any]) -> bool:
-    if latest is None:
-        return True
-    return latest["fingerprint"] != fingerprint or latest["result"] != result
+async def _rate(facts: list[rules.VendorFacts], today: date) -> list[tuple[Any, ...]]:
+    if len(facts) < _POOL_THRESHOLD:
+        return rules.rate_for_storage(facts, today)
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    workers = _rating_pool()._max_workers
+    size = -(-len(facts) // workers)
+    chunks = [facts[i : i + size] for i in range(0, len(facts), size)]
+    parts = await asyncio.gather(
+        *(loop.run_in_executor(_rating_pool(), rules.rate_for_storage, chunk, today) for chunk in chunks)
+    )
+    return [row for part in parts for row in part]
 
 
-async def _store_ratings(actor: Actor | None, vendor_ids: list[UUID] | None, today: date) -> int:
-    """Rate the vendors and store a new rating only where an input or the result changed."""
-    rows = await db.fetch(_BASE_INPUTS_SQL, vendor_ids)
-    history = await _history(vendor_ids, today)
+async def _store_ratings(vendor_ids: list[UUID], today: date) -> int:
+    """Rate the vendors; store a new rating only where an input or the result changed."""
+    facts = await _facts(vendor_ids, today)
     latest = {
-        r["vendor_id"]: r
+        r["vendor_id"]: (r["fingerprint"], r["score"], r["grade"], r["provisional"], r["eligible"])
         for r in await db.fetch(
-            """SELECT DISTINCT ON (vendor_id) vendor_id, fingerprint, result FROM credit_ratings
-               WHERE ($1::uuid[] IS NULL OR vendor_id = ANY($1)) ORDER BY vendor_id, id DESC""",
+            """SELECT DISTINCT ON (vendor_id) vendor_id, fingerprint, score, grade, provisional, eligible
+               FROM credit_ratings WHERE vendor_id = ANY($1) ORDER BY vendor_id, id DESC""",
             vendor_ids,
         )
     }
     now = await clock.now()
-    new_rows = []
-    for row in rows:
-        inputs = _inputs_from_row(row, history.get(row["vendor_id"], {}), today)
-        rating = rules.rate_vendor(inputs, today)
-        fingerprint = rules.inputs_fingerprint(inputs)
-        result = _canonical_result(rating)
-        if _changed(latest.get(row["vendor_id"]), fingerprint, result):
-            new_rows.append(
-                (row["vendor_id"], today, rating.score, rating.grade, rating.provisional, rating.eligible,
-                 rating.rules_version, fingerprint, inputs.as_dict(), result, now)
-            )
+    new_rows = [
+        (vendor_id, today, score, grade, provisional, eligible, version, fingerprint, inputs, result, now)
+        for vendor_id, score, grade, provisional, eligible, version, fingerprint, inputs, result in await _rate(facts, today)
+        if latest.get(vendor_id) != (fingerprint, score, grade, provisional, eligible)
+    ]
     if new_rows:
-        await db.executemany(
-            """INSERT INTO credit_ratings (vendor_id, rated_on, score, grade, provisional, eligible, rules_version,
-                                           fingerprint, inputs, result, created_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
-            new_rows,
-        )
+        async with db.connection() as conn:
+            await conn.copy_records_to_table(
+                "credit_ratings",
+                records=new_rows,
+                columns=["vendor_id", "rated_on", "score", "grade", "provisional", "eligible", "rules_version",
+                         "fingerprint", "inputs", "result", "created_at"],
+            )
     return len(new_rows)
-
-
-def _canonical_result(rating: rules.Rating) -> dict[str, Any]:
-    """The rating without its date and inputs: what must stay equal for no new history row."""
-    import json
-
-    data = rating.as_dict()
-    data.pop("rated_on")
-    data.pop("inputs")
-    return json.loads(db.dumps(data))
 
 
 async def recompute_rating(actor: Actor | None, vendor_id: UUID) -> bool:
     """Recompute one vendor's rating inside the caller's transaction; True if it changed."""
     async with db.transaction():
-        changed = await _store_ratings(actor, [vendor_id], await clock.today()) > 0
+        changed = await _store_ratings([vendor_id], await clock.today()) > 0
         if changed:
             latest = await _latest_rating(vendor_id)
             await audit.record(
@@ -408,14 +382,15 @@ async def recompute_rating(actor: Actor | None, vendor_id: UUID) -> bool:
 
 
 async def recompute_all(batch: int = 5000, progress: Callable[[int, int], None] | None = None) -> int:
-    """Recompute every vendor's rating in batches (set-based per batch); returns ratings stored."""
+    """Recompute every vendor's rating in batches (set-based per batch, rated in parallel
+    worker processes); returns how many ratings changed and were stored."""
     today = await clock.today()
     ids = [r["id"] for r in await db.fetch("SELECT id FROM organisations WHERE kind = 'vendor' ORDER BY id")]
     stored = 0
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
         async with db.transaction():
-            stored += await _store_ratings(None, chunk, today)
+            stored += await _store_ratings(chunk, today)
         if progress:
             progress(min(start + batch, len(ids)), len(ids))
     return stored
@@ -443,7 +418,7 @@ async def get_rating(vendor_id: UUID) -> CreditRatingRead:
     row = await _latest_rating(vendor_id)
     if row is None:
         async with db.transaction():
-            await _store_ratings(None, [vendor_id], await clock.today())
+            await _store_ratings([vendor_id], await clock.today())
         row = await _latest_rating(vendor_id)
     return _rating_read(row)
 
