@@ -84,6 +84,12 @@ def event_hash(
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+async def lock_chain() -> None:
+    """Hold the chain's lock until the transaction ends: appends after it are ordered after
+    this transaction's commit (what record() does; listeners' own appends rely on it)."""
+    await db.execute("SELECT pg_advisory_xact_lock($1)", _AUDIT_LOCK)
+
+
 async def record(
     actor: Actor | None,
     action: str,
@@ -98,7 +104,7 @@ async def record(
         raise RuntimeError("audit events are written inside the change's transaction")
     before, after = _canonical(before), _canonical(after)
     occurred_at = await clock.now()
-    await db.execute("SELECT pg_advisory_xact_lock($1)", _AUDIT_LOCK)
+    await lock_chain()
     prev = await db.fetchval("SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1") or GENESIS
     actor_id = actor.user_id if actor else None
     org_id = actor.organisation_id if actor else None

@@ -68,6 +68,11 @@ _SILENT_ACTIONS = frozenset(
         "tender_question.answered",
         "challenge.filed",
         "challenge.moot",
+        "evaluation.commissioned",
+        "evaluation.scored",
+        "evaluation.submitted",
+        "evaluation.returned",
+        "appeal.filed",
     }
 )
 
@@ -254,6 +259,33 @@ async def load_process(tender_id: UUID, now: datetime) -> ocds.Process | None:
         evaluations=evaluations,
         payments=payments,
     )
+
+
+# --- backfill -------------------------------------------------------------------------------
+
+
+async def backfill(batch: int = 500) -> int:
+    """Publish the current state of every published tender that has no release yet, one
+    transaction each, under the audit chain's lock like every other append (so the feed stays
+    in commit order); returns how many releases were published."""
+    published = 0
+    after = None
+    while True:
+        rows = await db.fetch(
+            """SELECT t.id FROM tenders t
+               WHERE t.published_at IS NOT NULL AND ($1::uuid IS NULL OR t.id > $1)
+                 AND NOT EXISTS (SELECT 1 FROM ocds_releases r WHERE r.tender_id = t.id)
+               ORDER BY t.id LIMIT $2""",
+            after,
+            batch,
+        )
+        if not rows:
+            return published
+        for row in rows:
+            async with db.transaction():
+                await audit.lock_chain()
+                published += await publish(row["id"]) is not None
+        after = rows[-1]["id"]
 
 
 # --- reads ----------------------------------------------------------------------------------

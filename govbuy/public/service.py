@@ -265,8 +265,9 @@ async def get_tender(tender_id: UUID) -> PublicTender:
 # --- contracts ------------------------------------------------------------------------------
 
 _CONTRACT_SELECT = """
-SELECT c.*, b.name AS bureau_name, v.name AS vendor_name
+SELECT c.*, coalesce(nullif(c.title, ''), t.title) AS public_title, b.name AS bureau_name, v.name AS vendor_name
 FROM contracts c
+JOIN tenders t ON t.id = c.tender_id
 JOIN organisations b ON b.id = c.bureau_id
 JOIN organisations v ON v.id = c.vendor_id
 """
@@ -277,7 +278,7 @@ def _contract_fields(row: Any) -> dict[str, Any]:
         "id": row["id"],
         "ocid": feed.ocid_of(row["tender_id"]),
         "tender_id": row["tender_id"],
-        "title": row["title"],
+        "title": row["public_title"],
         "bureau": OrganisationRef(id=row["bureau_id"], name=row["bureau_name"]),
         "vendor": OrganisationRef(id=row["vendor_id"], name=row["vendor_name"]),
         "amount": row["amount"],

@@ -164,3 +164,49 @@ async def test_concurrent_writers_and_a_paging_reader_see_every_release_exactly_
     assert len(stored) == writers * per_writer * 2
     assert [r["id"] for r in seen] == stored
     assert pages_while_writing > 1  # the reader really read while transactions were in flight
+
+
+async def test_backfill_publishes_processes_that_changed_without_the_feed(client, monkeypatch):
+    from govbuy import audit
+    from govbuy.public import cli
+
+    b = await s.bureau(client)
+    known = await s.published(client, b)
+    with monkeypatch.context() as m:
+        m.setattr(audit, "listeners", [])  # a process run without the listener registered
+        missed = await s.published(client, b, title="无监听时发布的项目")
+        await s.draft(client, b, title="草稿")
+    assert await db.fetchval("SELECT count(*) FROM ocds_releases") == 1
+    assert await cli.backfill() == 1
+    assert await cli.backfill() == 0
+    releases, _, packages = await s.read_feed(client)
+    assert [(r["tender"]["id"], r["tag"]) for r in releases] == [(known.id, ["tender"]), (missed.id, ["tender"])]
+    s.assert_valid_release_package(packages[0])
+
+
+def test_the_cli_offers_the_backfill_and_registers_the_feed():
+    import argparse
+
+    from govbuy import audit
+    from govbuy.public import cli
+
+    parser = argparse.ArgumentParser()
+    cli.register_commands(parser.add_subparsers(dest="command"))
+    assert parser.parse_args(["ocds-backfill"]).func is cli.cmd_backfill
+    assert feed.on_audit_event in audit.listeners
+
+
+async def test_a_release_that_cannot_be_built_never_stops_the_change(client, monkeypatch):
+    b = await s.bureau(client)
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("mapping bug")
+
+    monkeypatch.setattr(feed, "strict", False)
+    monkeypatch.setattr(feed, "load_process", broken)
+    failures = feed.RELEASE_FAILURES._value.get()
+    p = await s.published(client, b)  # the change commits; its release is logged as missing
+    assert p.tender["status"] == "published"
+    assert await db.fetchval("SELECT status FROM tenders WHERE id = $1::uuid", p.id) == "published"
+    assert await db.fetchval("SELECT count(*) FROM ocds_releases") == 0
+    assert feed.RELEASE_FAILURES._value.get() == failures + 2  # the draft's creation, its publication

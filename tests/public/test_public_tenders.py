@@ -137,3 +137,16 @@ async def test_a_vendor_shows_its_standing_and_nothing_personal(client):
     text = str(body)
     assert vendor.user.username not in text and "13800000000" not in text and "张三" not in text
     assert (await client.get(f"/api/v1/public/vendors/{admin.organisation_id}")).status_code == 404
+
+
+async def test_the_title_index_serves_chinese_substrings_of_three_characters_or_more(database):
+    from govbuy import database as db
+
+    async def plan(pattern: str) -> str:
+        async with db.transaction():
+            await db.execute("SET LOCAL enable_seqscan = off")  # an empty table would be scanned anyway
+            rows = await db.fetch("EXPLAIN SELECT id FROM tenders WHERE title ILIKE $1", pattern)
+        return "\n".join(r[0] for r in rows)
+
+    assert "tenders_title_trgm" in await plan("%居家养老%")
+    assert "tenders_title_trgm" in await plan("%心理健%")
