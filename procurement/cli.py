@@ -8,10 +8,11 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-Progress = Any  # procurement.service.Progress: (stage, done, total) -> None
+Progress = Callable[[str, int, "int | None"], None]  # (stage, rows done, rows in all)
 
 
 async def import_file(
@@ -26,20 +27,23 @@ async def import_file(
 ) -> Any:
     """Import `path` into a draft catalogue (an existing one, or a new draft for the region and
     year), as the platform operator; publish it afterwards if asked."""
+    from govbuy import database as db
     from procurement import service
     from procurement.schemas import CatalogueCreate
 
     content = path.read_bytes()
-    if catalogue_id is None:
-        if not (region_code and year):
-            raise SystemExit("give --catalogue-id, or --region-code and --year for a new draft")
-        catalogue = await service.create_catalogue(
-            None, CatalogueCreate(region_code=region_code, year=year, title=title or f"{year} 政府购买服务指导性目录")
-        )
-        catalogue_id = catalogue.id
-    result = await service.import_catalogue(None, UUID(str(catalogue_id)), path.name, content, progress)
-    if publish:
-        await service.publish_catalogue(None, UUID(str(catalogue_id)), None)
+    if catalogue_id is None and not (region_code and year):
+        raise SystemExit("give --catalogue-id, or --region-code and --year for a new draft")
+    # One transaction: a file with a bad row leaves no new draft behind either.
+    async with db.transaction():
+        if catalogue_id is None:
+            catalogue = await service.create_catalogue(
+                None, CatalogueCreate(region_code=region_code, year=year, title=title or f"{year} 政府购买服务指导性目录")
+            )
+            catalogue_id = catalogue.id
+        result = await service.import_catalogue(None, UUID(str(catalogue_id)), path.name, content, progress)
+        if publish:
+            await service.publish_catalogue(None, UUID(str(catalogue_id)), None)
     return result
 
 

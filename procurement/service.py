@@ -157,9 +157,14 @@ async def create_catalogue(actor: Actor | None, data: CatalogueCreate) -> Catalo
 
 
 async def _platform_org() -> UUID:
+    """The platform operator's organisation, on whose behalf the CLI acts (created as
+    `govbuy serve` would create it, if the service has never run on this database)."""
     org = await db.fetchval("SELECT id FROM organisations WHERE kind = 'platform' ORDER BY created_at LIMIT 1")
     if org is None:
-        raise RuleViolation("platform_missing", "no platform organisation exists yet: run `govbuy serve` once")
+        from govbuy import service as accounts
+        from govbuy.schemas import OrganisationCreate
+
+        org = (await accounts.create_organisation(None, OrganisationCreate(name="govbuy 平台运营方", kind="platform"))).id
     return org
 
 

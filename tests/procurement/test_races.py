@@ -13,18 +13,17 @@ from tests.procurement import support as s
 API = "/api/v1/tenders"
 
 
-async def test_fifty_concurrent_bids_at_the_deadline_are_accepted_before_it_or_refused_never_lost(client):
-    w = await s.world("50000000.00")
-    vendors = await factories.many_signed_in("vendor", 50)
-
+async def race_the_deadline(client, w, vendors, lead: float) -> tuple[set[str], set[str]]:
+    """One tender; the vendors' bids start 10 ms apart from `lead` seconds before its deadline
+    (each is still in flight while dozens of others are). Checks that every bid was accepted
+    before the deadline or refused after it, and that after the opening exactly the accepted
+    ones are there; returns (accepted, refused) vendor ids."""
     tender = await s.published_tender(client, w)
     deadline = datetime.fromisoformat(tender["bid_deadline"])
     gap = (deadline - await s.now(client, w.admin)).total_seconds()
     await s.advance(client, w.admin, seconds=int(gap) - 2)
     remaining = (deadline - await s.now(client, w.admin)).total_seconds()
-    # The 50 requests start 10 ms apart, the deadline falling in the middle: each is still in
-    # flight while dozens of others are (a bid takes longer than the whole spread here).
-    await asyncio.sleep(max(remaining - 0.25, 0))
+    await asyncio.sleep(max(remaining - lead, 0))
 
     async def submit(i: int, vendor):
         await asyncio.sleep(i * 0.01)
@@ -35,8 +34,8 @@ async def test_fifty_concurrent_bids_at_the_deadline_are_accepted_before_it_or_r
     accepted = {str(v.organisation_id) for v, r in zip(vendors, results) if r.status_code == 201}
     refused = {str(v.organisation_id) for v, r in zip(vendors, results) if r.status_code == 409}
     assert accepted | refused == {str(v.organisation_id) for v in vendors}, [r.text for r in results]
+    assert not accepted & refused
     assert all(r.json()["code"] == "bid_deadline_passed" for r in results if r.status_code == 409)
-    assert accepted and refused, f"the deadline missed the burst ({len(accepted)} accepted)"
     for r in results:
         if r.status_code == 201:
             assert datetime.fromisoformat(r.json()["submitted_at"]) < deadline
@@ -59,6 +58,22 @@ async def test_fifty_concurrent_bids_at_the_deadline_are_accepted_before_it_or_r
     )
     assert len(opened) == 1
     assert {b["vendor_id"] for b in opened[0]["after"]["bids"]} == accepted
+    return accepted, refused
+
+
+async def test_fifty_concurrent_bids_at_the_deadline_are_accepted_before_it_or_refused_never_lost(client):
+    w = await s.world("50000000.00")
+    vendors = await factories.many_signed_in("vendor", 50)
+    # On a slow or busy machine the deadline may miss the burst: aim again (earlier when every
+    # bid came too late, later when none did), up to three tenders; each one is checked whole.
+    lead, splits = 0.25, []
+    for _ in range(3):
+        accepted, refused = await race_the_deadline(client, w, vendors, lead)
+        splits.append((len(accepted), len(refused)))
+        if accepted and refused:
+            break
+        lead = lead * 3 if not accepted else lead / 3
+    assert splits[-1][0] and splits[-1][1], f"the deadline never fell inside the burst: {splits}"
 
 
 async def test_concurrent_first_reads_after_the_deadline_open_the_tender_once(client):
