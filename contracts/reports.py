@@ -397,7 +397,10 @@ async def annual_report_data(actor: Actor, year: int, bureau_id: UUID | None) ->
             "withheld": r["withheld"],
             "evaluations": r["evaluations"],
             "average_score": r["average_score"],
-            "grade": _grade_for(r["average_score"]),
+            "score_grade": (
+                f"{r['average_score']}（{evaluation_rules.Grade(_grade_for(r['average_score'])).label}）"
+                if r["average_score"] is not None else "—"
+            ),
             "status": CONTRACT_STATUS_LABELS[r["status"]],
         })
     grades: Counter[str] = Counter()
@@ -453,6 +456,7 @@ async def annual_report_data(actor: Actor, year: int, bureau_id: UUID | None) ->
         },
         "totals": totals,
         "categories": categories,
+        "category_names": {c["code"]: c["name"] for c in categories},
         "distribution": distribution,
         "contracts": contracts,
     }
