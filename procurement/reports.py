@@ -127,7 +127,8 @@ SELECT t.id, t.title, t.description, t.method, t.ceiling_amount, t.contract_mont
        (SELECT count(*) FROM tender_panel_members p WHERE p.tender_id = t.id) AS panel_size,
        (SELECT count(*) FROM bids x WHERE x.tender_id = t.id AND x.status IN ('valid', 'invalid')) AS bid_count,
        (SELECT coalesce(json_agg(json_build_object('vendor_name', o.name, 'price', x.price,
-                                                   'eligibility', x.eligibility_at_opening)
+                                                   'eligibility', x.eligibility_at_opening,
+                                                   'credit_grade', x.credit_grade_at_opening)
                                  ORDER BY x.submitted_at, x.id), '[]')
           FROM bids x JOIN organisations o ON o.id = x.vendor_id
          WHERE x.tender_id = t.id AND x.status = 'invalid') AS invalid_bids
@@ -201,7 +202,8 @@ async def award_notice_data(tender_id: UUID) -> tuple[dict[str, Any], str, str, 
         "panel_size": row["panel_size"],
         "bid_count": row["bid_count"],
         "invalid_bids": [
-            {"vendor_name": b["vendor_name"], "price": _decimal(b["price"]), "reason": _invalid_reason(b["eligibility"])}
+            {"vendor_name": b["vendor_name"], "price": _decimal(b["price"]), "credit_grade": b["credit_grade"],
+             "reason": _invalid_reason(b["eligibility"])}
             for b in row["invalid_bids"]
         ],
     }

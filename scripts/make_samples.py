@@ -16,6 +16,7 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 from uuid import UUID
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +43,7 @@ async def _drop(dsn: str) -> None:
 
     from govbuy import database as db
 
-    name = dsn.rsplit("/", 1)[1].split("?")[0]
+    name = urlsplit(dsn).path.lstrip("/")
     admin = await asyncpg.connect(db.with_database(dsn, "postgres"))
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
