@@ -520,7 +520,7 @@ FROM seed_plan p WHERE p.n BETWEEN $1 AND $2"""
 def _bids_sql(plan: Plan) -> str:
     # Bids per tender: single source one; a failed tender fewer than it needs; the others
     # 3 … 2·a−3 (mean a, passed as $3). Distinct vendors per tender (stride 7919, prime).
-    vendor = f"{plan.bench_vendors + 1} + ({_h('p.n', 40)} + k * 7919) % {plan.bidding_vendors}"
+    vendor = f"{plan.bench_vendors + 1} + ({_h('p.n', 40)}::bigint + k * 7919) % {plan.bidding_vendors}"
     return f"""
 INSERT INTO bids (id, tender_id, vendor_id, submitted_by, price, proposal, status, first_submitted_at, submitted_at,
                   eligibility_at_submission, eligibility_at_opening, credit_grade_at_opening, seal_nonce, content_digest)
@@ -606,11 +606,8 @@ INSERT INTO contracts (id, tender_id, bid_id, bureau_id, vendor_id, payee_id, bu
 SELECT md5('contract:' || p.n)::uuid, p.id, a.winning_bid_id, md5('bureau:' || p.bureau)::uuid, a.vendor_id, a.vendor_id,
        p.line_id, t.title, p.ceiling, a.price, a.price, p.months, false, c.start_date,
        (c.start_date + make_interval(months => p.months))::date, '{payment_rule}'::jsonb, 'default',
-       CASE WHEN (c.start_date + make_interval(months => p.months))::date < $1::date THEN 'completed' ELSE 'active' END,
-       c.created_at + interval '1 day', md5('user:bureau:' || p.bureau)::uuid,
-       c.created_at + interval '2 days', vu.id, c.created_at + interval '2 days',
-       CASE WHEN (c.start_date + make_interval(months => p.months))::date < $1::date
-            THEN (c.start_date + make_interval(months => p.months))::timestamptz END,
+       'active', c.created_at + interval '1 day', md5('user:bureau:' || p.bureau)::uuid,
+       c.created_at + interval '2 days', vu.id, c.created_at + interval '2 days', NULL,
        md5('user:bureau:' || p.bureau)::uuid, c.created_at
 FROM seed_plan p
 JOIN tender_awards a ON a.tender_id = p.id
@@ -625,7 +622,7 @@ def _milestones_sql(share: float) -> str:
     # Past milestones (due more than 45 days ago) are evaluated with probability `share`; of
     # those, 90 % are paid too and the rest wait for payment (what the payment benchmark pays).
     plans = json.dumps([[[t, p, d] for t, p, d in ms] for _, ms in MILESTONE_PLANS], ensure_ascii=False)
-    threshold = int(share * 1_000_000)
+    threshold = int(share * 1_048_576)
     return f"""
 INSERT INTO milestones (id, contract_id, sequence, title, percentage, original_amount, amount, due_offset_days,
                         due_date, status, delivered_at)
@@ -639,7 +636,7 @@ CROSS JOIN LATERAL (
                 ELSE c.amount - (e.total - 1) * round(c.amount * e.pct / 100, 2) END AS amount,
            CASE WHEN c.start_date + e.offset_days >= $1::date THEN 'pending'
                 WHEN c.start_date + e.offset_days >= $1::date - 45 THEN 'delivered'
-                WHEN (hashtext(c.id::text || e.seq) & 1048575) % 1000000 < {threshold} THEN
+                WHEN (hashtext(c.id::text || e.seq) & 1048575) < {threshold} THEN
                     CASE WHEN (hashtext(c.id::text || e.seq || 'pay') & 1023) < 922 THEN 'paid' ELSE 'evaluated' END
                 ELSE 'delivered' END AS status
     FROM (SELECT (x.m ->> 0) AS title, (x.m ->> 1)::numeric AS pct, (x.m ->> 2)::int AS offset_days,
@@ -694,6 +691,13 @@ JOIN evaluations e ON e.milestone_id = m.id AND e.superseded_at IS NULL
 CROSS JOIN LATERAL (SELECT CASE e.grade WHEN 'excellent' THEN 1.0000 WHEN 'good' THEN 0.9500
                                         WHEN 'fair' THEN 0.8000 ELSE 0.0000 END AS ratio) r
 WHERE m.status = 'paid'"""
+
+# A contract whose milestones are all paid is completed (as the service completes it).
+COMPLETED_SQL = """
+UPDATE contracts c SET status = 'completed', completed_at = x.last_paid, version = c.version + 1
+FROM (SELECT m.contract_id, max(p.created_at) AS last_paid, bool_and(m.status = 'paid') AS settled
+      FROM milestones m LEFT JOIN payments p ON p.milestone_id = m.id GROUP BY m.contract_id) x
+WHERE x.contract_id = c.id AND x.settled"""
 
 BUDGET_SQL = """
 UPDATE budget_lines l SET reserved = x.reserved, committed = x.committed, spent = x.spent,
@@ -751,7 +755,7 @@ async def _contracts(loader: Loader) -> None:
 
     plan = loader.plan
     rule = json.dumps(as_dicts(DEFAULT_PAYMENT_RULE))
-    await loader.step("contracts", lambda: loader.execute(_contracts_sql(rule), plan.now.date()))
+    await loader.step("contracts", lambda: loader.execute(_contracts_sql(rule)))
     past = await loader.fetchval(_past_milestones_sql(), plan.now.date())
     share = min(1.0, plan.evaluations / past) if past else 0.0
     await loader.step("milestones", lambda: loader.execute(_milestones_sql(share), plan.now.date()))
@@ -762,6 +766,7 @@ async def _contracts(loader: Loader) -> None:
         raise SeedRefused("the default indicator template is missing (run the migrations)")
     await loader.step("evaluations", lambda: loader.execute(_evaluations_sql(indicators.replace("'", "''"))))
     await loader.step("payments", lambda: loader.execute(PAYMENTS_SQL))
+    await loader.step("contracts completed", lambda: loader.execute(COMPLETED_SQL))
 
 
 async def seed(
