@@ -653,14 +653,14 @@ CROSS JOIN LATERAL jsonb_array_elements_text(('{plans}'::jsonb) -> p.milestone_p
 WHERE c.start_date + o.offset_days::int < $1::date - 45"""
 
 
-def _evaluations_sql(indicators: str) -> str:
+def _evaluations_sql(template_id: str, indicators: str) -> str:
     return f"""
 INSERT INTO evaluations (id, contract_id, milestone_id, bureau_id, vendor_id, evaluator_id, template_id, indicators,
                          due_date, status, scores, survey_responses, survey_satisfied, findings, total_score, grade,
                          commissioned_by, commissioned_at, submitted_at, submitted_by, accepted_at, accepted_by,
                          appeal_deadline)
 SELECT md5('evaluation:' || m.id)::uuid, m.contract_id, m.id, c.bureau_id, c.vendor_id,
-       md5('evaluator:' || ev.e)::uuid, '00000000-0000-4000-8000-000000000001'::uuid, '{indicators}'::jsonb,
+       md5('evaluator:' || ev.e)::uuid, '{template_id}'::uuid, '{indicators}'::jsonb,
        m.due_date + 30, 'accepted', s.scores, NULL, NULL, '合成数据：服务按计划完成，台账完整。', s.total,
        CASE WHEN s.total >= 90 THEN 'excellent' WHEN s.total >= 80 THEN 'good' WHEN s.total >= 60 THEN 'fair'
             ELSE 'poor' END,
@@ -750,6 +750,23 @@ async def _tenders_and_bids(loader: Loader) -> None:
     await loader.step("tenders awarded", lambda: loader.execute(AWARDED_TENDERS_SQL))
 
 
+async def _default_template(loader: Loader) -> tuple[str, str]:
+    """(id, indicators as SQL-quoted JSON) of the default indicator template, put back as the
+    migration installs it if it was ever removed."""
+    from evaluation.rules import DEFAULT_TEMPLATE, as_dicts
+
+    row = await loader.fetch("SELECT id::text, indicators::text FROM indicator_templates WHERE is_default")
+    if not row:
+        await loader.execute(
+            """INSERT INTO indicator_templates (id, name, description, indicators, is_default, created_at)
+               VALUES ('00000000-0000-4000-8000-000000000001', '政府购买服务绩效评价指标（默认）',
+                       '投入 10、过程 20、产出 30、效益 25、满意度 15', $1::jsonb, true, now())""",
+            json.dumps(as_dicts(DEFAULT_TEMPLATE), ensure_ascii=False),
+        )
+        row = await loader.fetch("SELECT id::text, indicators::text FROM indicator_templates WHERE is_default")
+    return row[0]["id"], row[0]["indicators"].replace("'", "''")
+
+
 async def _contracts(loader: Loader) -> None:
     from evaluation.rules import DEFAULT_PAYMENT_RULE, as_dicts
 
@@ -759,12 +776,8 @@ async def _contracts(loader: Loader) -> None:
     past = await loader.fetchval(_past_milestones_sql(), plan.now.date())
     share = min(1.0, plan.evaluations / past) if past else 0.0
     await loader.step("milestones", lambda: loader.execute(_milestones_sql(share), plan.now.date()))
-    indicators = await loader.fetchval(
-        "SELECT indicators::text FROM indicator_templates WHERE id = '00000000-0000-4000-8000-000000000001'"
-    )
-    if indicators is None:
-        raise SeedRefused("the default indicator template is missing (run the migrations)")
-    await loader.step("evaluations", lambda: loader.execute(_evaluations_sql(indicators.replace("'", "''"))))
+    template = await _default_template(loader)
+    await loader.step("evaluations", lambda: loader.execute(_evaluations_sql(*template)))
     await loader.step("payments", lambda: loader.execute(PAYMENTS_SQL))
     await loader.step("contracts completed", lambda: loader.execute(COMPLETED_SQL))
 
