@@ -71,50 +71,29 @@ import calendar as _calendar
 from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, NamedTuple
 
 from evaluation.rules import EvaluationStatus, Grade, PaymentBand, grade_for, payout_ratio
-from govbuy.rules import RuleViolation, conflict, to_fen
+from govbuy.rules import as_decimal, has_at_most_two_places, RuleViolation, conflict, to_fen
 
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
 
-def _to_decimal(value: Any) -> Decimal | None:
-    """A finite Decimal from an int, Decimal, float or numeric string; None if it is not one."""
-    if isinstance(value, bool):
-        return None
-    try:
-        if isinstance(value, Decimal):
-            number = value
-        elif isinstance(value, int):
-            number = Decimal(value)
-        elif isinstance(value, float | str):
-            number = Decimal(str(value).strip())
-        else:
-            return None
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
 
 
-def _has_at_most_two_places(number: Decimal) -> bool:
-    try:
-        return number == number.quantize(CENT)
-    except InvalidOperation:
-        return False
 
 
 def _money(value: Any, *, code: str, field: str, positive: bool) -> Decimal:
     """Yuan with at most two decimals (non-negative, or positive when asked), else `code`."""
-    number = _to_decimal(value)
+    number = as_decimal(value)
     ok = (
         number is not None
         and (number > 0 if positive else number >= 0)
-        and _has_at_most_two_places(number)
+        and has_at_most_two_places(number)
     )
     if not ok:
         kind = "positive" if positive else "non-negative"
@@ -336,8 +315,8 @@ def split_milestones(
         title = title.strip() if isinstance(title, str) else ""
         if not title:
             errors.append({"field": f"{where}.title", "message": "title is required"})
-        pct = _to_decimal(percentage)
-        if pct is None or pct <= 0 or not _has_at_most_two_places(pct):
+        pct = as_decimal(percentage)
+        if pct is None or pct <= 0 or not has_at_most_two_places(pct):
             errors.append(
                 {"field": f"{where}.percentage", "message": "must be a positive number with at most two decimals"}
             )
@@ -545,14 +524,14 @@ def validate_deliverable(summary: Any, figures: Mapping[str, Any] | None) -> Del
         if name not in KNOWN_FIGURES:
             errors.append({"field": field, "message": f"unknown figure; known: {', '.join(sorted(KNOWN_FIGURES))}"})
             continue
-        number = _to_decimal(value)
+        number = as_decimal(value)
         if number is None:
             errors.append({"field": field, "message": "must be a number"})
         elif number < 0:
             errors.append({"field": field, "message": "may not be negative"})
         elif name in COUNT_FIGURES and number != number.to_integral_value():
             errors.append({"field": field, "message": "must be a whole number"})
-        elif name in HOUR_FIGURES and not _has_at_most_two_places(number):
+        elif name in HOUR_FIGURES and not has_at_most_two_places(number):
             errors.append({"field": field, "message": "at most two decimals"})
         else:
             checked[name] = number

@@ -61,35 +61,14 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from govbuy.rules import RuleViolation, WorkCalendar, conflict, working_period_end
+from govbuy.rules import as_decimal, has_at_most_two_places, RuleViolation, WorkCalendar, conflict, working_period_end
 
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
 
 
-def _to_decimal(value: Any) -> Decimal | None:
-    """A finite Decimal from an int, Decimal, float or numeric string; None if it is not one."""
-    if isinstance(value, bool):
-        return None
-    try:
-        if isinstance(value, Decimal):
-            number = value
-        elif isinstance(value, int):
-            number = Decimal(value)
-        elif isinstance(value, float | str):
-            number = Decimal(str(value).strip())
-        else:
-            return None
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
 
 
-def _has_at_most_two_places(number: Decimal) -> bool:
-    try:
-        return number == number.quantize(CENT)
-    except InvalidOperation:  # too many digits for the context: certainly not a score
-        return False
 
 
 def _two_places(number: Decimal) -> Decimal:
@@ -207,11 +186,11 @@ def validate_template(indicators: Sequence[Indicator | Mapping[str, Any]]) -> tu
                 {"field": f"{where}.category", "message": f"category must be one of {allowed}"}
             )
             ok = False
-        number = _to_decimal(weight)
+        number = as_decimal(weight)
         if number is None or number <= 0:
             errors.append({"field": f"{where}.weight", "message": "weight must be a positive number"})
             ok = False
-        elif not _has_at_most_two_places(number):
+        elif not has_at_most_two_places(number):
             errors.append({"field": f"{where}.weight", "message": "weight has more than two decimals"})
             ok = False
         if ok:
@@ -274,7 +253,7 @@ GRADE_THRESHOLDS: tuple[tuple[Grade, Decimal], ...] = (
 
 
 def _check_total(total: Any) -> Decimal:
-    number = _to_decimal(total)
+    number = as_decimal(total)
     if number is None or number < 0 or number > HUNDRED:
         raise RuleViolation(
             "invalid_total_score",
@@ -316,7 +295,7 @@ def validate_scores(indicators: Sequence[Indicator], scores: Mapping[str, Any]) 
         if ind.code not in scores or scores[ind.code] is None:
             errors.append({"field": field, "code": "score_missing", "message": f"{ind.name} is not scored"})
             continue
-        number = _to_decimal(scores[ind.code])
+        number = as_decimal(scores[ind.code])
         if number is None:
             errors.append({"field": field, "code": "score_not_a_number", "message": "score must be a number"})
         elif number < 0:
@@ -326,7 +305,7 @@ def validate_scores(indicators: Sequence[Indicator], scores: Mapping[str, Any]) 
                 {"field": field, "code": "score_exceeds_weight",
                  "message": f"{ind.name}: score {_fmt(number)} exceeds its weight {_fmt(ind.weight)}"}
             )
-        elif not _has_at_most_two_places(number):
+        elif not has_at_most_two_places(number):
             errors.append({"field": field, "code": "score_too_precise", "message": "at most two decimals"})
         else:
             result[ind.code] = number
@@ -444,7 +423,7 @@ def validate_payment_rule(bands: Sequence[PaymentBand | Mapping[str, Any]]) -> t
     parsed: list[PaymentBand] = []
     for i, row in enumerate(bands):
         raw_min, raw_max, raw_ratio = _band_fields(row)
-        low, high, ratio = _to_decimal(raw_min), _to_decimal(raw_max), _to_decimal(raw_ratio)
+        low, high, ratio = as_decimal(raw_min), as_decimal(raw_max), as_decimal(raw_ratio)
         where = f"bands[{i}]"
         if low is None:
             errors.append({"field": f"{where}.min_score", "message": "min_score must be a number"})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,6 +42,31 @@ class RuleViolation(Exception):
 def conflict(code: str, detail: str, **kw: Any) -> RuleViolation:
     """A violation that is a state conflict (409) rather than bad input."""
     return RuleViolation(code, detail, status=409, **kw)
+
+
+def as_decimal(value: object) -> Decimal | None:
+    """A finite Decimal from an int, Decimal, float or numeric string; None if it is not one."""
+    if isinstance(value, bool):
+        return None
+    try:
+        if isinstance(value, Decimal):
+            number = value
+        elif isinstance(value, int):
+            number = Decimal(value)
+        elif isinstance(value, float | str):
+            number = Decimal(str(value).strip())
+        else:
+            return None
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def has_at_most_two_places(number: Decimal) -> bool:
+    try:
+        return number == number.quantize(FEN)
+    except InvalidOperation:  # too many digits for the context: certainly not money or a score
+        return False
 
 
 def to_fen(amount: Decimal) -> Decimal:
