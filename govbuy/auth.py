@@ -111,7 +111,8 @@ def requires(*roles: str):
     if unknown:
         raise ValueError(f"unknown roles {unknown}")
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # Async on purpose: Litestar runs a sync guard in a worker thread, a hop per request.
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         actor = connection.scope.get("user")
         if actor is None:
             raise Unauthenticated()
@@ -122,7 +123,7 @@ def requires(*roles: str):
     return guard
 
 
-def any_signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def any_signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     if connection.scope.get("user") is None:
         raise Unauthenticated()
 

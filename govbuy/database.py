@@ -111,8 +111,15 @@ def configure(dsn: str) -> None:
     )
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """What the pool does to a connection it takes back, beyond rolling back an open transaction
+    (asyncpg does that anyway): nothing. Its default sends `pg_advisory_unlock_all(); CLOSE ALL;
+    UNLISTEN *; RESET ALL` — a round trip on every release, for session state this service never
+    leaves behind (its advisory locks are transaction-scoped, it sets no session settings)."""
+
+
 async def start_pool(min_size: int, max_size: int) -> None:
-    await DB.start_connection_pool(min_size=min_size, max_size=max_size, timeout=10)
+    await DB.start_connection_pool(min_size=min_size, max_size=max_size, timeout=10, reset=_keep_session)
 
 
 async def close_pool() -> None:
