@@ -28,6 +28,8 @@ async def test_annual_report_shows_contracts_spend_by_category_and_grades(client
     pdf = await get_pdf_as(client, f"{API}/reports/annual.pdf?year=2026", w.bureau_user_id)
     text = squash(pdf.text)
     assert_page_furniture(pdf, report_data.BUREAU_NAME, "年度报告")
+    assert pdf.page_count == 3
+    assert "合同名称" in pdf.pages[-1]  # the contract list's header repeats on its last page
     assert "2026年度政府购买服务执行情况报告" in text
     # every contract is listed, with its amount
     for c in await db.fetch("SELECT title, amount FROM contracts WHERE id = ANY($1)", contract_ids):

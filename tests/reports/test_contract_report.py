@@ -26,6 +26,7 @@ async def test_contract_report_shows_milestones_evaluations_payments_and_timelin
     pdf = await get_pdf_as(client, f"{API}/contracts/{contract['id']}/report.pdf", w.bureau_user_id)
     text = squash(pdf.text)
     assert_page_furniture(pdf, report_data.BUREAU_NAME, "合同履约报告")
+    assert pdf.page_count == 2
     assert "政府购买服务合同履约情况报告" in text
     assert squash(contract["title"]) in text
     assert f"{contract['amount']:,.2f}" in text
