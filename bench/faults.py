@@ -111,7 +111,7 @@ class Load:
     def __init__(self, server: harness.LiveServer, timeout: float) -> None:
         self.server = server
         self.client = httpx.AsyncClient(
-            base_url=server.base_url, timeout=timeout, limits=httpx.Limits(max_connections=200, max_keepalive_connections=200)
+            base_url=server.base_url, timeout=timeout, limits=httpx.Limits(max_connections=200, max_keepalive_connections=200, keepalive_expiry=2.0)
         )
         self.started = time.monotonic()
         self.report = FaultReport()

@@ -40,6 +40,9 @@ from bench import harness, scenario
 
 API = "/api/v1"
 WEIGHTS = {"bid": 30, "pay": 15, "public": 40, "read": 15}
+# Below uvicorn's keep-alive timeout (5 s): a connection the server is closing is never reused
+# (that race ends in a ReadError that says nothing about the service).
+KEEPALIVE_SECONDS = 2.0
 
 
 @dataclass
@@ -148,7 +151,8 @@ class Clients:
         self.random = random.Random(seed)
         self.http = httpx.AsyncClient(
             base_url=server.base_url, timeout=60,
-            limits=httpx.Limits(max_connections=report.clients + 10, max_keepalive_connections=report.clients + 10),
+            limits=httpx.Limits(max_connections=report.clients + 10, max_keepalive_connections=report.clients + 10,
+                                keepalive_expiry=KEEPALIVE_SECONDS),
         )
         self.started = time.monotonic()
         bureau = setup.bureau.account
