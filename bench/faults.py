@@ -6,7 +6,8 @@ client would; the bureau pays milestones, retrying a 503 with the same Idempoten
 records assessment grades; a bureau drafts and publishes tenders, which reserves budget) the
 embedded server is stopped (`pg_ctl stop -m immediate`: no checkpoint, a
 crash as far as the data is concerned, or `fast`, or SIGKILL of the postmaster) and started
-again after the outage. Then:
+again after the outage; or frozen (SIGSTOP, then SIGCONT: a database that hangs rather than
+goes away, where only timeouts help). Then:
 
 - every request during the outage failed cleanly: 503 problem+json `database_unavailable`, no
   other 5xx, nothing waiting longer than the client timeout;
@@ -208,6 +209,8 @@ async def fault(load: Load, data_dir: Path, at: float, outage: float, mode: str)
     load.report.fault_at = load.now()
     if mode == "kill":
         await asyncio.to_thread(harness.kill_database, data_dir)
+    elif mode == "freeze":
+        harness.freeze_database(data_dir, True)
     else:
         await asyncio.to_thread(harness.stop_database, data_dir, mode)
     await asyncio.sleep(min(outage / 2, 3))
@@ -217,7 +220,10 @@ async def fault(load: Load, data_dir: Path, at: float, outage: float, mode: str)
     except httpx.HTTPError as exc:
         load.report.health_during_outage = f"no answer ({type(exc).__name__})"
     await asyncio.sleep(max(outage - (load.now() - load.report.fault_at), 0))
-    await asyncio.to_thread(harness.start_database, data_dir, sockets)
+    if mode == "freeze":
+        harness.freeze_database(data_dir, False)
+    else:
+        await asyncio.to_thread(harness.start_database, data_dir, sockets)
     load.report.database_back_at = load.now()
     while True:
         try:
@@ -380,8 +386,10 @@ def main() -> None:
     parser.add_argument("--fault-at", type=float, default=4.0)
     parser.add_argument("--outage", type=float, default=5.0)
     parser.add_argument("--duration", type=float, default=20.0)
-    parser.add_argument("--mode", choices=["immediate", "fast", "kill"], default="immediate")
+    parser.add_argument("--mode", choices=["immediate", "fast", "kill", "freeze"], default="immediate",
+                        help="pg_ctl stop -m immediate|fast, SIGKILL of the postmaster, or SIGSTOP of every process")
     parser.add_argument("--contracts", type=int, default=2, help="contracts whose 3 milestones get paid")
+    parser.add_argument("--timeout", type=float, default=20.0, help="the clients' timeout per request (s)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="govbuy-faults-"))
@@ -389,7 +397,7 @@ def main() -> None:
     try:
         report = asyncio.run(
             run(server, vendors=args.vendors, tenders=args.tenders, fault_at=args.fault_at, outage=args.outage,
-                duration=args.duration, mode=args.mode, contracts=args.contracts)
+                duration=args.duration, mode=args.mode, contracts=args.contracts, timeout=args.timeout)
         )
     finally:
         server.stop()

