@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import json
 import statistics
 import tempfile
@@ -402,8 +403,10 @@ def main() -> None:
     finally:
         server.stop()
         harness.stop_embedded(data_dir)
+        log = server.log_text()
+        shutil.rmtree(data_dir, ignore_errors=True)  # its own embedded PostgreSQL: tens of MB
     print(report.table())
-    watchdog = [line for line in server.log_text().splitlines() if "govbuy.embedded" in line and "ERROR" in line]
+    watchdog = [line for line in log.splitlines() if "govbuy.embedded" in line and "ERROR" in line]
     print("\nwatchdog:\n" + "\n".join(f"  {line}" for line in watchdog))
     latencies = [o.latency for o in report.outcomes if o.status]
     if args.json:

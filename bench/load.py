@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import random
 import statistics
 import tempfile
@@ -331,6 +332,7 @@ def main() -> None:
     finally:
         server.stop()
         harness.stop_embedded(data_dir)
+        shutil.rmtree(data_dir, ignore_errors=True)  # its own embedded PostgreSQL: tens of MB
     print(report.table())
     growth = (report.rss_end() - report.rss_warm()) / 1024 / 1024
     flat = growth <= args.rss_margin_mb
