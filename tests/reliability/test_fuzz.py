@@ -288,3 +288,30 @@ def test_uploading_the_same_document_twice_answers_a_documented_status(fuzz_targ
     ]
     documented = DOCUMENT["paths"]["/api/v1/documents"]["post"]["responses"]
     assert all(str(status) in documented for status in statuses), f"answered {statuses}, documented {sorted(documented)}"
+
+
+def test_money_is_documented_as_the_string_it_is_served_as():
+    """DESIGN §4: money travels as a JSON string with two decimals; the document says so."""
+    money = [
+        (name, prop)
+        for name, component in DOCUMENT["components"]["schemas"].items()
+        for prop_name, prop in component.get("properties", {}).items()
+        if prop_name in ("amount", "ceiling_amount", "price", "spent", "reserved", "committed", "available")
+    ]
+    assert money, "no money field in the document"
+    for name, prop in money:
+        variants = prop.get("oneOf") or prop.get("anyOf") or [prop]
+        types = {v.get("type") for v in variants} - {"null"}
+        assert types == {"string"}, f"{name}: money documented as {types}"
+
+
+async def test_money_sent_as_a_json_number_is_refused(client):
+    from tests import factories
+
+    bureau = await factories.signed_in("bureau", await factories.organisation("bureau"))
+    body = {"code": "21300001", "year": 2031, "title": "社区养老服务经费", "amount": 1500000.1}
+    response = await client.post("/api/v1/budget-lines", headers=bureau.headers, json=body)
+    assert response.status_code == 422, response.text
+    accepted = await client.post("/api/v1/budget-lines", headers=bureau.headers, json={**body, "amount": "1500000.10"})
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["amount"] == "1500000.10"
