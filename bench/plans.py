@@ -197,7 +197,8 @@ async def measure(case: Case, ctx: Context, runs: int, dsn: str) -> Measured:
                 await conn.execute(f"PREPARE bench_generic AS {s['sql']}")
                 await conn.execute("SET plan_cache_mode = force_generic_plan")
                 literals = ", ".join(_literal(a) for a in args)
-                rows = await conn.fetch(f"EXPLAIN (ANALYZE, COSTS OFF) EXECUTE bench_generic({literals})")
+                # Not ANALYZEd: a bad generic plan can run for minutes (that is the finding).
+                rows = await conn.fetch(f"EXPLAIN (COSTS ON) EXECUTE bench_generic({literals})")
                 generic.append("\n".join(r[0] for r in rows))
             except asyncpg.PostgresError as exc:
                 generic.append(f"(no generic plan: {exc})")
