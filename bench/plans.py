@@ -134,6 +134,20 @@ async def _context() -> Context:
     return Context(actors, ids)
 
 
+_NOISE = re.compile(r"^\s*(Buffers|Index Searches|Cache Mode|Hits|Storage|Full-sort Groups|Sort Method|Heap Blocks|Planning|Memory Usage|Worker)")
+
+
+def _compact(lines: Any) -> str:
+    return "\n".join(line for line in lines if not _NOISE.match(line))
+
+
+def _total_cost(explained: Any) -> float | None:
+    if explained is None:
+        return None
+    data = json.loads(explained) if isinstance(explained, str) else explained
+    return float(data[0]["Plan"]["Total Cost"])
+
+
 def _literal(value: Any) -> str:
     if value is None:
         return "NULL"
@@ -154,17 +168,20 @@ class Measured:
     plans: list[str] = field(default_factory=list)
     generic_plans: list[str] = field(default_factory=list)
     table_rows: dict[str, int] = field(default_factory=dict)
+    costs: list[tuple[float | None, float | None]] = field(default_factory=list)  # (custom, generic) estimates
 
     @property
     def seq_scans(self) -> list[str]:
-        found = set()
-        for plan in (*self.plans, *self.generic_plans):
-            found.update(re.findall(r"Seq Scan on (\w+)", plan))
-        return sorted(found)
+        """Tables the executed (custom) plans scan sequentially."""
+        return sorted({t for plan in self.plans for t in re.findall(r"Seq Scan on (\w+)", plan)})
 
-    def seq_scans_sized(self) -> str:
-        """Sequential scans with the table's size: on a table of a few rows one is the right plan."""
-        return ", ".join(f"{t} ({self.table_rows.get(t, 0):,} rows)" for t in self.seq_scans) or "none"
+    @property
+    def generic_seq_scans(self) -> list[str]:
+        return sorted({t for plan in self.generic_plans for t in re.findall(r"Seq Scan on (\w+)", plan)})
+
+    def sized(self, tables: list[str]) -> str:
+        """Tables with their size: on a table of a few rows a sequential scan is the right plan."""
+        return ", ".join(f"{t} ({max(0, self.table_rows.get(t, 0)):,} rows)" for t in tables) or "none"
 
 
 async def measure(case: Case, ctx: Context, runs: int, dsn: str) -> Measured:
@@ -185,32 +202,36 @@ async def measure(case: Case, ctx: Context, runs: int, dsn: str) -> Measured:
             for stmt, args in prepared:
                 await stmt.fetch(*args)
             sql_timings.append((time.perf_counter() - started) * 1000)
-        plans, generic = [], []
+        plans, generic, costs = [], [], []
         for s in statements:
             args = [_decode(a, None) for a in s["args"]]
             if not s["sql"].lstrip().upper().startswith(("SELECT", "WITH")):
                 continue
-            rows = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {s['sql']}", *args)
-            plans.append("\n".join(r[0] for r in rows))
+            rows = await conn.fetch(f"EXPLAIN (ANALYZE, COSTS OFF) {s['sql']}", *args)
+            plans.append(_compact(r[0] for r in rows))
+            custom_cost = (await conn.fetchval(f"EXPLAIN (FORMAT JSON) {s['sql']}", *args))
             try:
-                # The plan a prepared statement runs once PostgreSQL switches to a generic plan.
+                # The plan a prepared statement runs once PostgreSQL switches to a generic plan:
+                # only explained, not run (a bad one can run for minutes: that is the finding).
                 await conn.execute(f"PREPARE bench_generic AS {s['sql']}")
                 await conn.execute("SET plan_cache_mode = force_generic_plan")
                 literals = ", ".join(_literal(a) for a in args)
-                # Not ANALYZEd: a bad generic plan can run for minutes (that is the finding).
-                rows = await conn.fetch(f"EXPLAIN (COSTS ON) EXECUTE bench_generic({literals})")
-                generic.append("\n".join(r[0] for r in rows))
+                rows = await conn.fetch(f"EXPLAIN (COSTS OFF) EXECUTE bench_generic({literals})")
+                generic.append(_compact(r[0] for r in rows))
+                generic_cost = await conn.fetchval(f"EXPLAIN (FORMAT JSON) EXECUTE bench_generic({literals})")
             except asyncpg.PostgresError as exc:
                 generic.append(f"(no generic plan: {exc})")
+                generic_cost = None
             finally:
                 await conn.execute("RESET plan_cache_mode; DEALLOCATE bench_generic")
+            costs.append((_total_cost(custom_cost), _total_cost(generic_cost)))
         sizes = {
             r["relname"]: int(r["reltuples"])
             for r in await conn.fetch("SELECT relname, reltuples FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace")
         }
     finally:
         await conn.close()
-    return Measured(statistics.median(timings), statistics.median(sql_timings), statements, plans, generic, sizes)
+    return Measured(statistics.median(timings), statistics.median(sql_timings), statements, plans, generic, sizes, costs)
 
 
 async def run_database(dsn: str, runs: int, only: set[str] | None) -> tuple[int, dict[str, Measured]]:
@@ -242,7 +263,8 @@ async def run_database(dsn: str, runs: int, only: set[str] | None) -> tuple[int,
 def markdown(by_size: list[tuple[int, dict[str, Measured]]]) -> str:
     sizes = [n for n, _ in by_size]
     names = list(by_size[-1][1])
-    out = ["| list | " + " | ".join(f"{n:,} tenders: service / sql ms" for n in sizes) + " | growth (sql, largest ÷ smallest) | seq scans |",
+    out = ["| list | " + " | ".join(f"{n:,} tenders: service / sql ms" for n in sizes)
+           + " | sql growth, largest ÷ smallest | sequential scans (executed plans, largest database) |",
            "|---|" + "---:|" * len(sizes) + "---:|---|"]
     for name in names:
         cells = []
@@ -251,17 +273,24 @@ def markdown(by_size: list[tuple[int, dict[str, Measured]]]) -> str:
             cells.append(f"{m.service_ms:.1f} / {m.sql_ms:.2f}" if m else "—")
         first, last = by_size[0][1].get(name), by_size[-1][1][name]
         growth = f"{last.sql_ms / first.sql_ms:.1f}×" if first and first.sql_ms else "—"
-        out.append(f"| {name} | " + " | ".join(cells) + f" | {growth} | {last.seq_scans_sized()} |")
+        out.append(f"| {name} | " + " | ".join(cells) + f" | {growth} | {last.sized(last.seq_scans)} |")
     out.append("")
     largest, results = by_size[-1]
-    out.append(f"### Plans on the {largest:,}-tender database")
+    out.append(f"### Plans on the {largest:,}-tender database\n")
+    out.append("Each statement a list runs, its plan as executed with the call's arguments "
+               "(`EXPLAIN ANALYZE`, costs and buffer lines left out), and the cost PostgreSQL estimates for it "
+               "against the cost of the generic plan a prepared statement could switch to (it switches only when "
+               "the generic plan is estimated no dearer).")
     for name, m in results.items():
         out.append(f"\n#### {name}\n")
-        for s, plan, generic in zip([s for s in m.statements if s['sql'].lstrip().upper().startswith(('SELECT', 'WITH'))], m.plans, m.generic_plans):
+        selects = [s for s in m.statements if s["sql"].lstrip().upper().startswith(("SELECT", "WITH"))]
+        for s, plan, generic, (custom_cost, generic_cost) in zip(selects, m.plans, m.generic_plans, m.costs):
             sql = " ".join(s["sql"].split())
-            out.append(f"```sql\n{sql[:600]}{' …' if len(sql) > 600 else ''}\n```\n```\n{plan}\n```")
-            if generic.strip() != plan.strip():
-                out.append(f"Generic plan (what a prepared statement may switch to):\n```\n{generic}\n```")
+            out.append(f"```sql\n{sql[:400]}{' …' if len(sql) > 400 else ''}\n```\n```\n{plan}\n```")
+            scans = re.findall(r"Seq Scan on (\w+)", generic)
+            note = f"; it would scan {m.sized(sorted(set(scans)))} sequentially" if scans else ""
+            if custom_cost is not None and generic_cost is not None:
+                out.append(f"Estimated cost {custom_cost:,.0f}; generic plan {generic_cost:,.0f}{note}.")
     return "\n".join(out)
 
 
