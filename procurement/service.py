@@ -955,6 +955,27 @@ async def _write_invitations(tender_id: UUID, invited: Sequence[UUID]) -> None:
         )
 
 
+# The tender's own columns, in the order the INSERT and UPDATE below list them.
+_TENDER_COLUMNS = (
+    "title",
+    "description",
+    "catalogue_item_id",
+    "budget_line_id",
+    "method",
+    "ceiling_amount",
+    "contract_months",
+    "recurring",
+    "evaluation_method",
+    "price_weight",
+    "criteria",
+    "min_assessment_grade",
+    "min_credit_grade",
+    "milestones",
+    "payment_rule",
+    "bid_deadline",
+)
+
+
 async def create_tender(actor: Actor, data: TenderCreate) -> TenderRead:
     """A draft tender; its terms are checked now (as if it were published now) and again at
     publication."""
@@ -971,22 +992,7 @@ async def create_tender(actor: Actor, data: TenderCreate) -> TenderRead:
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20)""",
             tender_id,
             actor.organisation_id,
-            v["title"],
-            v["description"],
-            v["catalogue_item_id"],
-            v["budget_line_id"],
-            v["method"],
-            v["ceiling_amount"],
-            v["contract_months"],
-            v["recurring"],
-            v["evaluation_method"],
-            v["price_weight"],
-            v["criteria"],
-            v["min_assessment_grade"],
-            v["min_credit_grade"],
-            v["milestones"],
-            v["payment_rule"],
-            v["bid_deadline"],
+            *(v[name] for name in _TENDER_COLUMNS),
             actor.user_id,
             now,
         )
@@ -1015,22 +1021,7 @@ async def update_tender(actor: Actor, tender_id: UUID, data: TenderUpdate, if_ma
                    milestones = $15, payment_rule = $16, bid_deadline = $17, updated_at = $18, version = version + 1
                WHERE id = $1""",
             tender_id,
-            v["title"],
-            v["description"],
-            v["catalogue_item_id"],
-            v["budget_line_id"],
-            v["method"],
-            v["ceiling_amount"],
-            v["contract_months"],
-            v["recurring"],
-            v["evaluation_method"],
-            v["price_weight"],
-            v["criteria"],
-            v["min_assessment_grade"],
-            v["min_credit_grade"],
-            v["milestones"],
-            v["payment_rule"],
-            v["bid_deadline"],
+            *(v[name] for name in _TENDER_COLUMNS),
             now,
         )
         await _write_invitations(tender_id, checked.invited)
