@@ -67,14 +67,10 @@ def component_note(name: str, inputs: dict[str, Any], rated_on: date, present: b
             return "近三年无已验收的第三方绩效评价，不计入"
         return f"近三年已验收评价{len(counted)}次，按里程碑金额与时效（1.0/0.6/0.3）加权平均"
     if name == "delivery":
-        due = [m for m in inputs.get("milestones", []) if date.fromisoformat(m["due_date"]) <= rated_on]
+        due, on_time = rules.delivery_counts(inputs, rated_on)
         if not due:
             return "尚无到期的合同里程碑，不计入"
-        on_time = sum(
-            1 for m in due
-            if m["delivered_on"] and date.fromisoformat(m["delivered_on"]) <= date.fromisoformat(m["due_date"])
-        )
-        return f"到期里程碑{len(due)}个，按期交付{on_time}个"
+        return f"到期里程碑{due}个，按期交付{on_time}个"
     if name == "assessment":
         grade = inputs.get("assessment_grade")
         if not present or grade is None:

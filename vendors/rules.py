@@ -414,7 +414,7 @@ def check_eligibility(
 
 # Bump whenever anything below changes the result for some input: stored ratings name the
 # version they were computed under, and a rating can only be re-explained by its own version.
-RULES_VERSION = "credit-2026.1"
+RULES_VERSION = "credit-2026.2"
 
 COMPONENT_BASE_WEIGHTS = {
     "performance": Decimal("0.40"),
@@ -557,6 +557,19 @@ class DueMilestone:
         )
 
 
+def delivery_counts(inputs: Mapping[str, Any], rated_on: date) -> tuple[int, int]:
+    """(milestones due, of which on time) from stored inputs, under either version's shape:
+    credit-2026.1 listed every milestone; credit-2026.2 counts the on-time ones and lists the
+    late ones."""
+    if "milestones" in inputs:
+        listed = [DueMilestone.from_dict(m) for m in inputs["milestones"]]
+        due = [m for m in listed if m.due_date <= rated_on]
+        return len(due), sum(1 for m in due if m.on_time())
+    late = [m for m in inputs.get("late_milestones", []) if date.fromisoformat(m["due_date"]) <= rated_on]
+    on_time = int(inputs.get("on_time_milestones", 0))
+    return on_time + len(late), on_time
+
+
 def _coerce(items: Iterable[Any], kind: type, field: str) -> list[Any]:
     """Accept the record, a mapping (from storage) or a plain tuple (as callers write them)."""
     result = []
@@ -581,7 +594,11 @@ class RatingInputs:
     inputs that differ only in order are equal, rate alike and fingerprint alike.
 
     - `evaluations`: accepted evaluations of the vendor's milestones (any age);
-    - `milestones`: the vendor's milestones with due date and delivery date (any due date);
+    - `on_time_milestones`: how many of the vendor's milestones due by the rating day were
+      delivered by their due date (counted, not listed: they are the great majority);
+    - `late_milestones`: the milestones not delivered by their due date (delivered late, or
+      not delivered), each with its dates, so a bureau can see which; those not yet due on
+      the rating day are left out by the rating;
     - `assessment_grade`: the current valid grade 1..5, or a `CurrentGrade` (ignored when
       expired), or None;
     - `poor_grade_count`: evaluations graded poor (差) within the last 3 years;
@@ -591,7 +608,8 @@ class RatingInputs:
     """
 
     evaluations: tuple[AcceptedEvaluation, ...] = ()
-    milestones: tuple[DueMilestone, ...] = ()
+    on_time_milestones: int = 0
+    late_milestones: tuple[DueMilestone, ...] = ()
     assessment_grade: int | CurrentGrade | None = None
     poor_grade_count: int = 0
     terminations_for_cause: int = 0
@@ -600,7 +618,14 @@ class RatingInputs:
 
     def __post_init__(self) -> None:
         evaluations = _coerce(self.evaluations, AcceptedEvaluation, "evaluations")
-        milestones = _coerce(self.milestones, DueMilestone, "milestones")
+        late = _coerce(self.late_milestones, DueMilestone, "late_milestones")
+        for milestone in late:
+            if milestone.on_time():
+                raise _invalid_input(
+                    "late_milestones",
+                    f"milestone due {milestone.due_date} was delivered on {milestone.delivered_on}: on time, "
+                    "so it is counted in on_time_milestones",
+                )
         past = _coerce(self.past_list_entries, CreditListEntry, "past_list_entries")
         active = _coerce(self.active_list_entries, CreditListEntry, "active_list_entries")
         grade = self.assessment_grade
@@ -619,15 +644,11 @@ class RatingInputs:
                 )
             ),
         )
+        set_(self, "on_time_milestones", _count(self.on_time_milestones, "on_time_milestones"))
         set_(
             self,
-            "milestones",
-            tuple(
-                sorted(
-                    milestones,
-                    key=lambda m: (m.due_date, m.delivered_on is None, m.delivered_on or date.min),
-                )
-            ),
+            "late_milestones",
+            tuple(sorted(late, key=lambda m: (m.due_date, m.delivered_on is None, m.delivered_on or date.min))),
         )
         set_(self, "assessment_grade", grade)
         set_(self, "poor_grade_count", _count(self.poor_grade_count, "poor_grade_count"))
@@ -643,7 +664,8 @@ class RatingInputs:
         grade = self.assessment_grade
         return {
             "evaluations": [e.as_dict() for e in self.evaluations],
-            "milestones": [m.as_dict() for m in self.milestones],
+            "on_time_milestones": self.on_time_milestones,
+            "late_milestones": [m.as_dict() for m in self.late_milestones],
             "assessment_grade": grade.as_dict() if isinstance(grade, CurrentGrade) else grade,
             "poor_grade_count": self.poor_grade_count,
             "terminations_for_cause": self.terminations_for_cause,
@@ -655,7 +677,8 @@ class RatingInputs:
     def from_dict(cls, data: Mapping[str, Any]) -> RatingInputs:
         return cls(
             evaluations=tuple(data.get("evaluations", ())),
-            milestones=tuple(data.get("milestones", ())),
+            on_time_milestones=data.get("on_time_milestones", 0),
+            late_milestones=tuple(data.get("late_milestones", ())),
             assessment_grade=data.get("assessment_grade"),
             poor_grade_count=data.get("poor_grade_count", 0),
             terminations_for_cause=data.get("terminations_for_cause", 0),
@@ -703,7 +726,8 @@ class Rating:
     def component(self, name: str) -> RatingComponent:
         return next(c for c in self.components if c.name == name)
 
-    def as_dict(self) -> dict[str, Any]:
+    def result_dict(self) -> dict[str, Any]:
+        """The outcome alone, as stored beside the inputs."""
         return {
             "score": str(self.score) if self.score is not None else None,
             "grade": self.grade,
@@ -712,9 +736,10 @@ class Rating:
             "blocking_entries": [e.as_dict() for e in self.blocking_entries],
             "components": [c.as_dict() for c in self.components],
             "rules_version": self.rules_version,
-            "rated_on": self.rated_on.isoformat(),
-            "inputs": self.inputs.as_dict(),
         }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.result_dict(), "rated_on": self.rated_on.isoformat(), "inputs": self.inputs.as_dict()}
 
 
 def credit_grade_for_score(score: Decimal) -> str:
@@ -767,14 +792,15 @@ def _performance(inputs: RatingInputs, today: date) -> tuple[Decimal | None, str
 
 
 def _delivery(inputs: RatingInputs, today: date) -> tuple[Decimal | None, str]:
-    due = [m for m in inputs.milestones if m.due_date <= today]
+    late = [m for m in inputs.late_milestones if m.due_date <= today]
+    on_time = inputs.on_time_milestones
+    due = on_time + len(late)
     if not due:
         return None, "no milestone due yet"
-    on_time = sum(1 for m in due if m.on_time())
-    value = _points(Decimal(on_time) * 100 / len(due))
+    value = _points(Decimal(on_time) * 100 / due)
     return value, (
-        f"{on_time} of {_plural(len(due), 'due milestone')} delivered by the due date: "
-        f"{on_time} / {len(due)} × 100 = {value}"
+        f"{on_time} of {_plural(due, 'due milestone')} delivered by the due date: "
+        f"{on_time} / {due} × 100 = {value}"
     )
 
 
@@ -812,7 +838,8 @@ def _past_entries(inputs: RatingInputs, today: date) -> list[CreditListEntry]:
 def _has_history(inputs: RatingInputs, today: date) -> bool:
     return bool(
         any(e.accepted_on <= today for e in inputs.evaluations)
-        or any(m.due_date <= today for m in inputs.milestones)
+        or inputs.on_time_milestones
+        or any(m.due_date <= today for m in inputs.late_milestones)
         or any(e.listed_on <= today for e in _all_entries(inputs))
         or inputs.poor_grade_count
         or inputs.terminations_for_cause
@@ -909,6 +936,17 @@ def rate_vendor(inputs: RatingInputs, today: date) -> Rating:
     )
 
 
+def _json(value: Any) -> str:
+    """Canonical JSON: sorted keys, no spaces, Chinese as itself."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _fingerprint(inputs_json: str) -> str:
+    # The canonical JSON of {"inputs": …, "rules_version": …}, spliced from the inputs' own
+    # canonical JSON (keys in sorted order) so a batch serialises the inputs only once.
+    return hashlib.sha256(f'{{"inputs":{inputs_json},"rules_version":{_json(RULES_VERSION)}}}'.encode()).hexdigest()
+
+
 def inputs_fingerprint(inputs: RatingInputs) -> str:
     """sha256 of the canonical JSON of the inputs and `RULES_VERSION`.
 
@@ -916,13 +954,7 @@ def inputs_fingerprint(inputs: RatingInputs) -> str:
     3-year window and the recency bands move with `today`), so a caller that re-rates daily
     compares the fingerprint and the rating day.
     """
-    canonical = json.dumps(
-        {"rules_version": RULES_VERSION, "inputs": inputs.as_dict()},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return _fingerprint(_json(inputs.as_dict()))
 
 
 # --- rating many vendors for storage -----------------------------------------------------
@@ -936,7 +968,8 @@ class VendorFacts:
     grades: tuple[tuple[int, date], ...]
     entries: tuple[tuple[str, date, date | None, str], ...]
     evaluations: tuple[tuple[Decimal, Decimal, date, str], ...] = ()
-    milestones: tuple[tuple[date, date | None], ...] = ()
+    on_time_milestones: int = 0
+    late_milestones: tuple[tuple[date, date | None], ...] = ()
     terminations_for_cause: int = 0
 
 
@@ -948,17 +981,14 @@ def inputs_from_facts(facts: VendorFacts, today: date) -> RatingInputs:
     evaluations = tuple(AcceptedEvaluation(s, a, on, g) for s, a, on, g in facts.evaluations)
     return RatingInputs(
         evaluations=evaluations,
-        milestones=tuple(DueMilestone(due, delivered) for due, delivered in facts.milestones),
+        on_time_milestones=facts.on_time_milestones,
+        late_milestones=tuple(DueMilestone(due, delivered) for due, delivered in facts.late_milestones),
         assessment_grade=current.grade if current and not current.expired else None,
         poor_grade_count=sum(1 for e in evaluations if e.grade == "poor"),
         terminations_for_cause=facts.terminations_for_cause,
         past_list_entries=tuple(e for e in entries if e.removed_on is not None and e.removed_on <= today),
         active_list_entries=tuple(active_entries(entries, today)),
     )
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def rate_for_storage(batch: list[VendorFacts], today: date) -> list[tuple[Any, ...]]:
@@ -968,14 +998,9 @@ def rate_for_storage(batch: list[VendorFacts], today: date) -> list[tuple[Any, .
     for facts in batch:
         inputs = inputs_from_facts(facts, today)
         rating = rate_vendor(inputs, today)
-        inputs_dict = inputs.as_dict()
-        fingerprint = hashlib.sha256(
-            _json({"rules_version": RULES_VERSION, "inputs": inputs_dict}).encode("utf-8")
-        ).hexdigest()
-        result = rating.as_dict()
-        del result["inputs"], result["rated_on"]
+        inputs_json = _json(inputs.as_dict())
         stored.append(
             (facts.vendor_id, rating.score, rating.grade, rating.provisional, rating.eligible,
-             rating.rules_version, fingerprint, _json(inputs_dict), _json(result))
+             rating.rules_version, _fingerprint(inputs_json), inputs_json, _json(rating.result_dict()))
         )
     return stored

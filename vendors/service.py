@@ -266,7 +266,8 @@ async def list_credit_list_entries(vendor_id: UUID, limit: int | None, cursor: s
 
 # Statements that gather every input of a batch of vendors (set-based, never a query per
 # vendor): grades, list entries, accepted evaluations of the last three years with their
-# milestone's amount, milestones due by today of signed contracts, terminations for cause.
+# milestone's amount, milestones due by today of signed contracts (the on-time ones counted,
+# the late ones listed), terminations for cause.
 _GRADES_SQL = """SELECT vendor_id, grade, awarded_on FROM assessment_grades WHERE vendor_id = ANY($1)"""
 _ENTRIES_SQL = """SELECT vendor_id, list, listed_on, removed_on, reason FROM credit_list_entries
                   WHERE vendor_id = ANY($1)"""
@@ -276,10 +277,17 @@ FROM evaluations e JOIN milestones m ON m.id = e.milestone_id
 WHERE e.vendor_id = ANY($1) AND e.status = 'accepted' AND e.superseded_at IS NULL
   AND e.accepted_at >= $2 AND e.accepted_at < $3"""
 _MILESTONES_SQL = """
-SELECT c.vendor_id, m.due_date, (m.delivered_at AT TIME ZONE 'Asia/Shanghai')::date AS delivered_on
+SELECT c.vendor_id, count(*) FILTER (WHERE d.on_time) AS on_time,
+       array_agg(m.due_date) FILTER (WHERE NOT d.on_time) AS late_due,
+       array_agg(d.delivered_on) FILTER (WHERE NOT d.on_time) AS late_delivered
 FROM milestones m JOIN contracts c ON c.id = m.contract_id
+CROSS JOIN LATERAL (
+    SELECT (m.delivered_at AT TIME ZONE 'Asia/Shanghai')::date AS delivered_on,
+           coalesce((m.delivered_at AT TIME ZONE 'Asia/Shanghai')::date <= m.due_date, false) AS on_time
+) d
 WHERE c.vendor_id = ANY($1) AND c.status IN ('active', 'completed', 'terminated') AND m.status <> 'cancelled'
-  AND m.due_date BETWEEN $2 AND $3"""
+  AND m.due_date BETWEEN $2 AND $3
+GROUP BY c.vendor_id"""
 _TERMINATIONS_SQL = """
 SELECT vendor_id, count(*) AS n FROM contracts
 WHERE vendor_id = ANY($1) AND status = 'terminated' AND terminated_for_cause AND terminated_at >= $2
@@ -307,19 +315,21 @@ async def _facts(vendor_ids: list[UUID], today: date) -> list[rules.VendorFacts]
     grades: dict[UUID, list] = {v: [] for v in vendor_ids}
     entries: dict[UUID, list] = {v: [] for v in vendor_ids}
     evaluations: dict[UUID, list] = {v: [] for v in vendor_ids}
-    milestones: dict[UUID, list] = {v: [] for v in vendor_ids}
     for r in await db.fetch(_GRADES_SQL, vendor_ids):
         grades[r["vendor_id"]].append((r["grade"], r["awarded_on"]))
     for r in await db.fetch(_ENTRIES_SQL, vendor_ids):
         entries[r["vendor_id"]].append((r["list"], r["listed_on"], r["removed_on"], r["reason"]))
     for r in await db.fetch(_EVALUATIONS_SQL, vendor_ids, *window):
         evaluations[r["vendor_id"]].append((r["total_score"], r["amount"], r["accepted_on"], r["grade"]))
-    for r in await db.fetch(_MILESTONES_SQL, vendor_ids, since, today):
-        milestones[r["vendor_id"]].append((r["due_date"], r["delivered_on"]))
+    delivery = {
+        r["vendor_id"]: (r["on_time"], tuple(zip(r["late_due"] or (), r["late_delivered"] or (), strict=True)))
+        for r in await db.fetch(_MILESTONES_SQL, vendor_ids, since, today)
+    }
     terminations = {r["vendor_id"]: r["n"] for r in await db.fetch(_TERMINATIONS_SQL, vendor_ids, window[0])}
     return [
         rules.VendorFacts(
-            v, tuple(grades[v]), tuple(entries[v]), tuple(evaluations[v]), tuple(milestones[v]), terminations.get(v, 0)
+            v, tuple(grades[v]), tuple(entries[v]), tuple(evaluations[v]), *delivery.get(v, (0, ())),
+            terminations_for_cause=terminations.get(v, 0),
         )
         for v in vendor_ids
     ]

@@ -164,7 +164,7 @@ async def awarded_tender(
             vendors[n].organisation_id,
             rules.RatingInputs(
                 evaluations=[(score, Decimal("100000.00"), today - timedelta(days=20), "excellent" if grade == "A" else "fair")],
-                milestones=[(today - timedelta(days=30), today - timedelta(days=31))] if grade == "A" else [],
+                on_time_milestones=1 if grade == "A" else 0,
             ),
         )
     for n in listed_at_opening:

@@ -45,8 +45,8 @@ async def rated_vendor(client):
         rules.RatingInputs(
             evaluations=[(Decimal("92.50"), Decimal("300000.00"), today - timedelta(days=30), "excellent"),
                          (Decimal("84.00"), Decimal("400000.00"), today - timedelta(days=500), "good")],
-            milestones=[(today - timedelta(days=40), today - timedelta(days=45)),
-                        (today - timedelta(days=200), today - timedelta(days=190))],
+            on_time_milestones=1,  # due 40 days ago, delivered 45 days ago
+            late_milestones=[(today - timedelta(days=200), today - timedelta(days=190))],
             assessment_grade=4,
             past_list_entries=[("abnormal", today - timedelta(days=300), today - timedelta(days=200), "未按时报送年度工作报告")],
         ),

@@ -14,7 +14,7 @@ async def test_a_vendor_without_history_is_provisional(client):
     assert rating["provisional"] is True
     assert rating["score"] is None and rating["grade"] is None
     assert rating["eligible"] is True
-    assert rating["rules_version"] == "credit-2026.1"
+    assert rating["rules_version"] == "credit-2026.2"
     assert {c["name"] for c in rating["components"]} == {"performance", "delivery", "assessment", "conduct"}
 
 

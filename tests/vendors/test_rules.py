@@ -29,6 +29,7 @@ from vendors.rules import (
     check_eligibility,
     credit_grade_for_score,
     current_assessment_grade,
+    delivery_counts,
     inputs_fingerprint,
     make_uscc,
     normalise_uscc,
@@ -437,13 +438,12 @@ def test_performance_is_rounded_half_up():
 
 def test_delivery_is_the_share_of_due_milestones_delivered_on_time():
     inputs = RatingInputs(
-        milestones=[
-            DueMilestone(date(2026, 1, 31), date(2026, 1, 20)),  # early: on time
-            DueMilestone(date(2026, 3, 31), date(2026, 3, 31)),  # on the due date: on time
+        on_time_milestones=2,  # e.g. due 2026-01-31 delivered 01-20, due 03-31 delivered 03-31
+        late_milestones=[
             DueMilestone(date(2026, 4, 30), date(2026, 5, 3)),  # late
             DueMilestone(date(2026, 6, 1), None),  # due, undelivered: late
             DueMilestone(date(2026, 9, 30), None),  # not yet due: left out
-        ]
+        ],
     )
     rating = rate_vendor(inputs, TODAY)
     # 2 of 4 due milestones on time: 2 / 4 × 100 = 50.00
@@ -455,14 +455,32 @@ def test_delivery_is_the_share_of_due_milestones_delivered_on_time():
 
 
 def test_undelivered_due_milestone_counts_as_late():
-    inputs = RatingInputs(milestones=[DueMilestone(date(2026, 6, 1))])
+    inputs = RatingInputs(late_milestones=[DueMilestone(date(2026, 6, 1))])
     # 0 of 1 on time: 0.00
     assert rate_vendor(inputs, TODAY).component("delivery").value == Decimal("0.00")
 
 
 def test_milestone_not_yet_due_gives_no_delivery_component():
-    inputs = RatingInputs(milestones=[DueMilestone(date(2026, 7, 1))])
+    inputs = RatingInputs(late_milestones=[DueMilestone(date(2026, 7, 1))])
     assert rate_vendor(inputs, TODAY).component("delivery").present is False
+
+
+def test_on_time_milestones_alone_give_full_delivery():
+    rating = rate_vendor(RatingInputs(on_time_milestones=3), TODAY)
+    assert rating.component("delivery").value == Decimal("100.00")
+    assert "3 of 3 due milestones" in rating.component("delivery").explanation
+
+
+def test_a_milestone_delivered_on_time_is_refused_as_late():
+    with pytest.raises(RuleViolation) as refused:
+        RatingInputs(late_milestones=[DueMilestone(date(2026, 3, 31), date(2026, 3, 31))])
+    assert refused.value.code == "invalid_rating_input"
+
+
+@pytest.mark.parametrize("count", [-1, True, "2"])
+def test_on_time_milestones_must_be_a_whole_number(count):
+    with pytest.raises(RuleViolation):
+        RatingInputs(on_time_milestones=count)
 
 
 @pytest.mark.parametrize(
@@ -547,12 +565,11 @@ def worked_example_inputs(**overrides) -> RatingInputs:
             ev("55", "150000.00", date(2023, 9, 1), "poor"),
             ev("95", "300000.00", date(2023, 5, 20), "excellent"),
         ],
-        "milestones": [
-            DueMilestone(date(2025, 3, 31), date(2025, 3, 28)),
-            DueMilestone(date(2025, 6, 30), date(2025, 6, 30)),
+        # on time: due 2025-03-31 (delivered 03-28), 2025-06-30 (on the day), 2026-03-31
+        # (03-30), 2026-05-31 (05-29)
+        "on_time_milestones": 4,
+        "late_milestones": [
             DueMilestone(date(2025, 12, 31), date(2026, 1, 5)),
-            DueMilestone(date(2026, 3, 31), date(2026, 3, 30)),
-            DueMilestone(date(2026, 5, 31), date(2026, 5, 29)),
             DueMilestone(date(2026, 6, 15), None),
             DueMilestone(date(2026, 9, 30), None),
         ],
@@ -591,7 +608,7 @@ def test_worked_example_of_the_documentation():
     assert rating.grade == "B"
     assert rating.provisional is False
     assert rating.eligible is True
-    assert rating.rules_version == RULES_VERSION == "credit-2026.1"
+    assert rating.rules_version == RULES_VERSION == "credit-2026.2"
 
 
 def test_absent_component_is_left_out_and_the_rest_reweighted():
@@ -611,8 +628,8 @@ def test_absent_component_is_left_out_and_the_rest_reweighted():
 def test_score_is_rounded_half_up():
     inputs = RatingInputs(
         evaluations=[ev("80", "100000.00", date(2026, 3, 1))],
-        milestones=[DueMilestone(date(2026, 1, d), date(2026, 1, d)) for d in (1, 2, 3)]
-        + [DueMilestone(date(2026, 1, d)) for d in (4, 5, 6, 7)],
+        on_time_milestones=3,
+        late_milestones=[DueMilestone(date(2026, 1, d)) for d in (4, 5, 6, 7)],
         assessment_grade=2,
     )
     # delivery 3 / 7 × 100 = 42.857… → 42.86; conduct 100; assessment 2A = 65
@@ -689,7 +706,7 @@ def test_equal_inputs_in_any_order_give_equal_ratings_and_fingerprints():
     forward = worked_example_inputs()
     shuffled = worked_example_inputs(
         evaluations=random.Random(7).sample(list(forward.evaluations), 4),
-        milestones=list(reversed(forward.milestones)),
+        late_milestones=list(reversed(forward.late_milestones)),
         past_list_entries=list(reversed(forward.past_list_entries)),
     )
     assert shuffled == forward
@@ -727,3 +744,23 @@ def test_evaluation_score_above_100_is_rejected():
 def test_float_money_is_rejected():
     error = violation(AcceptedEvaluation, Decimal("90"), 1000.0, date(2026, 1, 1), "good")
     assert error.errors[0]["field"] == "milestone_amount"
+
+
+def test_delivery_counts_read_stored_inputs_of_either_rules_version():
+    rated_on = date(2026, 6, 30)
+    listed = {  # credit-2026.1: every milestone listed
+        "milestones": [
+            {"due_date": "2026-01-31", "delivered_on": "2026-01-20"},
+            {"due_date": "2026-04-30", "delivered_on": "2026-05-03"},
+            {"due_date": "2026-06-01", "delivered_on": None},
+            {"due_date": "2026-09-30", "delivered_on": None},
+        ]
+    }
+    counted = RatingInputs(
+        on_time_milestones=1,
+        late_milestones=[DueMilestone(date(2026, 4, 30), date(2026, 5, 3)), DueMilestone(date(2026, 6, 1)),
+                         DueMilestone(date(2026, 9, 30))],
+    ).as_dict()  # credit-2026.2
+    # due by 2026-06-30: three, of which one on time
+    assert delivery_counts(listed, rated_on) == (3, 1)
+    assert delivery_counts(counted, rated_on) == (3, 1)
