@@ -31,7 +31,7 @@ def _pdf(rendered: RenderedPdf, filename: str) -> Response[bytes]:
 class ContractReportController(Controller):
     path = "/api/v1/contracts"
     tags = ["reports"]
-    guards = [any_signed_in]
+    guards = [requires("admin", "bureau", "supervisor")]
 
     @get(
         "/{contract_id:uuid}/report.pdf",

@@ -9,7 +9,7 @@ from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath
 
 from evaluation import reports
-from govbuy.auth import any_signed_in
+from govbuy.auth import requires
 from govbuy.reports import CONTENT_SHA256_HEADER, PDF_MEDIA_TYPE, content_headers
 
 PDF_HEADERS = [
@@ -24,7 +24,7 @@ PDF_HEADERS = [
 class EvaluationReportController(Controller):
     path = "/api/v1/evaluations"
     tags = ["reports"]
-    guards = [any_signed_in]
+    guards = [requires("admin", "bureau", "evaluator", "supervisor", "vendor")]
 
     @get(
         "/{evaluation_id:uuid}/report.pdf",

@@ -36,6 +36,7 @@ import filetype
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
+from litestar.openapi import ResponseSpec
 from litestar.params import Body, FromPath
 
 from govbuy import audit, clock
@@ -368,7 +369,17 @@ class DocumentController(Controller):
     path = "/api/v1/documents"
     tags = ["documents"]
 
-    @post("/", guards=[requires(*UPLOADER_ROLES)], request_max_body_size=_upload_body_limit())
+    @post(
+        "/",
+        guards=[requires(*UPLOADER_ROLES)],
+        request_max_body_size=_upload_body_limit(),
+        responses={
+            200: ResponseSpec(
+                data_container=DocumentRead,
+                description="your organisation had already uploaded this content: its existing record",
+            )
+        },
+    )
     async def upload(
         self,
         request: Request,

@@ -271,11 +271,6 @@ def test_every_operation_is_fuzzed():
     assert not missing, f"endpoints left out of the OpenAPI document, so never fuzzed: {sorted(missing)}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="govbuy/documents.py: POST /api/v1/documents answers 200 when the organisation uploads content "
-    "it already uploaded, but its OpenAPI operation documents only 201 (found by bench/fuzz.py)",
-)
 def test_uploading_the_same_document_twice_answers_a_documented_status(fuzz_target):
     if "/api/v1/documents" not in DOCUMENT["paths"]:
         pytest.skip("no documents endpoint")

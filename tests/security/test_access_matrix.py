@@ -160,15 +160,7 @@ EXPECTED: dict[tuple[str, str], tuple[str, ...] | str] = {
 
 # Endpoints whose guards disagree with EXPECTED and whose owner has not settled it yet:
 # {(METHOD, path): reason}. Strict, so the mark must go once the guard or the table changes.
-DISPUTED: dict[tuple[str, str], str] = {
-    ("GET", "/api/v1/contracts/{contract_id}/report.pdf"): (
-        "contracts: the guard admits every role but the report is for its bureau, supervisors and admins, "
-        "so vendors, evaluators and experts get 404 where DESIGN §1 wants 403"
-    ),
-    ("GET", "/api/v1/evaluations/{evaluation_id}/report.pdf"): (
-        "evaluation: the report's guard admits experts, GET /evaluations/{id} does not (they get 404, not 403)"
-    ),
-}
+DISPUTED: dict[tuple[str, str], str] = {}
 
 ENDPOINTS = app_endpoints()
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}

@@ -109,7 +109,7 @@ OTHERS = [
     ("bureau_b", "GET", "/contracts/{contract}/payments", None),
     ("vendor_b", "GET", "/contracts/{contract}/payments/{payment}", None),
     ("bureau_b", "POST", "/contracts/{contract}/payments/{payment}/confirm", {"treasury_reference": "GK-0001"}),
-    ("vendor_b", "GET", "/contracts/{contract}/report.pdf", None),
+    ("bureau_b", "GET", "/contracts/{contract}/report.pdf", None),
     ("bureau_b", "GET", "/evaluations/{evaluation}", None),
     ("vendor_b", "GET", "/evaluations/{evaluation}", None),
     ("evaluator_b", "GET", "/evaluations/{evaluation}", None),
@@ -127,7 +127,6 @@ OTHERS = [
 OWNER = {
     "vendor_b:GET:/tenders/{draft}": "bureau_a",
     "expert_b:GET:/tenders/{draft}": "bureau_a",
-    "vendor_b:GET:/contracts/{contract}/report.pdf": "bureau_a",  # the report is its bureau's
     "bureau_b:GET:/documents/{document}/meta": "vendor_a",
 }
 
