@@ -3,6 +3,7 @@ rating (recomputed when an input changes, and for everyone by `govbuy recompute-
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import date, datetime, time
 from typing import Any
@@ -338,8 +339,6 @@ async def _facts(vendor_ids: list[UUID], today: date) -> list[rules.VendorFacts]
 async def _rate(facts: list[rules.VendorFacts], today: date) -> list[tuple[Any, ...]]:
     if len(facts) < _POOL_THRESHOLD:
         return rules.rate_for_storage(facts, today)
-    import asyncio
-
     loop = asyncio.get_running_loop()
     workers = _rating_pool()._max_workers
     size = -(-len(facts) // workers)
@@ -350,21 +349,20 @@ async def _rate(facts: list[rules.VendorFacts], today: date) -> list[tuple[Any, 
     return [row for part in parts for row in part]
 
 
-async def _store_ratings(vendor_ids: list[UUID], today: date) -> int:
-    """Rate the vendors; store a new rating only where an input or the result changed."""
-    facts = await _facts(vendor_ids, today)
+async def _store(rated: list[tuple[Any, ...]], today: date) -> int:
+    """Store the rated vendors' new ratings, only where an input or the result changed."""
     latest = {
         r["vendor_id"]: (r["fingerprint"], r["score"], r["grade"], r["provisional"], r["eligible"])
         for r in await db.fetch(
             """SELECT DISTINCT ON (vendor_id) vendor_id, fingerprint, score, grade, provisional, eligible
                FROM credit_ratings WHERE vendor_id = ANY($1) ORDER BY vendor_id, id DESC""",
-            vendor_ids,
+            [row[0] for row in rated],
         )
     }
     now = await clock.now()
     new_rows = [
         (vendor_id, today, score, grade, provisional, eligible, version, fingerprint, inputs, result, now)
-        for vendor_id, score, grade, provisional, eligible, version, fingerprint, inputs, result in await _rate(facts, today)
+        for vendor_id, score, grade, provisional, eligible, version, fingerprint, inputs, result in rated
         if latest.get(vendor_id) != (fingerprint, score, grade, provisional, eligible)
     ]
     if new_rows:
@@ -376,6 +374,11 @@ async def _store_ratings(vendor_ids: list[UUID], today: date) -> int:
                          "fingerprint", "inputs", "result", "created_at"],
             )
     return len(new_rows)
+
+
+async def _store_ratings(vendor_ids: list[UUID], today: date) -> int:
+    """Rate the vendors; store a new rating only where an input or the result changed."""
+    return await _store(await _rate(await _facts(vendor_ids, today), today), today)
 
 
 async def recompute_rating(actor: Actor | None, vendor_id: UUID) -> bool:
@@ -392,17 +395,40 @@ async def recompute_rating(actor: Actor | None, vendor_id: UUID) -> bool:
 
 
 async def recompute_all(batch: int = 5000, progress: Callable[[int, int], None] | None = None) -> int:
-    """Recompute every vendor's rating in batches (set-based per batch, rated in parallel
-    worker processes); returns how many ratings changed and were stored."""
+    """Recompute every vendor's rating in batches; returns how many ratings changed and were
+    stored. Each batch's facts are read set-based, rated in parallel worker processes and
+    stored with COPY; the three steps overlap (while the workers rate one batch, the next
+    one's facts are read and the previous one is stored), each batch stored in its own
+    transaction."""
     today = await clock.today()
     ids = [r["id"] for r in await db.fetch("SELECT id FROM organisations WHERE kind = 'vendor' ORDER BY id")]
-    stored = 0
-    for start in range(0, len(ids), batch):
-        chunk = ids[start : start + batch]
+    chunks = [ids[start : start + batch] for start in range(0, len(ids), batch)]
+    stored = done = 0
+
+    async def store(rated: list[tuple[Any, ...]]) -> None:
+        nonlocal stored, done
         async with db.transaction():
-            stored += await _store_ratings(chunk, today)
+            stored += await _store(rated, today)
+        done += len(rated)
         if progress:
-            progress(min(start + batch, len(ids)), len(ids))
+            progress(done, len(ids))
+
+    storing: asyncio.Future[None] | None = None
+    reading = asyncio.ensure_future(_facts(chunks[0], today)) if chunks else None
+    try:
+        for n in range(len(chunks)):
+            facts = await reading
+            reading = asyncio.ensure_future(_facts(chunks[n + 1], today)) if n + 1 < len(chunks) else None
+            rated = await _rate(facts, today)
+            if storing:
+                await storing
+            storing = asyncio.ensure_future(store(rated))
+        if storing:
+            await storing
+    finally:
+        for pending in (reading, storing):
+            if pending and not pending.done():
+                pending.cancel()
     return stored
 
 

@@ -167,3 +167,8 @@ async def test_award_to_last_payment_of_a_three_milestone_contract(client):
     assert components["performance"]["present"] and Decimal(components["performance"]["value"]) == Decimal("66.92")
     assert Decimal(components["conduct"]["value"]) == Decimal("85")
     assert components["assessment"]["present"] is False
+    # delivery: the first milestone delivered 3 days late, the second 5 days early; the third,
+    # delivered 5 days early too, is not due yet today and is left out → 1 / 2 × 100
+    assert Decimal(components["delivery"]["value"]) == Decimal("50.00")
+    assert rating["inputs"]["on_time_milestones"] == 1
+    assert [m["due_date"] for m in rating["inputs"]["late_milestones"]] == [contract["milestones"][0]["due_date"]]
