@@ -70,15 +70,18 @@ async def test_same_request_twice_gives_identical_bytes(client, world):
     assert (await get_pdf(client, path, supervisor)).content == first.content
 
 
-async def test_others_get_404(client, world):
+async def test_other_organisations_get_404_and_other_roles_403(client, world):
     w, contract_ids = world
     path = f"{API}/contracts/{contract_ids[0]}/report.pdf"
+    # another bureau: as if the contract did not exist
+    response = await client.get(path, headers=(await factories.signed_in("bureau")).headers)
+    assert response.status_code == 404, response.text
+    # the roles the report is never for (its bureau's, supervisors' and admins'): refused outright
     for headers in (
-        (await factories.signed_in("bureau")).headers,
         token_headers(w.vendor_user_ids[0]),
         token_headers(w.evaluator_user_ids[0]),
         (await factories.signed_in("expert")).headers,
     ):
         response = await client.get(path, headers=headers)
-        assert response.status_code == 404, response.text
+        assert response.status_code == 403, response.text
     assert (await client.get(path)).status_code == 401

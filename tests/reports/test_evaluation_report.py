@@ -78,7 +78,7 @@ async def test_the_vendor_and_the_evaluator_read_the_same_report(client, world):
     assert (await get_pdf(client, path, supervisor)).content == by_bureau.content
 
 
-async def test_others_get_404(client, world):
+async def test_other_organisations_get_404_and_other_roles_403(client, world):
     w, contract_ids = world
     evaluation = await accepted_evaluation(contract_ids)
     path = f"{API}/evaluations/{evaluation['id']}/report.pdf"
@@ -90,10 +90,12 @@ async def test_others_get_404(client, world):
         token_headers(other_vendor),
         token_headers(other_evaluator),
         (await factories.signed_in("bureau")).headers,
-        (await factories.signed_in("expert")).headers,
     ):
         response = await client.get(path, headers=headers)
         assert response.status_code == 404, response.text
+    # experts never read evaluations: refused outright
+    response = await client.get(path, headers=(await factories.signed_in("expert")).headers)
+    assert response.status_code == 403, response.text
     assert (await client.get(path)).status_code == 401
 
 
