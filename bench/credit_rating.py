@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -26,12 +25,28 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+def _high_water_mib(pid: int | str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def peak_rss_mib() -> tuple[float, float]:
-    """Peak resident memory of this process and of the largest rating worker, in MiB."""
-    return (
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-    )
+    """Peak resident memory of this process and of the largest rating worker (its live child
+    processes), in MiB."""
+    children = [
+        pid
+        for task in Path("/proc/self/task").iterdir()
+        for pid in (task / "children").read_text().split()
+    ]
+    workers = []
+    for pid in children:
+        try:
+            workers.append(_high_water_mib(pid))
+        except OSError:
+            pass  # exited meanwhile
+    return _high_water_mib("self"), max(workers, default=0.0)
 
 
 def seeded_database(args: argparse.Namespace) -> str:

@@ -265,34 +265,66 @@ async def list_credit_list_entries(vendor_id: UUID, limit: int | None, cursor: s
 
 # --- credit rating --------------------------------------------------------------------------
 
-# Statements that gather every input of a batch of vendors (set-based, never a query per
-# vendor): grades, list entries, accepted evaluations of the last three years with their
-# milestone's amount, milestones due by today of signed contracts (the on-time ones counted,
-# the late ones listed), terminations for cause.
-_GRADES_SQL = """SELECT vendor_id, grade, awarded_on FROM assessment_grades WHERE vendor_id = ANY($1)"""
-_ENTRIES_SQL = """SELECT vendor_id, list, listed_on, removed_on, reason FROM credit_list_entries
-                  WHERE vendor_id = ANY($1)"""
-_EVALUATIONS_SQL = """
-SELECT e.vendor_id, e.total_score, m.amount, e.grade, (e.accepted_at AT TIME ZONE 'Asia/Shanghai')::date AS accepted_on
-FROM evaluations e JOIN milestones m ON m.id = e.milestone_id
-WHERE e.vendor_id = ANY($1) AND e.status = 'accepted' AND e.superseded_at IS NULL
-  AND e.accepted_at >= $2 AND e.accepted_at < $3"""
-_MILESTONES_SQL = """
-SELECT c.vendor_id, count(*) FILTER (WHERE d.on_time) AS on_time,
-       array_agg(m.due_date) FILTER (WHERE NOT d.on_time) AS late_due,
-       array_agg(d.delivered_on) FILTER (WHERE NOT d.on_time) AS late_delivered
-FROM milestones m JOIN contracts c ON c.id = m.contract_id
-CROSS JOIN LATERAL (
-    SELECT (m.delivered_at AT TIME ZONE 'Asia/Shanghai')::date AS delivered_on,
-           coalesce((m.delivered_at AT TIME ZONE 'Asia/Shanghai')::date <= m.due_date, false) AS on_time
-) d
-WHERE c.vendor_id = ANY($1) AND c.status IN ('active', 'completed', 'terminated') AND m.status <> 'cancelled'
-  AND m.due_date BETWEEN $2 AND $3
-GROUP BY c.vendor_id"""
-_TERMINATIONS_SQL = """
-SELECT vendor_id, count(*) AS n FROM contracts
-WHERE vendor_id = ANY($1) AND status = 'terminated' AND terminated_for_cause AND terminated_at >= $2
-GROUP BY vendor_id"""
+# One statement gathers every input of the vendors rated, one row per vendor with its facts
+# as arrays (set-based: a few scans whatever the number of vendors, never a query per vendor):
+# grades, list entries, accepted evaluations of the last three years with their milestone's
+# amount, milestones due in those years by today of signed contracts (the on-time ones
+# counted, the late ones listed), terminations for cause. `{scope}` restricts each part to
+# some vendors ($5) or, empty, leaves it to all of them.
+_FACTS_SQL = """
+SELECT v.id AS vendor_id, g.grades, g.awarded_on, l.lists, l.listed_on, l.removed_on, l.reasons,
+       ev.scores, ev.amounts, ev.accepted_on, ev.evaluation_grades,
+       coalesce(d.on_time, 0) AS on_time, d.late_due, d.late_delivered, coalesce(t.n, 0) AS terminations
+FROM {vendors}
+LEFT JOIN (SELECT x.vendor_id, array_agg(x.grade) AS grades, array_agg(x.awarded_on) AS awarded_on
+           FROM assessment_grades x WHERE true {scope} GROUP BY x.vendor_id) g ON g.vendor_id = v.id
+LEFT JOIN (SELECT x.vendor_id, array_agg(x.list) AS lists, array_agg(x.listed_on) AS listed_on,
+                  array_agg(x.removed_on) AS removed_on, array_agg(x.reason) AS reasons
+           FROM credit_list_entries x WHERE true {scope} GROUP BY x.vendor_id) l ON l.vendor_id = v.id
+LEFT JOIN (SELECT x.vendor_id, array_agg(x.total_score) AS scores, array_agg(m.amount) AS amounts,
+                  array_agg((x.accepted_at AT TIME ZONE 'Asia/Shanghai')::date) AS accepted_on,
+                  array_agg(x.grade) AS evaluation_grades
+           FROM evaluations x JOIN milestones m ON m.id = x.milestone_id
+           WHERE x.status = 'accepted' AND x.superseded_at IS NULL AND x.accepted_at >= $1 AND x.accepted_at < $2 {scope}
+           GROUP BY x.vendor_id) ev ON ev.vendor_id = v.id
+LEFT JOIN (SELECT x.vendor_id, count(*) FILTER (WHERE o.on_time) AS on_time,
+                  array_agg(m.due_date) FILTER (WHERE NOT o.on_time) AS late_due,
+                  array_agg(o.delivered_on) FILTER (WHERE NOT o.on_time) AS late_delivered
+           FROM milestones m JOIN contracts x ON x.id = m.contract_id
+           CROSS JOIN LATERAL (
+               SELECT (m.delivered_at AT TIME ZONE 'Asia/Shanghai')::date AS delivered_on,
+                      coalesce((m.delivered_at AT TIME ZONE 'Asia/Shanghai')::date <= m.due_date, false) AS on_time
+           ) o
+           WHERE x.status IN ('active', 'completed', 'terminated') AND m.status <> 'cancelled'
+             AND m.due_date BETWEEN $3 AND $4 {scope}
+           GROUP BY x.vendor_id) d ON d.vendor_id = v.id
+LEFT JOIN (SELECT x.vendor_id, count(*) AS n FROM contracts x
+           WHERE x.status = 'terminated' AND x.terminated_for_cause AND x.terminated_at >= $1 {scope}
+           GROUP BY x.vendor_id) t ON t.vendor_id = v.id
+ORDER BY v.id"""
+_BATCH_FACTS_SQL = _FACTS_SQL.format(vendors="unnest($5::uuid[]) AS v(id)", scope="AND x.vendor_id = ANY($5)")
+_ALL_FACTS_SQL = _FACTS_SQL.format(vendors="(SELECT id FROM organisations WHERE kind = 'vendor') AS v", scope="")
+
+
+def _facts_args(today: date) -> tuple[Any, ...]:
+    since = rules.lookback_start(today)
+    return datetime.combine(since, time(0), tzinfo=SHANGHAI), end_of_day(today), since, today
+
+
+def _vendor_facts(r: Any) -> rules.VendorFacts:
+    def rows(*columns: str) -> tuple[tuple[Any, ...], ...]:
+        return tuple(zip(*(r[c] or () for c in columns), strict=True))
+
+    return rules.VendorFacts(
+        r["vendor_id"],
+        rows("grades", "awarded_on"),
+        rows("lists", "listed_on", "removed_on", "reasons"),
+        rows("scores", "amounts", "accepted_on", "evaluation_grades"),
+        r["on_time"],
+        rows("late_due", "late_delivered"),
+        r["terminations"],
+    )
+
 
 # Below this many vendors a batch is rated in-process; above it, in worker processes.
 _POOL_THRESHOLD = 500
@@ -311,29 +343,7 @@ def _rating_pool() -> Any:
 
 
 async def _facts(vendor_ids: list[UUID], today: date) -> list[rules.VendorFacts]:
-    since = rules.lookback_start(today)
-    window = (datetime.combine(since, time(0), tzinfo=SHANGHAI), end_of_day(today))
-    grades: dict[UUID, list] = {v: [] for v in vendor_ids}
-    entries: dict[UUID, list] = {v: [] for v in vendor_ids}
-    evaluations: dict[UUID, list] = {v: [] for v in vendor_ids}
-    for r in await db.fetch(_GRADES_SQL, vendor_ids):
-        grades[r["vendor_id"]].append((r["grade"], r["awarded_on"]))
-    for r in await db.fetch(_ENTRIES_SQL, vendor_ids):
-        entries[r["vendor_id"]].append((r["list"], r["listed_on"], r["removed_on"], r["reason"]))
-    for r in await db.fetch(_EVALUATIONS_SQL, vendor_ids, *window):
-        evaluations[r["vendor_id"]].append((r["total_score"], r["amount"], r["accepted_on"], r["grade"]))
-    delivery = {
-        r["vendor_id"]: (r["on_time"], tuple(zip(r["late_due"] or (), r["late_delivered"] or (), strict=True)))
-        for r in await db.fetch(_MILESTONES_SQL, vendor_ids, since, today)
-    }
-    terminations = {r["vendor_id"]: r["n"] for r in await db.fetch(_TERMINATIONS_SQL, vendor_ids, window[0])}
-    return [
-        rules.VendorFacts(
-            v, tuple(grades[v]), tuple(entries[v]), tuple(evaluations[v]), *delivery.get(v, (0, ())),
-            terminations_for_cause=terminations.get(v, 0),
-        )
-        for v in vendor_ids
-    ]
+    return [_vendor_facts(r) for r in await db.fetch(_BATCH_FACTS_SQL, *_facts_args(today), vendor_ids)]
 
 
 async def _rate(facts: list[rules.VendorFacts], today: date) -> list[tuple[Any, ...]]:
@@ -395,14 +405,14 @@ async def recompute_rating(actor: Actor | None, vendor_id: UUID) -> bool:
 
 
 async def recompute_all(batch: int = 5000, progress: Callable[[int, int], None] | None = None) -> int:
-    """Recompute every vendor's rating in batches; returns how many ratings changed and were
-    stored. Each batch's facts are read set-based, rated in parallel worker processes and
-    stored with COPY; the three steps overlap (while the workers rate one batch, the next
-    one's facts are read and the previous one is stored), each batch stored in its own
-    transaction."""
+    """Recompute every vendor's rating; returns how many ratings changed and were stored.
+
+    One statement reads every vendor's facts from one snapshot, streamed by a cursor in
+    batches; each batch is rated in parallel worker processes and stored with COPY in its
+    own transaction. The steps overlap: while the workers rate a batch, the cursor fetches
+    the next one and the previous one is stored."""
     today = await clock.today()
-    ids = [r["id"] for r in await db.fetch("SELECT id FROM organisations WHERE kind = 'vendor' ORDER BY id")]
-    chunks = [ids[start : start + batch] for start in range(0, len(ids), batch)]
+    total = await db.fetchval("SELECT count(*) FROM organisations WHERE kind = 'vendor'")
     stored = done = 0
 
     async def store(rated: list[tuple[Any, ...]]) -> None:
@@ -411,24 +421,25 @@ async def recompute_all(batch: int = 5000, progress: Callable[[int, int], None] 
             stored += await _store(rated, today)
         done += len(rated)
         if progress:
-            progress(done, len(ids))
+            progress(done, total)
 
     storing: asyncio.Future[None] | None = None
-    reading = asyncio.ensure_future(_facts(chunks[0], today)) if chunks else None
-    try:
-        for n in range(len(chunks)):
-            facts = await reading
-            reading = asyncio.ensure_future(_facts(chunks[n + 1], today)) if n + 1 < len(chunks) else None
-            rated = await _rate(facts, today)
+    async with db.connection() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        cursor = await conn.cursor(_ALL_FACTS_SQL, *_facts_args(today))
+        fetching = asyncio.ensure_future(cursor.fetch(batch))
+        try:
+            while rows := await fetching:
+                fetching = asyncio.ensure_future(cursor.fetch(batch))
+                rated = await _rate([_vendor_facts(r) for r in rows], today)
+                if storing:
+                    await storing
+                storing = asyncio.ensure_future(store(rated))
             if storing:
                 await storing
-            storing = asyncio.ensure_future(store(rated))
-        if storing:
-            await storing
-    finally:
-        for pending in (reading, storing):
-            if pending and not pending.done():
-                pending.cancel()
+        finally:
+            for pending in (fetching, storing):
+                if pending and not pending.done():
+                    pending.cancel()
     return stored
 
 
