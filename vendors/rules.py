@@ -15,12 +15,14 @@ Pure: no I/O, no clock (callers pass `today`), no project imports but `govbuy.ru
 from __future__ import annotations
 
 import hashlib
-import json
+from functools import lru_cache
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
+
+import msgspec
 
 from govbuy.rules import RuleViolation, conflict, to_fen
 from govbuy.uscc import (  # noqa: F401  (re-exported: the vendors domain's view of the code)
@@ -67,6 +69,7 @@ ASSESSMENT_GRADES = {1: "1A", 2: "2A", 3: "3A", 4: "4A", 5: "5A"}
 ASSESSMENT_GRADE_VALIDITY_YEARS = 5  # 社会组织评估管理办法 (民政部令第39号)
 
 
+@lru_cache(maxsize=4096)  # a rating asks for the same few window bounds again and again
 def _add_years(day: date, years: int) -> date:
     """The same month and day `years` later (or earlier); 29 February becomes 28 February."""
     try:
@@ -937,8 +940,9 @@ def rate_vendor(inputs: RatingInputs, today: date) -> Rating:
 
 
 def _json(value: Any) -> str:
-    """Canonical JSON: sorted keys, no spaces, Chinese as itself."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Canonical JSON: sorted keys, no spaces, Chinese as itself (what `json.dumps` gives with
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, an order of magnitude faster)."""
+    return msgspec.json.encode(value, order="sorted").decode()
 
 
 def _fingerprint(inputs_json: str) -> str:

@@ -4,10 +4,12 @@ rating (recomputed when an input changes, and for everyone by `govbuy recompute-
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
 from typing import Any
 from uuid import UUID, uuid4
+
+import msgspec
 
 from govbuy import audit, clock
 from govbuy import database as db
@@ -266,30 +268,30 @@ async def list_credit_list_entries(vendor_id: UUID, limit: int | None, cursor: s
 # --- credit rating --------------------------------------------------------------------------
 
 # One statement gathers every input of the vendors rated, one row per vendor with its facts
-# as arrays (set-based: a few scans whatever the number of vendors, never a query per vendor):
+# as one JSON text (set-based: a few scans whatever the number of vendors, never a query per
+# vendor; and a text is the cheapest value to decode, and to hand to a worker process):
 # grades, list entries, accepted evaluations of the last three years with their milestone's
 # amount, milestones due in those years by today of signed contracts (the on-time ones
-# counted, the late ones listed), terminations for cause. `{scope}` restricts each part to
-# some vendors ($5) or, empty, leaves it to all of them.
+# counted, the late ones listed), terminations for cause. Numbers travel as strings, so no
+# digit is lost. `{scope}` restricts each part to some vendors ($5) or, empty, leaves it to
+# all of them.
 _FACTS_SQL = """
-SELECT v.id AS vendor_id, g.grades, g.awarded_on, l.lists, l.listed_on, l.removed_on, l.reasons,
-       ev.scores, ev.amounts, ev.accepted_on, ev.evaluation_grades,
-       coalesce(d.on_time, 0) AS on_time, d.late_due, d.late_delivered, coalesce(t.n, 0) AS terminations
+SELECT v.id::text AS vendor_id,
+       json_build_array(g.grades, l.entries, ev.evaluations, coalesce(d.on_time, 0), d.late, coalesce(t.n, 0))::text
+       AS facts
 FROM {vendors}
-LEFT JOIN (SELECT x.vendor_id, array_agg(x.grade) AS grades, array_agg(x.awarded_on) AS awarded_on
+LEFT JOIN (SELECT x.vendor_id, json_agg(json_build_array(x.grade, x.awarded_on)) AS grades
            FROM assessment_grades x WHERE true {scope} GROUP BY x.vendor_id) g ON g.vendor_id = v.id
-LEFT JOIN (SELECT x.vendor_id, array_agg(x.list) AS lists, array_agg(x.listed_on) AS listed_on,
-                  array_agg(x.removed_on) AS removed_on, array_agg(x.reason) AS reasons
+LEFT JOIN (SELECT x.vendor_id, json_agg(json_build_array(x.list, x.listed_on, x.removed_on, x.reason)) AS entries
            FROM credit_list_entries x WHERE true {scope} GROUP BY x.vendor_id) l ON l.vendor_id = v.id
-LEFT JOIN (SELECT x.vendor_id, array_agg(x.total_score) AS scores, array_agg(m.amount) AS amounts,
-                  array_agg((x.accepted_at AT TIME ZONE 'Asia/Shanghai')::date) AS accepted_on,
-                  array_agg(x.grade) AS evaluation_grades
+LEFT JOIN (SELECT x.vendor_id,
+                  json_agg(json_build_array(x.total_score::text, m.amount::text,
+                                            (x.accepted_at AT TIME ZONE 'Asia/Shanghai')::date, x.grade)) AS evaluations
            FROM evaluations x JOIN milestones m ON m.id = x.milestone_id
            WHERE x.status = 'accepted' AND x.superseded_at IS NULL AND x.accepted_at >= $1 AND x.accepted_at < $2 {scope}
            GROUP BY x.vendor_id) ev ON ev.vendor_id = v.id
 LEFT JOIN (SELECT x.vendor_id, count(*) FILTER (WHERE o.on_time) AS on_time,
-                  array_agg(m.due_date) FILTER (WHERE NOT o.on_time) AS late_due,
-                  array_agg(o.delivered_on) FILTER (WHERE NOT o.on_time) AS late_delivered
+                  json_agg(json_build_array(m.due_date, o.delivered_on)) FILTER (WHERE NOT o.on_time) AS late
            FROM milestones m JOIN contracts x ON x.id = m.contract_id
            CROSS JOIN LATERAL (
                SELECT (m.delivered_at AT TIME ZONE 'Asia/Shanghai')::date AS delivered_on,
@@ -311,23 +313,32 @@ def _facts_args(today: date) -> tuple[Any, ...]:
     return datetime.combine(since, time(0), tzinfo=SHANGHAI), end_of_day(today), since, today
 
 
-def _vendor_facts(r: Any) -> rules.VendorFacts:
-    def rows(*columns: str) -> tuple[tuple[Any, ...], ...]:
-        return tuple(zip(*(r[c] or () for c in columns), strict=True))
-
+def _vendor_facts(row: Sequence[str]) -> rules.VendorFacts:
+    """A row of `_FACTS_SQL` (vendor id, facts JSON) as the rating's facts."""
+    vendor_id, facts = row
+    grades, entries, evaluations, on_time, late, terminations = msgspec.json.decode(facts)
+    day = date.fromisoformat
     return rules.VendorFacts(
-        r["vendor_id"],
-        rows("grades", "awarded_on"),
-        rows("lists", "listed_on", "removed_on", "reasons"),
-        rows("scores", "amounts", "accepted_on", "evaluation_grades"),
-        r["on_time"],
-        rows("late_due", "late_delivered"),
-        r["terminations"],
+        vendor_id,
+        grades=tuple((grade, day(on)) for grade, on in grades or ()),
+        entries=tuple(
+            (kind, day(listed), day(removed) if removed else None, reason) for kind, listed, removed, reason in entries or ()
+        ),
+        evaluations=tuple((score, amount, day(on), grade) for score, amount, on, grade in evaluations or ()),
+        on_time_milestones=on_time,
+        late_milestones=tuple((day(due), day(delivered) if delivered else None) for due, delivered in late or ()),
+        terminations_for_cause=terminations,
     )
+
+
+def _rate_rows(rows: list[tuple[str, str]], today: date) -> list[tuple[Any, ...]]:
+    """Rate rows of `_FACTS_SQL` for storage (what the worker processes run)."""
+    return rules.rate_for_storage([_vendor_facts(row) for row in rows], today)
 
 
 # Below this many vendors a batch is rated in-process; above it, in worker processes.
 _POOL_THRESHOLD = 500
+_RECOMPUTE_WORK_MEM = "128MB"
 _pool: Any = None
 
 
@@ -342,19 +353,19 @@ def _rating_pool() -> Any:
     return _pool
 
 
-async def _facts(vendor_ids: list[UUID], today: date) -> list[rules.VendorFacts]:
-    return [_vendor_facts(r) for r in await db.fetch(_BATCH_FACTS_SQL, *_facts_args(today), vendor_ids)]
+async def _facts(vendor_ids: list[UUID], today: date) -> list[tuple[str, str]]:
+    return [tuple(r) for r in await db.fetch(_BATCH_FACTS_SQL, *_facts_args(today), vendor_ids)]
 
 
-async def _rate(facts: list[rules.VendorFacts], today: date) -> list[tuple[Any, ...]]:
+async def _rate(facts: list[tuple[str, str]], today: date) -> list[tuple[Any, ...]]:
     if len(facts) < _POOL_THRESHOLD:
-        return rules.rate_for_storage(facts, today)
+        return _rate_rows(facts, today)
     loop = asyncio.get_running_loop()
     workers = _rating_pool()._max_workers
     size = -(-len(facts) // workers)
     chunks = [facts[i : i + size] for i in range(0, len(facts), size)]
     parts = await asyncio.gather(
-        *(loop.run_in_executor(_rating_pool(), rules.rate_for_storage, chunk, today) for chunk in chunks)
+        *(loop.run_in_executor(_rating_pool(), _rate_rows, chunk, today) for chunk in chunks)
     )
     return [row for part in parts for row in part]
 
@@ -364,7 +375,7 @@ async def _store(rated: list[tuple[Any, ...]], today: date) -> int:
     latest = {
         r["vendor_id"]: (r["fingerprint"], r["score"], r["grade"], r["provisional"], r["eligible"])
         for r in await db.fetch(
-            """SELECT DISTINCT ON (vendor_id) vendor_id, fingerprint, score, grade, provisional, eligible
+            """SELECT DISTINCT ON (vendor_id) vendor_id::text, fingerprint, score, grade, provisional, eligible
                FROM credit_ratings WHERE vendor_id = ANY($1) ORDER BY vendor_id, id DESC""",
             [row[0] for row in rated],
         )
@@ -425,12 +436,15 @@ async def recompute_all(batch: int = 5000, progress: Callable[[int, int], None] 
 
     storing: asyncio.Future[None] | None = None
     async with db.connection() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        # Room for the statement's sorts and hash aggregates over every vendor, for this
+        # transaction only (the default 4 MB spills them to disk).
+        await conn.execute(f"SET LOCAL work_mem = '{_RECOMPUTE_WORK_MEM}'")
         cursor = await conn.cursor(_ALL_FACTS_SQL, *_facts_args(today))
         fetching = asyncio.ensure_future(cursor.fetch(batch))
         try:
             while rows := await fetching:
                 fetching = asyncio.ensure_future(cursor.fetch(batch))
-                rated = await _rate([_vendor_facts(r) for r in rows], today)
+                rated = await _rate([tuple(r) for r in rows], today)
                 if storing:
                     await storing
                 storing = asyncio.ensure_future(store(rated))

@@ -5,6 +5,7 @@ under test: the point of these tests is that the formula in docs/credit-rating.m
 code agree.
 """
 
+import hashlib
 import json
 import random
 from datetime import date
@@ -764,3 +765,16 @@ def test_delivery_counts_read_stored_inputs_of_either_rules_version():
     # due by 2026-06-30: three, of which one on time
     assert delivery_counts(listed, rated_on) == (3, 1)
     assert delivery_counts(counted, rated_on) == (3, 1)
+
+
+def test_fingerprint_is_sha256_of_the_canonical_json_of_inputs_and_rules_version():
+    inputs = worked_example_inputs(
+        active_list_entries=[CreditListEntry("abnormal", date(2026, 5, 1), None, "地址无法联系 \\ \"引号\" \u2028")]
+    )
+    canonical = json.dumps(
+        {"rules_version": RULES_VERSION, "inputs": inputs.as_dict()},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    assert inputs_fingerprint(inputs) == hashlib.sha256(canonical.encode("utf-8")).hexdigest()
