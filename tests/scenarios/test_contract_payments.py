@@ -19,6 +19,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from contracts.rules import contract_end_date
+from govbuy import database as db
+from vendors import service as vendor_service
 from tests import factories
 from tests.procurement import support as s
 
@@ -172,3 +174,13 @@ async def test_award_to_last_payment_of_a_three_milestone_contract(client):
     assert Decimal(components["delivery"]["value"]) == Decimal("50.00")
     assert rating["inputs"]["on_time_milestones"] == 1
     assert [m["due_date"] for m in rating["inputs"]["late_milestones"]] == [contract["milestones"][0]["due_date"]]
+    # The full recompute reads every vendor's facts with the all-vendors form of the statement.
+    # By now (the payments took days) the third milestone is due too: on time, 2 / 3.
+    await vendor_service.recompute_all()
+    latest = await db.fetchrow(
+        "SELECT inputs, result FROM credit_ratings WHERE vendor_id = $1 ORDER BY id DESC LIMIT 1", winner.organisation_id
+    )
+    assert latest["inputs"]["on_time_milestones"] == 2
+    assert {c["name"]: c["value"] for c in latest["result"]["components"]}["delivery"] == "66.67"
+    # The per-vendor form of the statement, on the same day, sees the same facts: nothing to store.
+    assert await vendor_service.recompute_rating(None, winner.organisation_id) is False
