@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from govbuy.piccolo_conf import DB
 from govbuy.settings import Settings
@@ -57,12 +58,18 @@ def _encode_jsonb(value: Any) -> bytes:
     return b"\x01" + _encode_json(value).encode()
 
 
+def _decode_json(data: str | bytes) -> Any:
+    # msgspec reads JSON as json.loads does (floats as float), several times faster: lists
+    # read many JSON columns.
+    return msgspec.json.decode(data)
+
+
 def _decode_jsonb(data: bytes) -> Any:
-    return json.loads(data[1:])
+    return _decode_json(data[1:])
 
 
 async def _init_connection(connection: asyncpg.Connection) -> None:
-    await connection.set_type_codec("json", encoder=_encode_json, decoder=json.loads, schema="pg_catalog")
+    await connection.set_type_codec("json", encoder=_encode_json, decoder=_decode_json, schema="pg_catalog")
     await connection.set_type_codec(
         "jsonb", encoder=_encode_jsonb, decoder=_decode_jsonb, schema="pg_catalog", format="binary"
     )

@@ -68,14 +68,19 @@ def _like_pattern(text: str) -> str:
 
 # --- tenders --------------------------------------------------------------------------------
 
-_TENDER_SELECT = """
-SELECT t.*, o.name AS bureau_name, o.region_code, ci.code AS item_code, ci.name AS item_name,
-       c1.name AS category_name
+_TENDER_JOINS = """
+       o.name AS bureau_name, o.region_code, ci.code AS item_code, ci.name AS item_name, c1.name AS category_name
 FROM tenders t
 JOIN organisations o ON o.id = t.bureau_id
 JOIN catalogue_items ci ON ci.id = t.catalogue_item_id
 LEFT JOIN catalogue_items c1 ON c1.catalogue_id = ci.catalogue_id AND c1.code = left(ci.code, 1)
 """
+_TENDER_SELECT = "SELECT t.*," + _TENDER_JOINS
+# What a list line shows: no criteria, documents or other JSON to read for twenty tenders.
+_TENDER_SUMMARY_SELECT = (
+    "SELECT t.id, t.title, t.bureau_id, t.method, t.status, t.ceiling_amount, t.published_at, t.bid_deadline,"
+    " t.opened_at," + _TENDER_JOINS
+)
 
 
 async def _open_due(rows: list[Any], now: datetime) -> bool:
@@ -130,34 +135,42 @@ async def list_tenders(
     after = decode_cursor(cursor)
     if after is not None and len(after) != 2:
         raise RuleViolation("invalid_cursor", "the cursor is not one this service issued")
-    query = f"""{_TENDER_SELECT}
-        WHERE t.published_at IS NOT NULL
-          AND ($1::text IS NULL OR o.region_code LIKE $1 || '%')
-          AND ($2::uuid IS NULL OR t.bureau_id = $2)
-          AND ($3::text IS NULL OR ci.code LIKE $3 || '%')
-          AND ($4::text IS NULL OR t.status = $4)
-          AND ($5::text IS NULL OR t.title ILIKE $5)
-          AND ($6::timestamptz IS NULL OR t.published_at >= $6)
-          AND ($7::timestamptz IS NULL OR t.published_at < $7)
-          AND ($8::timestamptz IS NULL OR t.bid_deadline >= $8)
-          AND ($9::timestamptz IS NULL OR t.bid_deadline < $9)
-          AND ($10::timestamptz IS NULL OR (t.published_at, t.id) < ($10, $11::uuid))
+    # Only the filters given go into the statement: each combination gets a plan of its own,
+    # which PostgreSQL can prepare once and reuse (a catch-all `$n IS NULL OR …` statement
+    # must be planned afresh on every call, or its generic plan scans the table).
+    conditions = ["t.published_at IS NOT NULL"]
+    args: list[Any] = []
+
+    def where(condition: str, *values: Any) -> None:
+        numbers = [f"${len(args) + i + 1}" for i in range(len(values))]
+        args.extend(values)
+        conditions.append(condition.format(*numbers))
+
+    if region is not None:
+        where("o.region_code LIKE {}::text || '%'", region)
+    if bureau_id is not None:
+        where("t.bureau_id = {}::uuid", bureau_id)
+    if category is not None:
+        where("ci.code LIKE {}::text || '%'", category)
+    if status is not None:
+        where("t.status = {}::text", status)
+    if q:
+        where("t.title ILIKE {}::text", _like_pattern(q))
+    if published_from is not None:
+        where("t.published_at >= {}::timestamptz", published_from)
+    if published_to is not None:
+        where("t.published_at < {}::timestamptz", published_to)
+    if deadline_from is not None:
+        where("t.bid_deadline >= {}::timestamptz", deadline_from)
+    if deadline_to is not None:
+        where("t.bid_deadline < {}::timestamptz", deadline_to)
+    if after is not None:
+        where("(t.published_at, t.id) < ({}::timestamptz, {}::uuid)", _instant(after[0]), _uuid(after[1]))
+    args.append(limit + 1)
+    query = f"""{_TENDER_SUMMARY_SELECT}
+        WHERE {" AND ".join(conditions)}
         ORDER BY t.published_at DESC, t.id DESC
-        LIMIT $12"""
-    args = (
-        region,
-        bureau_id,
-        category,
-        status,
-        _like_pattern(q) if q else None,
-        published_from,
-        published_to,
-        deadline_from,
-        deadline_to,
-        _instant(after[0]) if after else None,
-        _uuid(after[1]) if after else None,
-        limit + 1,
-    )
+        LIMIT ${len(args)}"""
     rows = await db.fetch(query, *args)
     if await _open_due(rows[:limit], await clock.now()):
         rows = await db.fetch(query, *args)
