@@ -5,7 +5,8 @@ Starts `govbuy serve` (production mode: no sandbox) and the floor as subprocesse
 number of uvicorn workers, then drives each from this process with an asyncio httpx client:
 `--clients` concurrent clients, each sending its next request as soon as the last one is
 answered (closed loop), for `--duration` seconds after a warm-up. Optionally `--rate`: an open
-loop at a fixed arrival rate, latency counted from each request's scheduled time.
+loop at a fixed arrival rate over `--clients` keep-alive connections, latency counted from
+each request's scheduled time.
 
     DATABASE_URL=postgresql://…/seed1m python -m bench.perf --workers 2 --clients 100 --duration 20
 
@@ -474,7 +475,7 @@ def main() -> None:
                     if rate is None:
                         run = closed_loop(process.base_url, source, clients, args.duration, args.warmup)
                     else:
-                        run = open_loop(process.base_url, source, rate, args.duration, args.warmup)
+                        run = open_loop(process.base_url, source, rate, args.duration, args.warmup, connections=clients)
                     load = os.getloadavg()[0]
                     figures[who] = asyncio.run(run)
                     r = figures[who]
