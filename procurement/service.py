@@ -1168,33 +1168,32 @@ async def list_tenders(
         return Page(items=[])
     # A list read touches every tender it may show: those past their deadline open first.
     await open_due_tenders(limit=200)
-    scope_bureau = None
+    where = db.Conditions()
     if actor.role == "bureau":
-        scope_bureau = actor.organisation_id
+        where.add("t.bureau_id = {}::uuid", actor.organisation_id)
+    elif actor.role == "vendor":
+        where.add("t.published_at IS NOT NULL")
+    elif actor.role == "expert":  # driven by the expert's few panels, not by all tenders
+        where.add("t.id IN (SELECT p.tender_id FROM tender_panel_members p WHERE p.expert_user_id = {}::uuid)",
+                  actor.user_id)
+    if status is not None:
+        where.add("t.status = {}::text", status)
+    if method is not None:
+        where.add("t.method = {}::text", method)
+    if bureau_id is not None:
+        where.add("t.bureau_id = {}::uuid", bureau_id)
+    if catalogue_item_id is not None:
+        where.add("t.catalogue_item_id = {}::uuid", catalogue_item_id)
+    if deadline_from is not None:
+        where.add("t.bid_deadline >= {}::timestamptz", deadline_from)
+    if deadline_to is not None:
+        where.add("t.bid_deadline <= {}::timestamptz", deadline_to)
+    if after_at is not None:
+        where.add("(t.created_at, t.id) < ({}::timestamptz, {}::uuid)", after_at, after_id)
     query = f"""{_TENDER_SELECT}
-        WHERE ($1::text IS NULL OR t.status = $1) AND ($2::text IS NULL OR t.method = $2)
-          AND ($3::uuid IS NULL OR t.bureau_id = $3) AND ($4::uuid IS NULL OR t.catalogue_item_id = $4)
-          AND ($5::timestamptz IS NULL OR t.bid_deadline >= $5) AND ($6::timestamptz IS NULL OR t.bid_deadline <= $6)
-          AND ($7::uuid IS NULL OR t.bureau_id = $7)
-          AND (NOT $8::boolean OR t.published_at IS NOT NULL)
-          AND ($9::uuid IS NULL OR EXISTS (SELECT 1 FROM tender_panel_members p
-                                            WHERE p.tender_id = t.id AND p.expert_user_id = $9))
-          AND ($10::timestamptz IS NULL OR (t.created_at, t.id) < ($10, $11::uuid))
-        ORDER BY t.created_at DESC, t.id DESC LIMIT $12"""
-    args = (
-        status,
-        method,
-        bureau_id,
-        catalogue_item_id,
-        deadline_from,
-        deadline_to,
-        scope_bureau,
-        actor.role == "vendor",
-        actor.user_id if actor.role == "expert" else None,
-        after_at,
-        after_id,
-        limit + 1,
-    )
+        WHERE {where}
+        ORDER BY t.created_at DESC, t.id DESC LIMIT {where.param(limit + 1)}"""
+    args = where.args
     rows = await db.fetch(query, *args)
     now = await clock.now()
     due = [r["id"] for r in rows[:limit] if r["status"] == "published" and r["bid_deadline"] <= now]

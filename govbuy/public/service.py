@@ -135,42 +135,32 @@ async def list_tenders(
     after = decode_cursor(cursor)
     if after is not None and len(after) != 2:
         raise RuleViolation("invalid_cursor", "the cursor is not one this service issued")
-    # Only the filters given go into the statement: each combination gets a plan of its own,
-    # which PostgreSQL can prepare once and reuse (a catch-all `$n IS NULL OR …` statement
-    # must be planned afresh on every call, or its generic plan scans the table).
-    conditions = ["t.published_at IS NOT NULL"]
-    args: list[Any] = []
-
-    def where(condition: str, *values: Any) -> None:
-        numbers = [f"${len(args) + i + 1}" for i in range(len(values))]
-        args.extend(values)
-        conditions.append(condition.format(*numbers))
-
+    where = db.Conditions("t.published_at IS NOT NULL")
     if region is not None:
-        where("o.region_code LIKE {}::text || '%'", region)
+        where.add("o.region_code LIKE {}::text || '%'", region)
     if bureau_id is not None:
-        where("t.bureau_id = {}::uuid", bureau_id)
+        where.add("t.bureau_id = {}::uuid", bureau_id)
     if category is not None:
-        where("ci.code LIKE {}::text || '%'", category)
+        where.add("ci.code LIKE {}::text || '%'", category)
     if status is not None:
-        where("t.status = {}::text", status)
+        where.add("t.status = {}::text", status)
     if q:
-        where("t.title ILIKE {}::text", _like_pattern(q))
+        where.add("t.title ILIKE {}::text", _like_pattern(q))
     if published_from is not None:
-        where("t.published_at >= {}::timestamptz", published_from)
+        where.add("t.published_at >= {}::timestamptz", published_from)
     if published_to is not None:
-        where("t.published_at < {}::timestamptz", published_to)
+        where.add("t.published_at < {}::timestamptz", published_to)
     if deadline_from is not None:
-        where("t.bid_deadline >= {}::timestamptz", deadline_from)
+        where.add("t.bid_deadline >= {}::timestamptz", deadline_from)
     if deadline_to is not None:
-        where("t.bid_deadline < {}::timestamptz", deadline_to)
+        where.add("t.bid_deadline < {}::timestamptz", deadline_to)
     if after is not None:
-        where("(t.published_at, t.id) < ({}::timestamptz, {}::uuid)", _instant(after[0]), _uuid(after[1]))
-    args.append(limit + 1)
+        where.add("(t.published_at, t.id) < ({}::timestamptz, {}::uuid)", _instant(after[0]), _uuid(after[1]))
     query = f"""{_TENDER_SUMMARY_SELECT}
-        WHERE {" AND ".join(conditions)}
+        WHERE {where}
         ORDER BY t.published_at DESC, t.id DESC
-        LIMIT ${len(args)}"""
+        LIMIT {where.param(limit + 1)}"""
+    args = where.args
     rows = await db.fetch(query, *args)
     if await _open_due(rows[:limit], await clock.now()):
         rows = await db.fetch(query, *args)
