@@ -59,7 +59,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, NamedTuple
+
+import msgspec
 
 from govbuy.rules import as_decimal, has_at_most_two_places, RuleViolation, WorkCalendar, conflict, working_period_end
 
@@ -217,7 +220,14 @@ def category_weights(indicators: Iterable[Indicator]) -> dict[IndicatorCategory,
 
 def indicators_from_dicts(rows: Iterable[Mapping[str, Any]]) -> tuple[Indicator, ...]:
     """Indicators back from their stored JSON form (see `as_dicts`); checked like any input."""
-    return validate_template(list(rows))
+    return _validated(validate_template, msgspec.json.encode(list(rows), order="sorted"))
+
+
+@lru_cache(maxsize=512)
+def _validated(validate: Any, stored: bytes) -> Any:
+    # Stored rules are read far more often than written, and a list shows many rows with the
+    # same template: each distinct stored form is checked once. The results are immutable.
+    return validate(msgspec.json.decode(stored))
 
 
 # --- grades ------------------------------------------------------------------------------
@@ -504,7 +514,7 @@ def as_dicts(items: Iterable[PaymentBand | Indicator]) -> list[dict[str, str]]:
 
 def from_dicts(rows: Iterable[Mapping[str, Any]]) -> tuple[PaymentBand, ...]:
     """A payment rule back from its stored JSON form (see `as_dicts`); checked like any input."""
-    return validate_payment_rule(list(rows))
+    return _validated(validate_payment_rule, msgspec.json.encode(list(rows), order="sorted"))
 
 
 # --- evaluation lifecycle ------------------------------------------------------------------
