@@ -83,7 +83,7 @@ async def run(dsn: str, batch: int) -> None:
             started = time.perf_counter()
             batches: list[float] = []
             stored = await service.recompute_all(
-                batch=batch, progress=lambda done, total: batches.append(time.perf_counter() - started)
+                batch=batch, progress=lambda done, total: done and batches.append(time.perf_counter() - started)
             )
             elapsed = time.perf_counter() - started
             own, worker = peak_rss_mib()

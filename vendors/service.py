@@ -425,6 +425,8 @@ async def recompute_all(batch: int = 5000, progress: Callable[[int, int], None] 
     today = await clock.today()
     total = await db.fetchval("SELECT count(*) FROM organisations WHERE kind = 'vendor'")
     stored = done = 0
+    if progress:  # the statement takes a while before the first batch: show the total meanwhile
+        progress(0, total)
 
     async def store(rated: list[tuple[Any, ...]]) -> None:
         nonlocal stored, done

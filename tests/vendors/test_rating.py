@@ -64,5 +64,5 @@ async def test_recompute_all_rates_every_vendor_in_batches(database):
     seen: list[tuple[int, int]] = []
     stored = await service.recompute_all(batch=3, progress=lambda done, total: seen.append((done, total)))
     assert stored == 7
-    assert seen == [(3, 7), (6, 7), (7, 7)]
+    assert seen == [(0, 7), (3, 7), (6, 7), (7, 7)]
     assert await service.recompute_all(batch=3) == 0
