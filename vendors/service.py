@@ -370,21 +370,33 @@ async def _rate(facts: list[tuple[str, str]], today: date) -> list[tuple[Any, ..
     return [row for part in parts for row in part]
 
 
-async def _store(rated: list[tuple[Any, ...]], today: date) -> int:
-    """Store the rated vendors' new ratings, only where an input or the result changed."""
+async def _store(rated: list[tuple[Any, ...]], today: date, facts_as_of: int | None = None) -> int:
+    """Store the rated vendors' new ratings, only where an input or the result changed.
+
+    `facts_as_of`: the newest rating id the facts' snapshot could see. A vendor rated since
+    (an input changed and its own recompute read fresher facts) keeps that rating."""
     latest = {
-        r["vendor_id"]: (r["fingerprint"], r["score"], r["grade"], r["provisional"], r["eligible"])
+        r["vendor_id"]: r
         for r in await db.fetch(
-            """SELECT DISTINCT ON (vendor_id) vendor_id::text, fingerprint, score, grade, provisional, eligible
+            """SELECT DISTINCT ON (vendor_id) vendor_id::text, id, fingerprint, score, grade, provisional, eligible
                FROM credit_ratings WHERE vendor_id = ANY($1) ORDER BY vendor_id, id DESC""",
             [row[0] for row in rated],
         )
     }
+
+    def changed(vendor_id: str, *outcome: Any) -> bool:
+        last = latest.get(vendor_id)
+        if last is None:
+            return True
+        if facts_as_of is not None and last["id"] > facts_as_of:
+            return False
+        return tuple(last[k] for k in ("fingerprint", "score", "grade", "provisional", "eligible")) != outcome
+
     now = await clock.now()
     new_rows = [
         (vendor_id, today, score, grade, provisional, eligible, version, fingerprint, inputs, result, now)
         for vendor_id, score, grade, provisional, eligible, version, fingerprint, inputs, result in rated
-        if latest.get(vendor_id) != (fingerprint, score, grade, provisional, eligible)
+        if changed(vendor_id, fingerprint, score, grade, provisional, eligible)
     ]
     if new_rows:
         async with db.connection() as conn:
@@ -421,7 +433,9 @@ async def recompute_all(batch: int = 5000, progress: Callable[[int, int], None] 
     One statement reads every vendor's facts from one snapshot, streamed by a cursor in
     batches; each batch is rated in parallel worker processes and stored with COPY in its
     own transaction. The steps overlap: while the workers rate a batch, the cursor fetches
-    the next one and the previous one is stored."""
+    the next one and the previous one is stored. A vendor whose input changes meanwhile is
+    rated by its own recompute, from the newer facts; the snapshot's rating does not
+    overwrite it."""
     today = await clock.today()
     total = await db.fetchval("SELECT count(*) FROM organisations WHERE kind = 'vendor'")
     stored = done = 0
@@ -431,7 +445,7 @@ async def recompute_all(batch: int = 5000, progress: Callable[[int, int], None] 
     async def store(rated: list[tuple[Any, ...]]) -> None:
         nonlocal stored, done
         async with db.transaction():
-            stored += await _store(rated, today)
+            stored += await _store(rated, today, facts_as_of)
         done += len(rated)
         if progress:
             progress(done, total)
@@ -441,6 +455,8 @@ async def recompute_all(batch: int = 5000, progress: Callable[[int, int], None] 
         # Room for the statement's sorts and hash aggregates over every vendor, for this
         # transaction only (the default 4 MB spills them to disk).
         await conn.execute(f"SET LOCAL work_mem = '{_RECOMPUTE_WORK_MEM}'")
+        # A rating stored after this snapshot was computed from fresher facts than it holds.
+        facts_as_of = await conn.fetchval("SELECT coalesce(max(id), 0) FROM credit_ratings")
         cursor = await conn.cursor(_ALL_FACTS_SQL, *_facts_args(today))
         fetching = asyncio.ensure_future(cursor.fetch(batch))
         try:

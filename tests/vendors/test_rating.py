@@ -66,3 +66,26 @@ async def test_recompute_all_rates_every_vendor_in_batches(database):
     assert stored == 7
     assert seen == [(0, 7), (3, 7), (6, 7), (7, 7)]
     assert await service.recompute_all(batch=3) == 0
+
+
+async def test_a_rating_from_fresher_facts_is_not_overwritten_by_the_full_recompute(client, monkeypatch):
+    admin = await factories.signed_in("admin")
+    vendor = await factories.organisation("vendor")
+    rate = service._rate
+
+    async def rate_then_list_the_vendor(facts, today):
+        monkeypatch.setattr(service, "_rate", rate)  # once: the vendor's own recompute rates as usual
+        rated = await rate(facts, today)  # from the snapshot: no list entry, eligible
+        # Meanwhile the vendor is listed; its own recompute reads the entry and stores that.
+        r = await client.post(
+            f"/api/v1/vendors/{vendor.id}/credit-list-entries", headers=admin.headers,
+            json={"list": "dishonest_judgment_debtor", "reason": "法院判决未履行", "listed_on": "2025-03-01"},
+        )
+        assert r.status_code == 201, r.text
+        return rated
+
+    monkeypatch.setattr(service, "_rate", rate_then_list_the_vendor)
+    await service.recompute_all()
+    rating = (await client.get(f"/api/v1/vendors/{vendor.id}/credit-rating", headers=admin.headers)).json()
+    assert rating["eligible"] is False
+    assert await db.fetchval("SELECT count(*) FROM credit_ratings WHERE vendor_id = $1", vendor.id) == 1
