@@ -355,22 +355,32 @@ async def accepted_evaluation(
     and accept it."""
     if deliver_first:
         await deliver_milestone(client, award, contract_id, milestone_id)
-    by = by or await evaluator_user()
+    return await evaluate(client, award.bureau, by or await evaluator_user(), contract_id, milestone_id, total)
+
+
+async def evaluate(
+    client: _Any, bureau: SignedIn, evaluator: SignedIn, contract_id: str, milestone_id: str, total: str,
+    *, findings: str | None = None, due_in_days: int = 30,
+) -> dict[str, _Any]:
+    """The bureau commissions an evaluation of a delivered milestone, the evaluator scores it to
+    `total` and submits it, the bureau accepts it; the accepted evaluation."""
     today = await _clock.today()
     r = await client.post(
         "/api/v1/evaluations",
-        json={"contract_id": contract_id, "milestone_id": milestone_id, "evaluator_org_id": str(by.organisation_id),
-              "due_date": str(today + _timedelta(days=30))},
-        headers=award.bureau.headers,
+        json={"contract_id": contract_id, "milestone_id": milestone_id, "evaluator_org_id": str(evaluator.organisation_id),
+              "due_date": str(today + _timedelta(days=due_in_days))},
+        headers=bureau.headers,
     )
     assert r.status_code == 201, r.text
     evaluation = r.json()
-    scores = scores_totalling(evaluation["indicators"], total)
-    r = await client.put(f"/api/v1/evaluations/{evaluation['id']}/scores", json={"scores": scores}, headers=by.headers)
+    body: dict[str, _Any] = {"scores": scores_totalling(evaluation["indicators"], total)}
+    if findings is not None:
+        body["findings"] = findings
+    r = await client.put(f"/api/v1/evaluations/{evaluation['id']}/scores", json=body, headers=evaluator.headers)
     assert r.status_code == 200, r.text
-    r = await client.post(f"/api/v1/evaluations/{evaluation['id']}/submit", headers=by.headers)
+    r = await client.post(f"/api/v1/evaluations/{evaluation['id']}/submit", headers=evaluator.headers)
     assert r.status_code == 200, r.text
-    r = await client.post(f"/api/v1/evaluations/{evaluation['id']}/accept", headers=award.bureau.headers)
+    r = await client.post(f"/api/v1/evaluations/{evaluation['id']}/accept", headers=bureau.headers)
     assert r.status_code == 200, r.text
     return r.json()
 

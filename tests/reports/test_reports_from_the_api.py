@@ -62,22 +62,9 @@ async def test_every_report_reads_what_the_services_wrote(client):
             headers=winner.headers,
         )
         assert r.status_code == 201, r.text
-        today = (await s.now(client, w.admin)).date()
-        r = await client.post(
-            f"{API}/evaluations",
-            json={"contract_id": cid, "milestone_id": mid, "evaluator_org_id": str(evaluator.organisation_id),
-                  "due_date": str(today + timedelta(days=20))},
-            headers=w.bureau.headers,
-        )
-        assert r.status_code == 201, r.text
-        evaluation = r.json()
+        evaluation = await factories.evaluate(client, w.bureau, evaluator, cid, mid, total,
+                                              findings="台账完整。\n个别服务记录不及时。", due_in_days=20)
         evaluation_ids.append(evaluation["id"])
-        scores = factories.scores_totalling(evaluation["indicators"], total)
-        r = await client.put(f"{API}/evaluations/{evaluation['id']}/scores",
-                             json={"scores": scores, "findings": "台账完整。\n个别服务记录不及时。"}, headers=evaluator.headers)
-        assert r.status_code == 200, r.text
-        assert (await client.post(f"{API}/evaluations/{evaluation['id']}/submit", headers=evaluator.headers)).status_code == 200
-        assert (await client.post(f"{API}/evaluations/{evaluation['id']}/accept", headers=w.bureau.headers)).status_code == 200
         await s.advance(client, w.admin, days=10)
         r = await client.post(f"{API}/contracts/{cid}/milestones/{mid}/payments",
                               headers={**w.bureau.headers, "Idempotency-Key": f"m{index}"})

@@ -107,24 +107,9 @@ async def test_award_to_last_payment_of_a_three_milestone_contract(client):
                               headers={**w.bureau.headers, "Idempotency-Key": f"m{index}-early"})
         assert (r.status_code, r.json()["code"]) == (409, "evaluation_required")
 
-        evaluator = evaluators[index % 2]
-        today = (await s.now(client, w.admin)).date()
-        r = await client.post(
-            f"{API}/evaluations",
-            json={"contract_id": cid, "milestone_id": mid, "evaluator_org_id": str(evaluator.organisation_id),
-                  "due_date": str(today + timedelta(days=20))},
-            headers=w.bureau.headers,
-        )
-        assert r.status_code == 201, r.text
-        evaluation = r.json()
-        scores = factories.scores_totalling(evaluation["indicators"], total)
-        r = await client.put(f"{API}/evaluations/{evaluation['id']}/scores",
-                             json={"scores": scores, "findings": "评价发现"}, headers=evaluator.headers)
-        assert r.status_code == 200, r.text
-        r = await client.post(f"{API}/evaluations/{evaluation['id']}/submit", headers=evaluator.headers)
-        assert (r.json()["total_score"], r.json()["grade"]) == (total, grade)
-        r = await client.post(f"{API}/evaluations/{evaluation['id']}/accept", headers=w.bureau.headers)
-        assert r.status_code == 200, r.text
+        evaluation = await factories.evaluate(client, w.bureau, evaluators[index % 2], cid, mid, total,
+                                              findings="评价发现", due_in_days=20)
+        assert (evaluation["total_score"], evaluation["grade"], evaluation["status"]) == (total, grade, "accepted")
         # the vendor's appeal window (5 working days) passes without an appeal
         await s.advance(client, w.admin, days=10)
 
