@@ -210,8 +210,7 @@ class Conditions:
     and one reusable plan, per combination.
 
         where = Conditions("t.published_at IS NOT NULL")
-        if status is not None:
-            where.add("t.status = {}::text", status)
+        where.given("t.status = {}::text", status)
         sql = f"SELECT … WHERE {where} ORDER BY … LIMIT {where.param(limit)}"
         rows = await fetch(sql, *where.args)
     """
@@ -228,6 +227,11 @@ class Conditions:
     def add(self, condition: str, *values: Any) -> None:
         """A condition whose `{}` are filled with the placeholders of `values`, in order."""
         self.conditions.append(condition.format(*(self.param(v) for v in values)))
+
+    def given(self, condition: str, value: Any) -> None:
+        """`add` the condition for an optional filter, unless its value is None (not given)."""
+        if value is not None:
+            self.add(condition, value)
 
     def __str__(self) -> str:
         return " AND ".join(self.conditions) or "true"

@@ -1176,18 +1176,12 @@ async def list_tenders(
     elif actor.role == "expert":  # driven by the expert's few panels, not by all tenders
         where.add("t.id IN (SELECT p.tender_id FROM tender_panel_members p WHERE p.expert_user_id = {}::uuid)",
                   actor.user_id)
-    if status is not None:
-        where.add("t.status = {}::text", status)
-    if method is not None:
-        where.add("t.method = {}::text", method)
-    if bureau_id is not None:
-        where.add("t.bureau_id = {}::uuid", bureau_id)
-    if catalogue_item_id is not None:
-        where.add("t.catalogue_item_id = {}::uuid", catalogue_item_id)
-    if deadline_from is not None:
-        where.add("t.bid_deadline >= {}::timestamptz", deadline_from)
-    if deadline_to is not None:
-        where.add("t.bid_deadline <= {}::timestamptz", deadline_to)
+    where.given("t.status = {}::text", status)
+    where.given("t.method = {}::text", method)
+    where.given("t.bureau_id = {}::uuid", bureau_id)
+    where.given("t.catalogue_item_id = {}::uuid", catalogue_item_id)
+    where.given("t.bid_deadline >= {}::timestamptz", deadline_from)
+    where.given("t.bid_deadline <= {}::timestamptz", deadline_to)
     if after_at is not None:
         where.add("(t.created_at, t.id) < ({}::timestamptz, {}::uuid)", after_at, after_id)
     query = f"""{_TENDER_SELECT}

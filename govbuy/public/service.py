@@ -136,24 +136,15 @@ async def list_tenders(
     if after is not None and len(after) != 2:
         raise RuleViolation("invalid_cursor", "the cursor is not one this service issued")
     where = db.Conditions("t.published_at IS NOT NULL")
-    if region is not None:
-        where.add("o.region_code LIKE {}::text || '%'", region)
-    if bureau_id is not None:
-        where.add("t.bureau_id = {}::uuid", bureau_id)
-    if category is not None:
-        where.add("ci.code LIKE {}::text || '%'", category)
-    if status is not None:
-        where.add("t.status = {}::text", status)
-    if q:
-        where.add("t.title ILIKE {}::text", _like_pattern(q))
-    if published_from is not None:
-        where.add("t.published_at >= {}::timestamptz", published_from)
-    if published_to is not None:
-        where.add("t.published_at < {}::timestamptz", published_to)
-    if deadline_from is not None:
-        where.add("t.bid_deadline >= {}::timestamptz", deadline_from)
-    if deadline_to is not None:
-        where.add("t.bid_deadline < {}::timestamptz", deadline_to)
+    where.given("o.region_code LIKE {}::text || '%'", region)
+    where.given("t.bureau_id = {}::uuid", bureau_id)
+    where.given("ci.code LIKE {}::text || '%'", category)
+    where.given("t.status = {}::text", status)
+    where.given("t.title ILIKE {}::text", _like_pattern(q) if q else None)
+    where.given("t.published_at >= {}::timestamptz", published_from)
+    where.given("t.published_at < {}::timestamptz", published_to)
+    where.given("t.bid_deadline >= {}::timestamptz", deadline_from)
+    where.given("t.bid_deadline < {}::timestamptz", deadline_to)
     if after is not None:
         where.add("(t.published_at, t.id) < ({}::timestamptz, {}::uuid)", _instant(after[0]), _uuid(after[1]))
     query = f"""{_TENDER_SUMMARY_SELECT}
