@@ -213,14 +213,7 @@ def main() -> None:
             finally:
                 server.stop()
     finally:
-        async def drop() -> None:
-            admin_conn = await asyncpg.connect(db.with_database(server_dsn, "postgres"))
-            try:
-                await admin_conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            finally:
-                await admin_conn.close()
-
-        asyncio.run(drop())
+        asyncio.run(db.drop_database(db.with_database(server_dsn, name)))
 
     print()
     print(f"{accepted} bids accepted of {len(vendors)}, {args.concurrency} in flight at a time")

@@ -29,7 +29,6 @@ import random
 import signal
 import socket
 import ssl
-import statistics
 import subprocess
 import sys
 import tempfile

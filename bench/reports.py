@@ -23,13 +23,11 @@ import argparse
 import asyncio
 import os
 import resource
-import statistics
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -57,35 +55,16 @@ def ms(seconds: float) -> str:
 
 
 async def _database(name: str) -> str:
-    import asyncpg
-
     from govbuy import database as db
     from govbuy.settings import get_settings
 
     dsn = db.with_database(db.resolve_dsn(get_settings()), name)
-    admin = await asyncpg.connect(db.with_database(dsn, "postgres"))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await db.drop_database(dsn)
     await db.ensure_database(dsn)
     db.configure(dsn)
     await db.start_pool(2, 10)
     await db.migrate()
     return dsn
-
-
-async def _drop(dsn: str) -> None:
-    import asyncpg
-
-    from govbuy import database as db
-
-    name = urlsplit(dsn).path.lstrip("/")
-    admin = await asyncpg.connect(db.with_database(dsn, "postgres"))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 class PeakRss:
@@ -311,7 +290,7 @@ async def main_async(args: argparse.Namespace) -> None:
     finally:
         reports.shutdown_renderer()
         await db.close_pool()
-        await _drop(dsn)
+        await db.drop_database(dsn)
 
 
 def main() -> None:

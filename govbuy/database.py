@@ -102,6 +102,16 @@ async def ensure_database(dsn: str) -> None:
         await admin.close()
 
 
+async def drop_database(dsn: str) -> None:
+    """Drop the DSN's database if the server has it, closing its connections."""
+    name = urlsplit(dsn).path.lstrip("/")
+    admin = await asyncpg.connect(with_database(dsn, "postgres"))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
 def configure(dsn: str) -> None:
     """Point the Piccolo engine at a server; call before the pool starts."""
     DB.config.clear()

@@ -922,19 +922,6 @@ async def _database_state(dsn: str) -> tuple[bool, bool, bool]:
     return True, empty, marked
 
 
-async def _drop_database(dsn: str) -> None:
-    import asyncpg
-
-    from govbuy import database as db
-
-    name = urlsplit(dsn).path.lstrip("/")
-    admin = await asyncpg.connect(db.with_database(dsn, "postgres"))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
 def cmd_demo(args: argparse.Namespace) -> None:
     from govbuy import database as db
     from govbuy.cli import with_database
@@ -961,7 +948,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
             )
             sys.exit(1)
         print("replacing the earlier demo database")
-        asyncio.run(_drop_database(dsn))
+        asyncio.run(db.drop_database(dsn))
 
     def say(line: str) -> None:
         if not args.quiet:

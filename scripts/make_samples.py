@@ -16,7 +16,6 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
-from urllib.parse import urlsplit
 from uuid import UUID
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,25 +29,12 @@ async def _scratch_database(name: str) -> str:
     from govbuy.settings import get_settings
 
     dsn = db.with_database(db.resolve_dsn(get_settings()), name)
-    await _drop(dsn)
+    await db.drop_database(dsn)
     await db.ensure_database(dsn)
     db.configure(dsn)
     await db.start_pool(1, 4)
     await db.migrate()
     return dsn
-
-
-async def _drop(dsn: str) -> None:
-    import asyncpg
-
-    from govbuy import database as db
-
-    name = urlsplit(dsn).path.lstrip("/")
-    admin = await asyncpg.connect(db.with_database(dsn, "postgres"))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 async def _admin() -> object:
@@ -136,7 +122,7 @@ async def make_samples(out: Path, year: int) -> list[tuple[str, int, int]]:
     finally:
         shutdown_renderer()
         await db.close_pool()
-        await _drop(db.DB.config["dsn"])
+        await db.drop_database(db.DB.config["dsn"])
 
 
 def main() -> None:

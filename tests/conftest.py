@@ -11,7 +11,6 @@ os.environ.setdefault("GOVBUY_SANDBOX", "1")
 os.environ.setdefault("GOVBUY_DATA_DIR", os.path.join(os.path.dirname(__file__), "..", ".govbuy", "test"))
 os.environ.setdefault("GOVBUY_SECRET_KEY", "test-secret-key-not-for-production-use-0123456789")
 
-import asyncpg
 import httpx
 import pytest
 
@@ -40,11 +39,7 @@ async def database(server_dsn: str):
     tables = [r["tablename"] for r in await db.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
     yield dsn, [t for t in tables if t not in KEEP]
     await db.close_pool()
-    admin = await asyncpg.connect(db.with_database(server_dsn, "postgres"))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await db.drop_database(dsn)
 
 
 @pytest.fixture(autouse=True)

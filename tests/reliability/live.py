@@ -10,21 +10,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import asyncpg
 
 from bench import harness
 from govbuy import database as db
 
 
 def drop_database(server_dsn: str, name: str) -> None:
-    async def drop() -> None:
-        admin = await asyncpg.connect(db.with_database(server_dsn, "postgres"))
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
-    asyncio.run(drop())
+    asyncio.run(db.drop_database(db.with_database(server_dsn, name)))
 
 
 # The test run's PostgreSQL serves the test process's own pool and every live server at once:
