@@ -131,7 +131,12 @@ class EvaluationRead(Output):
     commissioned_at: datetime
     submitted_at: datetime | None
     accepted_at: datetime | None
-    appeal_deadline: datetime | None = Field(description="end of the vendor's 5-working-day appeal window")
+    appeal_deadline: datetime | None = Field(
+        description="end of the vendor's 5-working-day appeal window: an appeal is accepted until this "
+        "instant, 24:00 Beijing time of its last working day"
+    )
+    appeal_last_day: date | None = Field(default=None, description="the last day on which the vendor may appeal (Asia/Shanghai)")
+    time_zone: Literal["Asia/Shanghai"] = "Asia/Shanghai"
     calendar_warning: str | None = Field(default=None, description="set when the appeal window crossed a year with no official holiday schedule")
     supersedes_id: UUID | None = Field(description="the appealed evaluation this one re-evaluates")
     superseded_by_id: UUID | None = Field(description="the re-evaluation that replaced this one after an upheld appeal")

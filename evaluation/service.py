@@ -35,12 +35,13 @@ from evaluation.schemas import (
     TemplateCreate,
     TemplateRead,
 )
-from govbuy import audit, clock, documents
+from govbuy import audit, clock, documents, notifications
 from govbuy import database as db
 from govbuy.audit import Actor
 from govbuy.errors import NotFound, check_if_match
 from govbuy.pagination import Page, check_limit, decode_cursor, encode_cursor, page
-from govbuy.rules import RuleViolation, calendar_warning, conflict
+from govbuy.rules import RuleViolation, WorkCalendar, calendar_warning, conflict, last_day, start_of_day
+from govbuy.schemas import PeriodChange
 from procurement import service as procurement
 
 DEFAULT_TEMPLATE_ID = UUID("00000000-0000-4000-8000-000000000001")
@@ -340,6 +341,7 @@ async def _evaluation_read(row: Any, today: date | None = None) -> EvaluationRea
         submitted_at=row["submitted_at"],
         accepted_at=row["accepted_at"],
         appeal_deadline=row["appeal_deadline"],
+        appeal_last_day=last_day(row["appeal_deadline"]) if row["appeal_deadline"] else None,
         calendar_warning=warning,
         supersedes_id=row["supersedes_id"],
         superseded_by_id=row["superseded_by_id"],
@@ -594,7 +596,7 @@ async def accept(actor: Actor, evaluation_id: UUID, if_match: str | None) -> Eva
         check_if_match(if_match, row["version"])
         rules.check_evaluation_transition(row["status"], rules.EvaluationStatus.ACCEPTED)
         now = await clock.now()
-        deadline = rules.appeal_deadline(now, await clock.work_calendar())
+        deadline = rules.appeal_deadline(now, await clock.calendar_for_update())
         before = await _evaluation_read(row)
         await db.execute(
             """UPDATE evaluations SET status = 'accepted', accepted_at = $2, accepted_by = $3, appeal_deadline = $4,
@@ -741,3 +743,42 @@ async def resolve_appeal(actor: Actor, evaluation_id: UUID, appeal_id: UUID, dat
                 actor, "evaluation.commissioned", "evaluation", reevaluation_id, after=reevaluation.model_dump()
             )
     return result
+
+
+# --- periods recounted when a year's schedule is recorded ------------------------------------
+
+
+async def recompute_periods(actor: Actor, year: int, calendar: WorkCalendar, now: datetime) -> list[PeriodChange]:
+    """Recount, under `calendar` (with `year` just recorded), the vendor's appeal window of every
+    accepted evaluation whose window reached into that year and is still open: only a later
+    end is stored (a window given to a party never ends sooner than announced), audited, and
+    the vendor and the bureau are notified. Runs in the recording's transaction."""
+    start, end = start_of_day(date(year, 1, 1)), start_of_day(date(year + 1, 1, 1))
+    rows = await db.fetch(
+        """SELECT id, bureau_id, vendor_id, accepted_at, appeal_deadline FROM evaluations
+           WHERE status = 'accepted' AND superseded_at IS NULL AND accepted_at < $2 AND appeal_deadline > $1
+           ORDER BY id FOR UPDATE""",
+        start,
+        end,
+    )
+    changes: list[PeriodChange] = []
+    for r in rows:
+        recounted = rules.appeal_deadline(r["accepted_at"], calendar)
+        if recounted <= r["appeal_deadline"] or recounted <= now:
+            continue
+        await db.execute("UPDATE evaluations SET appeal_deadline = $2 WHERE id = $1", r["id"], recounted)
+        await audit.record(
+            actor, "evaluation.appeal_window_extended", "evaluation", r["id"],
+            before={"appeal_deadline": r["appeal_deadline"]},
+            after={"appeal_deadline": recounted, "reason": f"the {year} holiday schedule was recorded"},
+        )
+        await notifications.record(
+            [r["vendor_id"], r["bureau_id"]], "evaluation.appeal_window_extended", "evaluation", r["id"],
+            f"因{year}年节假日安排调整，对绩效评价结果提出申诉的期限顺延至 {last_day(recounted):%Y-%m-%d} 24:00（北京时间）",
+            now, {"before": r["appeal_deadline"].isoformat(), "after": recounted.isoformat()},
+        )
+        changes.append(PeriodChange(
+            entity_type="evaluation", entity_id=str(r["id"]), period="appeal_deadline",
+            before=r["appeal_deadline"], after=recounted, last_day=last_day(recounted),
+        ))
+    return changes

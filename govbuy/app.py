@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from litestar import Litestar, get
 from litestar.config.cors import CORSConfig
-from litestar.datastructures import MutableScopeHeaders
+from litestar.datastructures import MutableScopeHeaders, State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
@@ -172,6 +172,14 @@ def route_handlers() -> list:
     return handlers
 
 
+def period_recomputers() -> list:
+    """What recording a year's schedule recomputes: each domain's stored periods."""
+    from evaluation import service as evaluation
+    from procurement import service as procurement
+
+    return [procurement.recompute_periods, evaluation.recompute_periods]
+
+
 def create_app(*, dsn: str | None = None, manage_pool: bool = True) -> Litestar:
     """Build the app. With `dsn` the database is that one; else DATABASE_URL or the embedded server."""
     settings = get_settings()
@@ -224,6 +232,7 @@ def create_app(*, dsn: str | None = None, manage_pool: bool = True) -> Litestar:
             path="/schema",
             render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
         ),
+        state=State({"period_recomputers": period_recomputers()}),
         debug=False,
         logging_config=None,  # the CLI configures logging (request ids in every line)
     )

@@ -16,6 +16,8 @@ from govbuy import service
 from govbuy.auth import any_signed_in, requires
 from govbuy.pagination import Page
 from govbuy.schemas import (
+    CalendarYearRecorded,
+    StatutoryHolidayRead,
     AuditEventRead,
     CalendarYearRead,
     CalendarYearWrite,
@@ -128,13 +130,29 @@ class CalendarController(Controller):
         return await service.get_calendar_year(year)
 
     @put("/{year:int}", guards=[requires("admin")])
-    async def record(self, request: Request, year: FromPath[int], data: JSONBody[CalendarYearWrite]) -> CalendarYearRead:
-        """Record a year's schedule as published by the State Council."""
-        return await service.put_calendar_year(request.user, year, data)
+    async def record(
+        self, request: Request, year: FromPath[int], data: JSONBody[CalendarYearWrite]
+    ) -> CalendarYearRecorded:
+        """Record a year's schedule as published by the State Council. It must contain every
+        statutory holiday (`calendar_schedule_incomplete` names the missing days). Every open
+        period that counted the year by the fallback is recomputed in the same change: a window
+        given to a party only ever ends later, a bid deadline that became too short is moved,
+        and each party concerned is notified."""
+        recomputers = request.app.state.get("period_recomputers", ())
+        return await service.put_calendar_year(request.user, year, data, recomputers)
+
+    @get("/{year:int}/statutory-holidays", guards=[any_signed_in])
+    async def statutory(self, year: FromPath[int]) -> list[StatutoryHolidayRead]:
+        """The statutory holidays 《全国年节及纪念日放假办法》 fixes for a year, computed from the
+        lunar calendar and the solar terms: what any schedule of that year must contain, and what
+        the fallback counts for a year with no recorded schedule."""
+        return service.statutory_holidays_of(year)
 
     @get("/days/{day:date}", guards=[any_signed_in])
     async def day(self, day: FromPath[date]) -> dict[str, Any]:
-        """Whether a date is a working day, and whether its year's schedule is known."""
+        """Whether a date is a working day, whether its year's schedule is known (if not, the
+        answer counts weekends and the statutory holidays only), and which statutory holiday it
+        is, if any."""
         return await service.working_day(day)
 
 
@@ -144,15 +162,16 @@ class SandboxController(Controller):
 
     @get("/clock", guards=[any_signed_in])
     async def read(self) -> ClockRead:
-        """The service's clock."""
-        return ClockRead(now=await clock.now(), sandbox=get_settings().sandbox)
+        """The service's clock: its instant, and its own date and time zone (Asia/Shanghai), so
+        that no client derives a date from UTC."""
+        return await service.clock_read()
 
     @post("/clock", guards=[requires("admin")], status_code=200)
     async def advance(self, request: Request, data: JSONBody[ClockAdvance]) -> ClockRead:
         """Move the sandbox clock forward (GOVBUY_SANDBOX=1 only; never in production)."""
         seconds = int(timedelta(days=data.advance_days).total_seconds()) + data.advance_seconds
-        now = await service.advance_clock(request.user, seconds)
-        return ClockRead(now=now, sandbox=True)
+        await service.advance_clock(request.user, seconds)
+        return await service.clock_read()
 
 
 class AuditController(Controller):

@@ -1,8 +1,14 @@
 """Kernel rules: the violation type every domain's rules raise, money rounding and the
-working-day calendar (工作日) arithmetic.
+working-day calendar (工作日) arithmetic with the way the law counts periods.
 
-Pure: no I/O, no project imports. Domain `rules.py` modules import this one and nothing
-else of the project's but other rules.
+Pure: no I/O; the only project import is the statutory-holiday table (`govbuy.holidays`, also
+pure). Domain `rules.py` modules import this one and nothing else of the project's but other
+rules.
+
+How a period is counted (《民法典》 Arts. 201, 203, which 政府采购法 and its 实施条例 follow):
+the day on which it starts is not counted, it runs from the next day, and it ends at 24:00 of
+its last day. A period of working days skips weekends and holidays; its last day is a working
+day. Every time here is Asia/Shanghai: the service's date is the date in Beijing.
 """
 
 from __future__ import annotations
@@ -13,7 +19,10 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from govbuy.holidays import StatutoryHoliday, statutory_days, statutory_holidays
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+TIME_ZONE = "Asia/Shanghai"
 FEN = Decimal("0.01")
 
 
@@ -79,21 +88,27 @@ def to_fen(amount: Decimal) -> Decimal:
 
 @dataclass(frozen=True)
 class WorkCalendar:
-    """The official PRC working-day calendar for some years.
+    """The official PRC working-day calendar.
 
-    `holidays` are statutory days off that fall on what would be a working weekday;
-    `workdays` are make-up working days (调休) that fall on a weekend. Years not in
-    `known_years` are guessed: weekends off, nothing else.
+    For a year in `known_years` the recorded schedule decides: `holidays` are the days off it
+    lists (weekends inside a holiday span may be listed too), `workdays` its make-up working days
+    (调休) on weekends. For any other year the calendar is a guess: weekends and the statutory
+    holidays of 《全国年节及纪念日放假办法》 are off, the 调休 moves are unknown.
     """
 
     holidays: frozenset[date] = field(default_factory=frozenset)
     workdays: frozenset[date] = field(default_factory=frozenset)
     known_years: frozenset[int] = field(default_factory=frozenset)
 
+    def is_known(self, year: int) -> bool:
+        return year in self.known_years
+
     def is_working_day(self, day: date) -> bool:
         if day in self.workdays:
             return True
         if day in self.holidays:
+            return False
+        if day.year not in self.known_years and day in statutory_days(day.year):
             return False
         return day.weekday() < 5
 
@@ -124,10 +139,34 @@ class WorkCalendar:
         lo, hi = sorted((start.year, end.year))
         return [y for y in range(lo, hi + 1) if y not in self.known_years]
 
+    def with_year(self, year: int, holidays: frozenset[date], workdays: frozenset[date]) -> WorkCalendar:
+        """This calendar with `year`'s schedule recorded (replacing any recorded before)."""
+        return WorkCalendar(
+            holidays=frozenset(d for d in self.holidays if d.year != year) | holidays,
+            workdays=frozenset(d for d in self.workdays if d.year != year) | workdays,
+            known_years=self.known_years | {year},
+        )
+
+
+def missing_statutory_holidays(
+    year: int, holidays: frozenset[date], workdays: frozenset[date]
+) -> list[StatutoryHoliday]:
+    """The statutory holidays a year's schedule leaves out (or lists as working days).
+
+    A State Council schedule only ever moves days around the holidays the 办法 fixes; one that
+    lacks any of them is incomplete, not a schedule (`calendar_schedule_incomplete`).
+    """
+    return [h for h in statutory_holidays(year) if h.day not in holidays or h.day in workdays]
+
 
 def local_date(moment: datetime) -> date:
     """The Asia/Shanghai calendar date of an aware datetime."""
     return moment.astimezone(SHANGHAI).date()
+
+
+def start_of_day(day: date) -> datetime:
+    """00:00 of a calendar day in Asia/Shanghai."""
+    return datetime.combine(day, time(0), tzinfo=SHANGHAI)
 
 
 def end_of_day(day: date) -> datetime:
@@ -135,17 +174,21 @@ def end_of_day(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=SHANGHAI)
 
 
-def working_period_end(calendar: WorkCalendar, start: datetime, n: int) -> datetime:
-    """End of a period of n working days that starts the day after `start`.
+def last_day(period_end: datetime) -> date:
+    """The last day a period ending at `period_end` (a 24:00) includes, in Beijing: what people
+    name when they say "until the 18th"."""
+    return local_date(period_end - timedelta(microseconds=1))
 
-    Used for the standstill (7 working days), the appeal window (5 working days) and the
-    minimum notice periods: the period is over at the end of its n-th working day.
-    """
+
+def working_period_end(calendar: WorkCalendar, start: datetime, n: int) -> datetime:
+    """End of a period of n working days that starts the day after `start`: 24:00 of its n-th
+    working day (民法典 Arts. 201, 203). A party may act until that instant, not at it."""
     return end_of_day(calendar.add_working_days(local_date(start), n))
 
 
 def calendar_period_end(start: datetime, days: int) -> datetime:
-    """End of a period of n calendar days that starts the day after `start`."""
+    """End of a period of n calendar days that starts the day after `start` (24:00 of its last
+    day)."""
     return end_of_day(local_date(start) + timedelta(days=days))
 
 
@@ -156,6 +199,7 @@ def calendar_warning(calendar: WorkCalendar, start: datetime, end: datetime) -> 
         return None
     listed = ", ".join(str(y) for y in years)
     return (
-        f"No official holiday schedule is recorded for {listed}: working days were counted "
-        "as Monday to Friday only, so this date may differ from the legal one."
+        f"No official holiday schedule is recorded for {listed}: working days were counted as "
+        "Monday to Friday less the statutory holidays of 《全国年节及纪念日放假办法》, without the "
+        "State Council's make-up days (调休), so this date may differ from the legal one."
     )

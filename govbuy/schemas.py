@@ -104,9 +104,17 @@ class MeRead(Output):
 
 
 class CalendarYearWrite(Input):
-    holidays: list[date] = Field(max_length=60, description="statutory days off (法定节假日)")
+    holidays: list[date] = Field(
+        max_length=60,
+        description="every day off of the year's schedule (放假): it must contain each statutory holiday "
+        "of 《全国年节及纪念日放假办法》; weekend days inside a holiday span may be listed too",
+    )
     workdays: list[date] = Field(default_factory=list, max_length=20, description="make-up working days (调休上班)")
-    source: str = Field(default="State Council notice", min_length=1, max_length=100)
+    source: str = Field(
+        default="State Council notice", min_length=1, max_length=100,
+        description="the notice the schedule comes from, e.g. 国务院办公厅关于2027年部分节假日安排的通知",
+    )
+    reason: str | None = Field(default=None, max_length=500, description="why it is recorded (or corrected), for the audit log")
 
 
 class CalendarYearRead(Output):
@@ -117,13 +125,39 @@ class CalendarYearRead(Output):
     updated_at: datetime
 
 
+class PeriodChange(Output):
+    """A stored period that recording a year's schedule moved."""
+
+    entity_type: str
+    entity_id: str
+    period: str = Field(description="the field that moved: bid_deadline, standstill_until, reply_due, appeal_deadline")
+    before: datetime
+    after: datetime
+    last_day: date = Field(description="the last day the period now includes (Asia/Shanghai)")
+
+
+class CalendarYearRecorded(CalendarYearRead):
+    recomputed: list[PeriodChange] = Field(
+        description="open periods that had counted this year by the fallback and now end later; "
+        "a window given to a party never ends sooner than announced"
+    )
+
+
+class StatutoryHolidayRead(Output):
+    day: date
+    name: str = Field(description="元旦, 春节, 清明节, 劳动节, 端午节, 中秋节 or 国庆节")
+    source: str = Field(description="the revision of 《全国年节及纪念日放假办法》 that fixes it")
+
+
 class ClockAdvance(Input):
     advance_days: int = Field(default=0, ge=0, le=3650)
     advance_seconds: int = Field(default=0, ge=0, le=86400 * 3650)
 
 
 class ClockRead(Output):
-    now: datetime
+    now: datetime = Field(description="the service's instant, given in Beijing time")
+    today: date = Field(description="the service's own date: the date in Asia/Shanghai, never the UTC date")
+    time_zone: Literal["Asia/Shanghai"] = "Asia/Shanghai"
     sandbox: bool
 
 

@@ -4,7 +4,8 @@ clock and reads of the audit log."""
 from __future__ import annotations
 
 import logging
-from datetime import date
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -13,11 +14,16 @@ from govbuy import database as db
 from govbuy.audit import Actor
 from govbuy.errors import Forbidden, NotFound
 from govbuy.pagination import Page, check_limit, decode_cursor, page
-from govbuy.rules import RuleViolation
+from govbuy.holidays import statutory_holidays
+from govbuy.rules import SHANGHAI, RuleViolation, WorkCalendar, local_date, missing_statutory_holidays
 from govbuy.schemas import (
     AuditEventRead,
     CalendarYearRead,
+    CalendarYearRecorded,
     CalendarYearWrite,
+    ClockRead,
+    PeriodChange,
+    StatutoryHolidayRead,
     OrganisationCreate,
     OrganisationRead,
     UserCreate,
@@ -233,10 +239,43 @@ def _check_calendar_year(year: int, data: CalendarYearWrite) -> None:
         raise RuleViolation("invalid_calendar", "the holiday schedule is not consistent", errors=errors)
 
 
-async def put_calendar_year(actor: Actor, year: int, data: CalendarYearWrite) -> CalendarYearRead:
+#: What recording a year's schedule calls, in its transaction, for each domain that stores
+#: periods counted with the calendar: (actor, year, the calendar with the year recorded, now)
+#: → the periods it moved. The app factory wires the domains' functions in.
+PeriodRecompute = Callable[[Actor, int, WorkCalendar, datetime], Awaitable[list[PeriodChange]]]
+
+
+def _check_schedule_complete(year: int, data: CalendarYearWrite) -> None:
+    missing = missing_statutory_holidays(year, frozenset(data.holidays), frozenset(data.workdays))
+    if not missing:
+        return
+    errors = [
+        {
+            "field": "workdays" if h.day in data.workdays else "holidays",
+            "message": f"{h.day} ({h.name}) is a statutory holiday ({h.source}) "
+            + ("and cannot be a make-up working day" if h.day in data.workdays else "and is missing"),
+        }
+        for h in missing
+    ]
+    listed = ", ".join(f"{h.day} {h.name}" for h in missing)
+    raise RuleViolation(
+        "calendar_schedule_incomplete",
+        f"the {year} schedule leaves out statutory holidays of 《全国年节及纪念日放假办法》: {listed}",
+        errors=errors,
+    )
+
+
+async def put_calendar_year(
+    actor: Actor, year: int, data: CalendarYearWrite, recomputers: Sequence[PeriodRecompute] = ()
+) -> CalendarYearRecorded:
+    """Record a year's schedule and recompute every open period that counted that year by the
+    fallback, in one transaction, audited with who recorded it and why."""
     _check_calendar_year(year, data)
+    _check_schedule_complete(year, data)
     async with db.transaction():
+        current = await clock.lock_calendar()
         before = await db.fetchrow("SELECT * FROM calendar_years WHERE year = $1 FOR UPDATE", year)
+        now = await clock.now()
         row = await db.fetchrow(
             """INSERT INTO calendar_years (year, holidays, workdays, source, updated_at)
                VALUES ($1, $2, $3, $4, $5)
@@ -246,15 +285,31 @@ async def put_calendar_year(actor: Actor, year: int, data: CalendarYearWrite) ->
             sorted(data.holidays),
             sorted(data.workdays),
             data.source,
-            await clock.now(),
+            now,
         )
-        result = CalendarYearRead.model_validate(dict(row))
+        calendar = current.with_year(year, frozenset(data.holidays), frozenset(data.workdays))
+        changes: list[PeriodChange] = []
+        for recompute in recomputers:
+            changes += await recompute(actor, year, calendar, now)
+        result = CalendarYearRecorded.model_validate({**dict(row), "recomputed": changes})
         await audit.record(
             actor, "calendar.recorded", "calendar_year", year,
-            before=dict(before) if before else None, after=result.model_dump(),
+            before=dict(before) if before else None,
+            after={**result.model_dump(), "reason": data.reason},
         )
     clock.forget_calendar()
     return result
+
+
+async def clock_read() -> ClockRead:
+    now = (await clock.now()).astimezone(SHANGHAI)
+    return ClockRead(now=now, today=local_date(now), sandbox=get_settings().sandbox)
+
+
+def statutory_holidays_of(year: int) -> list[StatutoryHolidayRead]:
+    if not 2000 <= year <= 2100:
+        raise NotFound("statutory holidays of year", year)
+    return [StatutoryHolidayRead(day=h.day, name=h.name, source=h.source) for h in statutory_holidays(year)]
 
 
 async def advance_clock(actor: Actor, seconds: int) -> Any:
@@ -269,10 +324,12 @@ async def advance_clock(actor: Actor, seconds: int) -> Any:
 
 async def working_day(day: date) -> dict[str, Any]:
     calendar = await clock.work_calendar()
+    names = [h.name for h in statutory_holidays(day.year) if h.day == day] if 2000 <= day.year <= 2100 else []
     return {
         "date": day,
         "working_day": calendar.is_working_day(day),
         "schedule_known": day.year in calendar.known_years,
+        "statutory_holiday": "、".join(names) or None,
     }
 
 

@@ -66,3 +66,15 @@ class LoginFailure(Table, tablename="login_failures"):
     username = Varchar(length=64)
     address = Varchar(length=64)
     attempted_at = Timestamptz()
+
+
+class Notification(Table, tablename="notifications"):
+    id = UUID(primary_key=True)
+    organisation = ForeignKey(Organisation, db_column_name="organisation_id")
+    event = Varchar(length=64)
+    entity_type = Varchar(length=64)
+    entity_id = Varchar(length=64)
+    message = Text()
+    details = JSONB()
+    created_at = Timestamptz()
+    read_at = Timestamptz(null=True)

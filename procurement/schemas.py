@@ -9,7 +9,7 @@ error code (weights, percentages, terms, deadlines) are only typed here and judg
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -392,7 +392,12 @@ class AwardRead(Output):
         description="every opened bid, valid or not, with the bidder's credit grade at the opening"
     )
     awarded_at: datetime
-    standstill_until: datetime
+    standstill_until: datetime = Field(
+        description="end of the standstill: the award notice's 1 working day (87号令 Art. 69) and the 7 "
+        "working days of 质疑 (实施条例 Art. 53); a challenge is accepted until this instant (24:00 Beijing time)"
+    )
+    standstill_last_day: date = Field(description="the last day on which the award may be challenged (Asia/Shanghai)")
+    time_zone: Literal["Asia/Shanghai"] = "Asia/Shanghai"
     calendar_warning: str | None
     voided_at: datetime | None
 
@@ -415,5 +420,12 @@ class ChallengeRead(Output):
     status: Literal["pending", "upheld", "dismissed", "moot"]
     reply: str | None
     filed_at: datetime
+    reply_due: datetime = Field(
+        description="the bureau answers by this instant: 24:00 of the 7th working day after filing "
+        "(政府采购法 Art. 53, 财政部令第94号 Art. 13)"
+    )
+    reply_last_day: date = Field(description="the last day for the answer (Asia/Shanghai)")
+    reply_overdue: bool = Field(description="still pending when the answer was due")
+    time_zone: Literal["Asia/Shanghai"] = "Asia/Shanghai"
     resolved_at: datetime | None
     version: int

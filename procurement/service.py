@@ -28,12 +28,22 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
-from govbuy import audit, clock
+from govbuy import audit, clock, notifications
 from govbuy import database as db
 from govbuy.audit import Actor
 from govbuy.errors import Forbidden, NotFound, check_if_match
 from govbuy.pagination import Page, check_limit, decode_cursor, page
-from govbuy.rules import RuleViolation, calendar_warning, conflict, local_date
+from govbuy.rules import (
+    SHANGHAI,
+    RuleViolation,
+    WorkCalendar,
+    calendar_warning,
+    conflict,
+    last_day,
+    local_date,
+    start_of_day,
+)
+from govbuy.schemas import PeriodChange
 from govbuy.settings import get_settings
 from procurement import rules
 from procurement.schemas import (
@@ -847,8 +857,11 @@ class _CheckedTender:
     warning: str | None
 
 
-async def _check_tender(actor: Actor, fields: dict[str, Any], now: datetime) -> _CheckedTender:
-    """Every rule a tender's terms must meet, judged as if it were published now."""
+async def _check_tender(
+    actor: Actor, fields: dict[str, Any], now: datetime, calendar: WorkCalendar | None = None
+) -> _CheckedTender:
+    """Every rule a tender's terms must meet, judged as if it were published now (with the
+    calendar given, when publishing: the one locked for the change)."""
     method = fields["method"]
     rules.check_contract_term(fields["contract_months"], fields["recurring"])
     scheme = rules.validate_scoring(fields["evaluation_method"], fields["price_weight"], fields["criteria"])
@@ -892,7 +905,8 @@ async def _check_tender(actor: Actor, fields: dict[str, Any], now: datetime) -> 
                 f"{len(unknown)} invited vendor(s) are not registered vendors",
                 errors=[{"field": "invited_vendor_ids", "message": f"{v} is not a vendor"} for v in unknown],
             )
-    warning = rules.check_bid_deadline(method, now, fields["bid_deadline"], await clock.work_calendar())
+    calendar = calendar or await clock.work_calendar()
+    warning = rules.check_bid_deadline(method, now, fields["bid_deadline"], calendar)
     values = {
         "title": fields["title"],
         "description": fields["description"] or "",
@@ -1041,7 +1055,7 @@ async def publish_tender(actor: Actor, tender_id: UUID, if_match: str | None) ->
         before = await _read_tender(actor, tender_id)
         invited = [r["vendor_id"] for r in await db.fetch("SELECT vendor_id FROM tender_invitations WHERE tender_id = $1", tender_id)]
         now = await clock.now()
-        checked = await _check_tender(actor, _fields_of_row(row, invited), now)
+        checked = await _check_tender(actor, _fields_of_row(row, invited), now, await clock.calendar_for_update())
         line = await db.fetchrow(f"SELECT {_LINE_COLUMNS} FROM budget_lines WHERE id = $1 FOR UPDATE", row["budget_line_id"])
         moved = rules.reserve(_line_money(line), row["ceiling_amount"])
         line_after = await db.fetchrow(
@@ -1924,7 +1938,9 @@ async def _award_read(row: Any) -> AwardRead:
            WHERE b.tender_id = $1 AND b.status IN ('valid', 'invalid') ORDER BY b.price, b.submitted_at, b.id""",
         row["tender_id"],
     )
-    return AwardRead.model_validate({**dict(row), "bidders": [dict(b) for b in bidders]})
+    return AwardRead.model_validate(
+        {**dict(row), "standstill_last_day": last_day(row["standstill_until"]), "bidders": [dict(b) for b in bidders]}
+    )
 
 
 async def award_tender(actor: Actor, tender_id: UUID, if_match: str | None) -> AwardRead:
@@ -1973,7 +1989,7 @@ async def award_tender(actor: Actor, tender_id: UUID, if_match: str | None) -> A
         ]
         winner = ranked[0]
         now = await clock.now()
-        calendar = await clock.work_calendar()
+        calendar = await clock.calendar_for_update()
         until = rules.standstill_until(now, calendar)
         warning = calendar_warning(calendar, now, until)
         award_id = uuid4()
@@ -2017,8 +2033,14 @@ async def get_award(actor: Actor, tender_id: UUID) -> AwardRead:
     return await _award_read(row)
 
 
-def _challenge_read(row: Any) -> ChallengeRead:
-    return ChallengeRead.model_validate(dict(row))
+def _challenge_read(row: Any, now: datetime) -> ChallengeRead:
+    return ChallengeRead.model_validate(
+        {
+            **dict(row),
+            "reply_last_day": last_day(row["reply_due"]),
+            "reply_overdue": rules.challenge_reply_overdue(row["status"], row["reply_due"], now),
+        }
+    )
 
 
 async def file_challenge(actor: Actor, tender_id: UUID, data: ChallengeCreate) -> ChallengeRead:
@@ -2044,9 +2066,10 @@ async def file_challenge(actor: Actor, tender_id: UUID, data: ChallengeCreate) -
             actor.organisation_id,
         ):
             raise conflict("challenge_already_pending", "the vendor already has a pending challenge to this award")
+        reply_due = rules.challenge_reply_due(now, await clock.calendar_for_update())
         row = await db.fetchrow(
-            """INSERT INTO tender_challenges (id, tender_id, award_id, vendor_id, filed_by, grounds, filed_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *""",
+            """INSERT INTO tender_challenges (id, tender_id, award_id, vendor_id, filed_by, grounds, filed_at, reply_due)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *""",
             uuid4(),
             tender_id,
             award["id"],
@@ -2054,8 +2077,9 @@ async def file_challenge(actor: Actor, tender_id: UUID, data: ChallengeCreate) -
             actor.user_id,
             data.grounds,
             now,
+            reply_due,
         )
-        result = _challenge_read(row)
+        result = _challenge_read(row, now)
         await audit.record(actor, "challenge.filed", "challenge", row["id"], after=result.model_dump())
     return result
 
@@ -2077,7 +2101,8 @@ async def list_challenges(actor: Actor, tender_id: UUID, limit: int | None, curs
         after_id,
         limit + 1,
     )
-    return page(rows, limit, lambda r: (r["filed_at"], r["id"]), _challenge_read)
+    now = await clock.now()
+    return page(rows, limit, lambda r: (r["filed_at"], r["id"]), lambda r: _challenge_read(r, now))
 
 
 async def resolve_challenge(actor: Actor, tender_id: UUID, challenge_id: UUID, data: ChallengeResolve) -> ChallengeRead:
@@ -2133,13 +2158,13 @@ async def resolve_challenge(actor: Actor, tender_id: UUID, challenge_id: UUID, d
                 now,
                 challenge_id,
             )
-        result = _challenge_read(updated)
+        result = _challenge_read(updated, now)
         await audit.record(
             actor, f"challenge.{data.outcome}", "challenge", challenge_id,
-            before=_challenge_read(row).model_dump(), after=result.model_dump(),
+            before=_challenge_read(row, now).model_dump(), after=result.model_dump(),
         )
         for m in moot:
-            await audit.record(actor, "challenge.moot", "challenge", m["id"], before=_challenge_read(m).model_dump(),
+            await audit.record(actor, "challenge.moot", "challenge", m["id"], before=_challenge_read(m, now).model_dump(),
                                after={"status": "moot", "voided_by_challenge": challenge_id})
         if effect is rules.TenderStatus.EVALUATING:
             await audit.record(
@@ -2225,3 +2250,138 @@ async def mark_contracted(actor: Actor | None, tender_id: UUID) -> None:
             after={"status": "contracted", "reserved_amount": Decimal("0.00")},
         )
 
+
+
+# --- periods recounted when a year's schedule is recorded ------------------------------------
+
+
+def _year_bounds(year: int) -> tuple[datetime, datetime]:
+    return start_of_day(date(year, 1, 1)), start_of_day(date(year + 1, 1, 1))
+
+
+async def recompute_periods(actor: Actor, year: int, calendar: WorkCalendar, now: datetime) -> list[PeriodChange]:
+    """Recount, under `calendar` (with `year` just recorded), every open procurement period
+    whose count reached into that year: published bid deadlines with a working-day minimum,
+    standstills, and the bureau's answer to a pending challenge.
+
+    A window given to a party never ends sooner than announced: only a later end is stored. A
+    bid deadline now shorter than its legal minimum moves to the earliest allowed day, as a
+    public, audited change of the tender. Each party concerned is notified. Runs inside the
+    recording's transaction, which holds the calendar lock.
+    """
+    start, end = _year_bounds(year)
+    changes: list[PeriodChange] = []
+    working_day_methods = [m.value for m, p in rules.BID_PERIODS.items() if p.working_days]
+    tenders = await db.fetch(
+        """SELECT id, bureau_id, method, published_at, bid_deadline, calendar_warning FROM tenders
+           WHERE status = 'published' AND method = ANY($1::text[]) AND bid_deadline > $2
+             AND published_at < $4 AND bid_deadline >= $3
+           ORDER BY id FOR UPDATE""",
+        working_day_methods, now, start, end,
+    )
+    for t in tenders:
+        minimum = rules.minimum_bid_deadline(t["method"], t["published_at"], calendar)
+        warning = calendar_warning(calendar, t["published_at"], minimum)
+        moved = rules.extended_bid_deadline(t["method"], t["published_at"], t["bid_deadline"], calendar)
+        if moved is None:
+            if warning != t["calendar_warning"]:
+                await db.execute("UPDATE tenders SET calendar_warning = $2 WHERE id = $1", t["id"], warning)
+            continue
+        await db.execute(
+            """UPDATE tenders SET bid_deadline = $2, calendar_warning = $3, updated_at = $4, version = version + 1
+               WHERE id = $1""",
+            t["id"], moved, warning, now,
+        )
+        change = PeriodChange(
+            entity_type="tender", entity_id=str(t["id"]), period="bid_deadline",
+            before=t["bid_deadline"], after=moved, last_day=local_date(moved),
+        )
+        await audit.record(
+            actor, "tender.deadline_extended", "tender", t["id"],
+            before={"bid_deadline": t["bid_deadline"]},
+            after={"bid_deadline": moved, "reason": f"the {year} holiday schedule was recorded: the minimum period "
+                   f"of {rules.Method(t['method']).label} now ends later"},
+        )
+        told = [t["bureau_id"], *await _bidders_and_invited(t["id"])]
+        await notifications.record(
+            told, "tender.deadline_extended", "tender", t["id"],
+            f"投标截止时间因{year}年节假日安排调整，顺延至 {moved.astimezone(SHANGHAI):%Y-%m-%d %H:%M}（北京时间）",
+            now, {"before": t["bid_deadline"].isoformat(), "after": moved.isoformat()},
+        )
+        changes.append(change)
+
+    awards = await db.fetch(
+        """SELECT a.id, a.tender_id, a.awarded_at, a.standstill_until, a.calendar_warning, t.bureau_id
+           FROM tender_awards a JOIN tenders t ON t.id = a.tender_id
+           WHERE a.status = 'active' AND t.status = 'awarded' AND a.awarded_at < $2 AND a.standstill_until > $1
+           ORDER BY a.id FOR UPDATE OF t, a""",
+        start, end,
+    )
+    for a in awards:
+        recounted = rules.standstill_until(a["awarded_at"], calendar)
+        warning = calendar_warning(calendar, a["awarded_at"], max(recounted, a["standstill_until"]))
+        if recounted <= a["standstill_until"] or recounted <= now:
+            if warning != a["calendar_warning"]:
+                await db.execute("UPDATE tender_awards SET calendar_warning = $2 WHERE id = $1", a["id"], warning)
+            continue
+        await db.execute(
+            "UPDATE tender_awards SET standstill_until = $2, calendar_warning = $3 WHERE id = $1",
+            a["id"], recounted, warning,
+        )
+        await db.execute("UPDATE tenders SET updated_at = $2, version = version + 1 WHERE id = $1", a["tender_id"], now)
+        await audit.record(
+            actor, "tender.standstill_extended", "tender", a["tender_id"],
+            before={"award_id": a["id"], "standstill_until": a["standstill_until"]},
+            after={"award_id": a["id"], "standstill_until": recounted,
+                   "reason": f"the {year} holiday schedule was recorded"},
+        )
+        told = [a["bureau_id"], *await tender_bidder_ids(a["tender_id"])]
+        await notifications.record(
+            told, "tender.standstill_extended", "tender", a["tender_id"],
+            f"因{year}年节假日安排调整，对中标结果提出质疑的期限顺延至 {last_day(recounted):%Y-%m-%d} 24:00（北京时间）",
+            now, {"before": a["standstill_until"].isoformat(), "after": recounted.isoformat()},
+        )
+        changes.append(PeriodChange(
+            entity_type="tender", entity_id=str(a["tender_id"]), period="standstill_until",
+            before=a["standstill_until"], after=recounted, last_day=last_day(recounted),
+        ))
+
+    challenges = await db.fetch(
+        """SELECT c.id, c.tender_id, c.vendor_id, c.filed_at, c.reply_due, t.bureau_id
+           FROM tender_challenges c JOIN tenders t ON t.id = c.tender_id
+           WHERE c.status = 'pending' AND c.filed_at < $2 AND c.reply_due > $1
+           ORDER BY c.id FOR UPDATE OF c""",
+        start, end,
+    )
+    for c in challenges:
+        recounted = rules.challenge_reply_due(c["filed_at"], calendar)
+        if recounted <= c["reply_due"] or recounted <= now:
+            continue
+        await db.execute(
+            "UPDATE tender_challenges SET reply_due = $2, version = version + 1 WHERE id = $1", c["id"], recounted
+        )
+        await audit.record(
+            actor, "challenge.reply_due_extended", "challenge", c["id"],
+            before={"reply_due": c["reply_due"]},
+            after={"reply_due": recounted, "reason": f"the {year} holiday schedule was recorded"},
+        )
+        await notifications.record(
+            [c["bureau_id"], c["vendor_id"]], "challenge.reply_due_extended", "challenge", c["id"],
+            f"因{year}年节假日安排调整，质疑答复期限顺延至 {last_day(recounted):%Y-%m-%d} 24:00（北京时间）",
+            now, {"before": c["reply_due"].isoformat(), "after": recounted.isoformat()},
+        )
+        changes.append(PeriodChange(
+            entity_type="challenge", entity_id=str(c["id"]), period="reply_due",
+            before=c["reply_due"], after=recounted, last_day=last_day(recounted),
+        ))
+    return changes
+
+
+async def _bidders_and_invited(tender_id: UUID) -> list[UUID]:
+    """Vendors with a live bid on a published tender, and those invited to it."""
+    rows = await db.fetch(
+        """SELECT vendor_id FROM bids WHERE tender_id = $1 AND status = 'submitted'
+           UNION SELECT vendor_id FROM tender_invitations WHERE tender_id = $1""",
+        tender_id,
+    )
+    return [r["vendor_id"] for r in rows]

@@ -188,6 +188,7 @@ class TenderChallenge(Table, tablename="tender_challenges"):
     status = Varchar(length=10)  # pending | upheld | dismissed | moot
     reply = Text(null=True)
     filed_at = Timestamptz()
+    reply_due = Timestamptz()
     resolved_at = Timestamptz(null=True)
     resolved_by = ForeignKey(User, db_column_name="resolved_by", null=True)
     version = Integer(default=1)

@@ -1,11 +1,20 @@
 """Test harness: a real PostgreSQL (DATABASE_URL's server, else the embedded one), a fresh
-database per test run with every migration applied, emptied between tests, and the app
-driven through httpx's ASGI transport."""
+database per test run with every migration applied, emptied between tests, the service's
+clock pinned to a chosen instant at the start of each test, and the app driven through
+httpx's ASGI transport.
+
+No test depends on the hour or the date it runs at: every test starts with the service's clock
+at `service_instant` (by default DEFAULT_INSTANT; a whole run at another instant with
+`GOVBUY_TEST_NOW=2027-01-01T00:00:30+08:00 ./dev test`), and every date a test computes comes
+from the service's own local date. The end-to-end scenarios also run at each of
+TRICKY_INSTANTS.
+"""
 
 from __future__ import annotations
 
 import os
 import uuid
+from datetime import datetime
 
 os.environ.setdefault("GOVBUY_SANDBOX", "1")
 os.environ.setdefault("GOVBUY_DATA_DIR", os.path.join(os.path.dirname(__file__), "..", ".govbuy", "test"))
@@ -20,6 +29,39 @@ from govbuy.settings import get_settings
 
 # Tables kept between tests: the migration log and the seeded calendar.
 KEEP = {"piccolo_migration", "calendar_years"}
+
+#: Where the service's clock stands when a test starts: a Tuesday morning in Beijing.
+DEFAULT_INSTANT = "2026-12-08T10:00:00+08:00"
+
+#: The instants at which days, years and holidays turn: the scenarios run at each of them.
+TRICKY_INSTANTS = {
+    "2359-beijing": "2026-12-08T23:59:30+08:00",  # the last half-minute of a Beijing day
+    "0000-new-year": "2027-01-01T00:00:30+08:00",  # 00:00:30 Beijing, still 31 Dec in UTC
+    "31-december": "2026-12-31T15:00:00+08:00",  # periods run into a year with no recorded schedule
+    "chuxi": "2027-02-05T09:00:00+08:00",  # 除夕: the Spring Festival holiday lies ahead
+    "before-national-day": "2026-09-25T17:00:00+08:00",  # the Friday before 国庆 (recorded schedule)
+}
+
+
+def chosen_instant() -> datetime:
+    """The run's instant: GOVBUY_TEST_NOW if set, else DEFAULT_INSTANT."""
+    instant = datetime.fromisoformat(os.environ.get("GOVBUY_TEST_NOW") or DEFAULT_INSTANT)
+    if instant.tzinfo is None:
+        raise ValueError("GOVBUY_TEST_NOW needs an offset, e.g. 2027-01-01T00:00:30+08:00")
+    return instant
+
+
+def instant_params() -> list:
+    """For a scenario's `service_instant`: the run's instant, then every tricky one."""
+    return [pytest.param(chosen_instant(), id="chosen")] + [
+        pytest.param(datetime.fromisoformat(v), id=k) for k, v in TRICKY_INSTANTS.items()
+    ]
+
+
+@pytest.fixture
+def service_instant() -> datetime:
+    """The instant the service's clock reads when the test starts (override to choose)."""
+    return chosen_instant()
 
 
 @pytest.fixture(scope="session")
@@ -37,13 +79,28 @@ async def database(server_dsn: str):
     await db.start_pool(2, 30)
     await db.migrate()
     tables = [r["tablename"] for r in await db.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+    global _SEEDED_CALENDAR
+    _SEEDED_CALENDAR = [tuple(r) for r in await db.fetch("SELECT year, holidays, workdays, source, updated_at FROM calendar_years")]
     yield dsn, [t for t in tables if t not in KEEP]
     await db.close_pool()
     await db.drop_database(dsn)
 
 
+_SEEDED_CALENDAR: list[tuple] = []
+
+
+async def restore_seeded_calendar() -> None:
+    """Back to the schedules the migration seeded: a year one test records is not recorded
+    for the next."""
+    await db.execute("DELETE FROM calendar_years")
+    await db.executemany(
+        "INSERT INTO calendar_years (year, holidays, workdays, source, updated_at) VALUES ($1, $2, $3, $4, $5)",
+        _SEEDED_CALENDAR,
+    )
+
+
 @pytest.fixture(autouse=True)
-async def clean_database(request: pytest.FixtureRequest):
+async def clean_database(request: pytest.FixtureRequest, service_instant: datetime):
     """Empty every table before a test that uses the database (triggers off for the wipe)."""
     if "database" not in request.fixturenames and "client" not in request.fixturenames:
         yield
@@ -52,7 +109,9 @@ async def clean_database(request: pytest.FixtureRequest):
     async with db.transaction():
         await db.execute("SET LOCAL session_replication_role = replica")
         await db.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        await restore_seeded_calendar()
     clock.forget_calendar()
+    await clock.pin_sandbox(service_instant)
     yield
 
 

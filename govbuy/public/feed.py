@@ -68,10 +68,12 @@ _SILENT_ACTIONS = frozenset(
         "tender_question.answered",
         "challenge.filed",
         "challenge.moot",
+        "challenge.reply_due_extended",
         "evaluation.commissioned",
         "evaluation.scored",
         "evaluation.submitted",
         "evaluation.returned",
+        "evaluation.appeal_window_extended",
         "appeal.filed",
     }
 )

@@ -86,7 +86,12 @@ class PublicAward(Output):
     winner: OrganisationRef
     price: Money
     awarded_at: datetime
-    standstill_until: datetime = Field(description="end of the 7-working-day challenge period (质疑期)")
+    standstill_until: datetime = Field(
+        description="end of the standstill: the 1-working-day notice period and the 7 working days of "
+        "质疑 after it, at 24:00 Beijing time of the last day"
+    )
+    standstill_last_day: date = Field(description="the last day on which a bidder may challenge (Asia/Shanghai)")
+    time_zone: Literal["Asia/Shanghai"] = "Asia/Shanghai"
     voided_at: datetime | None
     ranking: list[PublicRankingLine]
 

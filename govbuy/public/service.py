@@ -34,7 +34,7 @@ from govbuy.public.schemas import (
     PublicTenderSummary,
     PublicVendor,
 )
-from govbuy.rules import RuleViolation
+from govbuy.rules import RuleViolation, last_day
 from govbuy.settings import get_settings
 
 PUBLISHER_NAME_DEFAULT = "govbuy 政府购买服务信息公开"
@@ -171,6 +171,7 @@ def _award(row: Any) -> PublicAward:
         price=row["price"],
         awarded_at=row["awarded_at"],
         standstill_until=row["standstill_until"],
+        standstill_last_day=last_day(row["standstill_until"]),
         voided_at=row["voided_at"],
         ranking=[
             PublicRankingLine(

@@ -4,7 +4,7 @@ budget line, tender bodies that pass every rule, the sandbox clock, bids and ope
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -40,6 +40,20 @@ async def now(client: httpx.AsyncClient, who: SignedIn) -> datetime:
     r = await client.get(f"{API}/sandbox/clock", headers=who.headers)
     assert r.status_code == 200, r.text
     return datetime.fromisoformat(r.json()["now"])
+
+
+async def today(client: httpx.AsyncClient, who: SignedIn) -> date:
+    """The service's own date (Asia/Shanghai), as the API gives it: never the UTC date."""
+    r = await client.get(f"{API}/sandbox/clock", headers=who.headers)
+    assert r.status_code == 200, r.text
+    return date.fromisoformat(r.json()["today"])
+
+
+async def advance_past(client: httpx.AsyncClient, admin: SignedIn, moment: str | datetime, *, seconds: int = 1) -> datetime:
+    """Move the sandbox clock to `seconds` after `moment` (an instant the API gave)."""
+    moment = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    gap = int((moment - await now(client, admin)).total_seconds()) + seconds
+    return await advance(client, admin, seconds=max(gap, 0))
 
 
 async def advance(client: httpx.AsyncClient, admin: SignedIn, *, days: int = 0, seconds: int = 0) -> datetime:

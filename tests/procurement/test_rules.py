@@ -57,6 +57,9 @@ from procurement.rules import (
     reserve,
     spend,
     standstill_until,
+    challenge_reply_due,
+    challenge_reply_overdue,
+    extended_bid_deadline,
     validate_catalogue_code,
     validate_catalogue_item,
     validate_catalogue_rows,
@@ -558,10 +561,11 @@ def test_publication_day_is_the_shanghai_date():
 
 
 def test_working_day_period_through_a_year_without_schedule_warns():
-    # 2027 is unknown, so weekdays only: Thu 12-31 (1), Fri 2027-01-01 (2), Mon 01-04 (3).
-    warning = check_bid_deadline("inquiry", sh(2026, 12, 30, 10), sh(2027, 1, 4, 9), CAL)
+    # 2027 is unknown: weekdays less the statutory holidays. Thu 12-31 (1), Fri 2027-01-01 is
+    # 元旦, Mon 01-04 (2), Tue 01-05 (3).
+    warning = check_bid_deadline("inquiry", sh(2026, 12, 30, 10), sh(2027, 1, 5, 9), CAL)
     assert warning is not None and "2027" in warning
-    assert minimum_bid_deadline("inquiry", sh(2026, 12, 30, 10), CAL) == sh(2027, 1, 4)
+    assert minimum_bid_deadline("inquiry", sh(2026, 12, 30, 10), CAL) == sh(2027, 1, 5)
 
 
 def test_refused_deadline_in_an_unscheduled_year_carries_the_warning_too():
@@ -1079,16 +1083,49 @@ def test_lowest_price_ranking_puts_the_lowest_price_first_and_ties_by_submission
 # --- award, standstill, challenges -----------------------------------------------------------
 
 
-def test_standstill_of_seven_working_days_across_national_day():
-    # Awarded Tue 09-29: 09-30 (1); 10-01..07 off; 10-08 (2), 10-09 (3), Sat 10-10 make-up (4),
-    # 10-12 (5), 10-13 (6), Wed 10-14 (7) → over when 10-14 ends.
-    assert standstill_until(sh(2026, 9, 29, 15), CAL) == sh(2026, 10, 15)
+def test_standstill_is_the_notice_day_and_seven_working_days_to_midnight():
+    # 87号令 Art. 69 and 实施条例 Art. 53: awarded Tue 12-08, the notice period is Wed 12-09,
+    # the challenge window 12-10 … Fri 12-18; a challenge may be filed until 24:00 of 12-18.
+    until = standstill_until(sh(2026, 12, 8, 10), CAL)
+    assert until == sh(2026, 12, 19)
+    check_challenge_window(sh(2026, 12, 18, 23, 59, 59), until)
+    with pytest.raises(RuleViolation) as exc:
+        check_challenge_window(sh(2026, 12, 19, 0, 0, 1), until)
+    assert violation(exc).code == "standstill_over"
+    assert "24:00 of 2026-12-18" in violation(exc).detail
 
 
-def test_standstill_across_spring_festival_ends_on_the_make_up_saturday():
-    # Awarded Thu 02-12: 02-13 (1), Sat 02-14 (2), 02-15..23 off, 02-24 (3), 02-25 (4),
-    # 02-26 (5), 02-27 (6), Sat 02-28 make-up (7) → over at 03-01 00:00.
-    assert standstill_until(sh(2026, 2, 12, 15), CAL) == sh(2026, 3, 1)
+def test_standstill_across_national_day():
+    # Awarded Tue 09-29: notice 09-30 (1); 10-01..07 off; 10-08 (2), 10-09 (3), Sat 10-10
+    # make-up (4), 10-12 (5), 10-13 (6), 10-14 (7), Thu 10-15 (8) → over when 10-15 ends.
+    assert standstill_until(sh(2026, 9, 29, 15), CAL) == sh(2026, 10, 16)
+
+
+def test_standstill_across_spring_festival_counts_the_make_up_saturday():
+    # Awarded Thu 02-12: notice 02-13 (1), Sat 02-14 make-up (2), 02-15..23 off, 02-24 (3),
+    # 02-25 (4), 02-26 (5), 02-27 (6), Sat 02-28 make-up (7), Mon 03-02 (8) → over at 03-03 00:00.
+    assert standstill_until(sh(2026, 2, 12, 15), CAL) == sh(2026, 3, 3)
+
+
+def test_challenge_reply_is_due_seven_working_days_after_filing():
+    # 政府采购法 Art. 53: filed Fri 12-18 at 16:00 → 12-21 … Tue 12-29 (7) → due at 24:00 of 12-29.
+    due = challenge_reply_due(sh(2026, 12, 18, 16), CAL)
+    assert due == sh(2026, 12, 30)
+    assert challenge_reply_overdue("pending", due, sh(2026, 12, 29, 23, 59)) is False
+    assert challenge_reply_overdue("pending", due, due) is True
+    assert challenge_reply_overdue("dismissed", due, sh(2027, 1, 5)) is False
+
+
+def test_a_bid_deadline_shortened_by_a_recorded_schedule_moves_to_the_earliest_allowed_day():
+    # Inquiry published Tue 2026-12-29 with its deadline at Mon 2027-01-04 09:30: enough under
+    # the fallback (12-30, 12-31, 元旦 off, 01-04). A schedule that also gives Mon 01-04 off
+    # moves the earliest day to Tue 01-05; the deadline keeps its time of day.
+    published, deadline = sh(2026, 12, 29, 10), sh(2027, 1, 4, 9, 30)
+    assert extended_bid_deadline("inquiry", published, deadline, CAL) is None
+    recorded = CAL.with_year(2027, frozenset({date(2027, 1, 1), date(2027, 1, 4)}), frozenset())
+    assert extended_bid_deadline("inquiry", published, deadline, recorded) == sh(2027, 1, 5, 9, 30)
+    # calendar-day periods never move
+    assert extended_bid_deadline("public_tender", published, sh(2027, 1, 18, 9, 30), recorded) is None
 
 
 def test_challenge_is_accepted_during_the_standstill_only():

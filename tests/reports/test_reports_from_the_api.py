@@ -7,7 +7,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
+
 from tests import factories
+from tests.conftest import instant_params
 from tests.procurement import support as s
 from tests.reports.support import API, assert_page_furniture, get_pdf, squash
 
@@ -21,6 +24,12 @@ PLAN = [
 GRADES = [("96.50", "优", "100%", "233,333.33", "0.00"), ("64.00", "中", "80%", "248,888.89", "62,222.22")]
 
 
+@pytest.fixture(params=instant_params())
+def service_instant(request: pytest.FixtureRequest):
+    """Every report is checked at each instant where days, years and holidays turn."""
+    return request.param
+
+
 async def test_every_report_reads_what_the_services_wrote(client):
     w = await s.world("5000000.00")
     tender, vendors, _ = await s.opened_tender(
@@ -28,7 +37,9 @@ async def test_every_report_reads_what_the_services_wrote(client):
         criteria=[], milestones=PLAN,
     )
     winner = vendors[0]
-    assert (await client.post(f"{API}/tenders/{tender['id']}/award", headers=w.bureau.headers)).status_code == 200
+    r = await client.post(f"{API}/tenders/{tender['id']}/award", headers=w.bureau.headers)
+    assert r.status_code == 200, r.text
+    award = r.json()
 
     # the award notice, public: the lowest-price ranking, every bidder with its price
     notice = await get_pdf(client, f"{API}/public/tenders/{tender['id']}/award-notice.pdf")
@@ -38,8 +49,8 @@ async def test_every_report_reads_what_the_services_wrote(client):
     for price in ("777,777.77", "820,000.00", "905,000.50"):
         assert price in text
 
-    await s.advance(client, w.admin, days=15)
-    start = (await s.now(client, w.admin)).date() + timedelta(days=1)
+    await s.advance_past(client, w.admin, award["standstill_until"])
+    start = await s.today(client, w.admin) + timedelta(days=1)
     r = await client.post(f"{API}/contracts", json={"tender_id": tender["id"], "start_date": str(start)}, headers=w.bureau.headers)
     assert r.status_code == 201, r.text
     contract = r.json()
@@ -53,7 +64,7 @@ async def test_every_report_reads_what_the_services_wrote(client):
         milestone = contract["milestones"][index]
         mid = milestone["id"]
         due = date.fromisoformat(milestone["due_date"])
-        today = (await s.now(client, w.admin)).date()
+        today = await s.today(client, w.admin)
         await s.advance(client, w.admin, days=(due - today).days + (3 if index == 0 else -5))
         r = await client.post(
             f"{API}/contracts/{cid}/milestones/{mid}/deliverables",
@@ -65,7 +76,7 @@ async def test_every_report_reads_what_the_services_wrote(client):
         evaluation = await factories.evaluate(client, w.bureau, evaluator, cid, mid, total,
                                               findings="台账完整。\n个别服务记录不及时。", due_in_days=20)
         evaluation_ids.append(evaluation["id"])
-        await s.advance(client, w.admin, days=10)
+        await s.advance_past(client, w.admin, evaluation["appeal_deadline"])
         r = await client.post(f"{API}/contracts/{cid}/milestones/{mid}/payments",
                               headers={**w.bureau.headers, "Idempotency-Key": f"m{index}"})
         assert r.status_code == 201, r.text

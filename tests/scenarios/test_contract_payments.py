@@ -53,17 +53,18 @@ async def test_award_to_last_payment_of_a_three_milestone_contract(client):
     winner = vendors[0]
     r = await client.post(f"{API}/tenders/{tender['id']}/award", headers=w.bureau.headers)
     assert r.status_code == 200, r.text
-    assert r.json()["vendor_id"] == str(winner.organisation_id)
+    award = r.json()
+    assert award["vendor_id"] == str(winner.organisation_id)
     assert await budget(client, w) == {
         "reserved": "1000000.00", "committed": "0.00", "spent": "0.00", "available": "4000000.00",
     }
-    start = (await s.now(client, w.admin)).date()
+    start = await s.today(client, w.admin)
     early = await client.post(f"{API}/contracts", json={"tender_id": tender["id"], "start_date": str(start)}, headers=w.bureau.headers)
     assert (early.status_code, early.json()["code"]) == (409, "standstill_active")
 
     # --- the standstill passes; the contract is made and signed --------------------------------
-    await s.advance(client, w.admin, days=15)
-    start = (await s.now(client, w.admin)).date() + timedelta(days=1)
+    await s.advance_past(client, w.admin, award["standstill_until"])
+    start = await s.today(client, w.admin) + timedelta(days=1)
     r = await client.post(f"{API}/contracts", json={"tender_id": tender["id"], "start_date": str(start)}, headers=w.bureau.headers)
     assert r.status_code == 201, r.text
     contract = r.json()
@@ -92,7 +93,7 @@ async def test_award_to_last_payment_of_a_three_milestone_contract(client):
         mid = milestone["id"]
         # the service clock reaches the milestone's due date; the first one is reported late
         due = date.fromisoformat(milestone["due_date"])
-        today = (await s.now(client, w.admin)).date()
+        today = await s.today(client, w.admin)
         await s.advance(client, w.admin, days=(due - today).days + (3 if index == 0 else -5))
         read = (await client.get(f"{API}/contracts/{cid}", headers=w.bureau.headers)).json()
         assert read["milestones"][index]["overdue"] is (index == 0)
@@ -111,7 +112,7 @@ async def test_award_to_last_payment_of_a_three_milestone_contract(client):
                                               findings="评价发现", due_in_days=20)
         assert (evaluation["total_score"], evaluation["grade"], evaluation["status"]) == (total, grade, "accepted")
         # the vendor's appeal window (5 working days) passes without an appeal
-        await s.advance(client, w.admin, days=10)
+        await s.advance_past(client, w.admin, evaluation["appeal_deadline"])
 
         r = await client.post(f"{API}/contracts/{cid}/milestones/{mid}/payments",
                               headers={**w.bureau.headers, "Idempotency-Key": f"m{index}"})

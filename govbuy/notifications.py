@@ -1,0 +1,57 @@
+"""Notification records: what the service must tell an organisation about a change it did not
+make itself (a bid deadline moved, a window extended when a year's schedule was recorded).
+
+Written in the transaction of the change, one row per organisation told. Delivery (an inbox,
+webhooks) reads these rows; until then they are the record that the party was told.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from govbuy import database as db
+
+
+async def record(
+    organisation_ids: Iterable[UUID],
+    event: str,
+    entity_type: str,
+    entity_id: Any,
+    message: str,
+    now: datetime,
+    details: dict[str, Any] | None = None,
+) -> int:
+    """Tell each organisation once (duplicates in `organisation_ids` are dropped); how many."""
+    if db.DB.current_transaction.get() is None:
+        raise RuntimeError("notifications are written inside the change's transaction")
+    told = sorted(set(organisation_ids), key=str)
+    if not told:
+        return 0
+    await db.execute(
+        """INSERT INTO notifications (id, organisation_id, event, entity_type, entity_id, message, details, created_at)
+           SELECT u.id, u.org, $3, $4, $5, $6, $7, $8
+           FROM unnest($1::uuid[], $2::uuid[]) AS u(id, org)""",
+        [uuid4() for _ in told],
+        told,
+        event,
+        entity_type,
+        str(entity_id),
+        message,
+        details or {},
+        now,
+    )
+    return len(told)
+
+
+async def for_organisation(organisation_id: UUID, limit: int = 50) -> list[dict[str, Any]]:
+    """An organisation's newest notifications."""
+    rows = await db.fetch(
+        """SELECT id, event, entity_type, entity_id, message, details, created_at, read_at
+           FROM notifications WHERE organisation_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2""",
+        organisation_id,
+        limit,
+    )
+    return [dict(r) for r in rows]
