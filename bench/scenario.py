@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import httpx
 
@@ -32,6 +32,11 @@ def has_endpoint(server: LiveServer, method: str, path: str) -> bool:
 
 def clock_now(client: httpx.Client, who: Account) -> datetime:
     return datetime.fromisoformat(check(client.get(f"{API}/sandbox/clock", headers=who.headers))["now"])
+
+
+def service_today(client: httpx.Client, who: Account) -> date:
+    """The service's own date (Asia/Shanghai), never the UTC date of its instant."""
+    return date.fromisoformat(check(client.get(f"{API}/sandbox/clock", headers=who.headers))["today"])
 
 
 def advance_clock(client: httpx.Client, admin: Account, *, days: int = 0, seconds: int = 0) -> datetime:
@@ -160,8 +165,9 @@ def contracts_ready_for_payment(
     advance_clock(client, admin, days=26)
     for tender in tenders:
         check(client.post(f"{API}/tenders/{tender['id']}/award", headers=headers))
-    advance_clock(client, admin, days=15)
-    start = clock_now(client, admin).date() + timedelta(days=1)
+    # past the standstill (8 working days), with room for the Spring Festival or National Day
+    advance_clock(client, admin, days=21)
+    start = service_today(client, admin) + timedelta(days=1)
     by_org = {v.organisation_id: v for v in vendors}
     payable: list[PayableMilestone] = []
     turn = 0

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from govbuy.schemas import Input, Output
+from govbuy.schemas import BeijingTime, Input, Output
 
 CategoryName = Literal["input", "process", "output", "outcome", "satisfaction"]
 EvaluationStatusName = Literal["commissioned", "submitted", "accepted", "returned"]
@@ -131,7 +131,7 @@ class EvaluationRead(Output):
     commissioned_at: datetime
     submitted_at: datetime | None
     accepted_at: datetime | None
-    appeal_deadline: datetime | None = Field(
+    appeal_deadline: BeijingTime | None = Field(
         description="end of the vendor's 5-working-day appeal window: an appeal is accepted until this "
         "instant, 24:00 Beijing time of its last working day"
     )

@@ -151,12 +151,19 @@ class WorkCalendar:
 def missing_statutory_holidays(
     year: int, holidays: frozenset[date], workdays: frozenset[date]
 ) -> list[StatutoryHoliday]:
-    """The statutory holidays a year's schedule leaves out (or lists as working days).
+    """The statutory holidays a year's schedule would make working days: one on a weekday it
+    does not list as a day off, or one it lists as a make-up working day.
 
     A State Council schedule only ever moves days around the holidays the 办法 fixes; one that
-    lacks any of them is incomplete, not a schedule (`calendar_schedule_incomplete`).
+    would have people work on any of them is incomplete, not a schedule
+    (`calendar_schedule_incomplete`). A holiday on a weekend may be left unlisted: it is a day
+    off anyway (the 2012 schedule, for one, does not list Saturday 23 June, 端午).
     """
-    return [h for h in statutory_holidays(year) if h.day not in holidays or h.day in workdays]
+    return [
+        h
+        for h in statutory_holidays(year)
+        if h.day in workdays or (h.day not in holidays and h.day.weekday() < 5)
+    ]
 
 
 def local_date(moment: datetime) -> date:

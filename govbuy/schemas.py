@@ -9,7 +9,9 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+
+from govbuy.rules import SHANGHAI
 
 MONEY_PATTERN = r"^[0-9]{1,14}(\.[0-9]{1,2})?$"
 
@@ -27,6 +29,14 @@ def _money(value: Any) -> Any:
 
 # Money travels as a JSON string with two decimals ("1500000.00"), never as a float; the
 # OpenAPI document says so (a string with that pattern), and input is held to it.
+def _in_beijing(value: datetime) -> datetime:
+    return value.astimezone(SHANGHAI) if value.tzinfo is not None else value
+
+
+#: An instant given in Beijing time (+08:00): the end of a period reads as the midnight it is,
+#: "2026-12-19T00:00:00+08:00", not as 16:00 UTC of the day before.
+BeijingTime = Annotated[datetime, AfterValidator(_in_beijing)]
+
 Money = Annotated[
     Decimal,
     BeforeValidator(_money),
@@ -131,8 +141,8 @@ class PeriodChange(Output):
     entity_type: str
     entity_id: str
     period: str = Field(description="the field that moved: bid_deadline, standstill_until, reply_due, appeal_deadline")
-    before: datetime
-    after: datetime
+    before: BeijingTime
+    after: BeijingTime
     last_day: date = Field(description="the last day the period now includes (Asia/Shanghai)")
 
 
@@ -155,7 +165,7 @@ class ClockAdvance(Input):
 
 
 class ClockRead(Output):
-    now: datetime = Field(description="the service's instant, given in Beijing time")
+    now: BeijingTime = Field(description="the service's instant, given in Beijing time")
     today: date = Field(description="the service's own date: the date in Asia/Shanghai, never the UTC date")
     time_zone: Literal["Asia/Shanghai"] = "Asia/Shanghai"
     sandbox: bool

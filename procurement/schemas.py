@@ -16,7 +16,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from govbuy.schemas import Input, Money, Output
+from govbuy.schemas import BeijingTime, Input, Money, Output
 
 MethodName = Literal[
     "public_tender",
@@ -225,8 +225,8 @@ class TenderRead(Output):
     eligibility: EligibilityRead
     milestones: list[MilestoneRead]
     payment_rule: list[PaymentBandRead] | None = Field(description="None: the default payment rule applies")
-    bid_deadline: datetime
-    minimum_bid_deadline: datetime | None = Field(
+    bid_deadline: BeijingTime
+    minimum_bid_deadline: BeijingTime | None = Field(
         description="for a draft: the earliest deadline allowed if it were published now"
     )
     calendar_warning: str | None = Field(
@@ -240,7 +240,7 @@ class TenderRead(Output):
     cancel_reason: str | None
     closed_at: datetime | None
     award_id: UUID | None
-    standstill_until: datetime | None
+    standstill_until: BeijingTime | None
     invited_vendor_ids: list[UUID] | None = Field(
         description="shown to the bureau, admins and supervisors; None for others"
     )
@@ -392,7 +392,7 @@ class AwardRead(Output):
         description="every opened bid, valid or not, with the bidder's credit grade at the opening"
     )
     awarded_at: datetime
-    standstill_until: datetime = Field(
+    standstill_until: BeijingTime = Field(
         description="end of the standstill: the award notice's 1 working day (87号令 Art. 69) and the 7 "
         "working days of 质疑 (实施条例 Art. 53); a challenge is accepted until this instant (24:00 Beijing time)"
     )
@@ -420,7 +420,7 @@ class ChallengeRead(Output):
     status: Literal["pending", "upheld", "dismissed", "moot"]
     reply: str | None
     filed_at: datetime
-    reply_due: datetime = Field(
+    reply_due: BeijingTime = Field(
         description="the bureau answers by this instant: 24:00 of the 7th working day after filing "
         "(政府采购法 Art. 53, 财政部令第94号 Art. 13)"
     )

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from govbuy.schemas import Money, Output
+from govbuy.schemas import BeijingTime, Money, Output
 
 TenderStatus = Literal["published", "evaluating", "awarded", "contracted", "cancelled", "failed"]
 
@@ -39,7 +39,7 @@ class PublicTenderSummary(Output):
     status: TenderStatus
     ceiling_amount: Money = Field(description="最高限价 (yuan)")
     published_at: datetime
-    bid_deadline: datetime
+    bid_deadline: BeijingTime
     bids_sealed: bool = Field(description="true until the bids are opened at the deadline")
 
 
@@ -86,7 +86,7 @@ class PublicAward(Output):
     winner: OrganisationRef
     price: Money
     awarded_at: datetime
-    standstill_until: datetime = Field(
+    standstill_until: BeijingTime = Field(
         description="end of the standstill: the 1-working-day notice period and the 7 working days of "
         "质疑 after it, at 24:00 Beijing time of the last day"
     )

@@ -54,8 +54,9 @@ async def test_another_bureau_cannot_contract_the_tender(client):
 
 async def test_contract_during_the_standstill_is_refused(client):
     award = await factories.award_past_standstill()
-    await db.execute(
-        "UPDATE tender_awards SET standstill_until = now() + interval '3 days' WHERE tender_id = $1", award.tender_id
+    await db.execute(  # three days from the service's clock, not the database server's
+        "UPDATE tender_awards SET standstill_until = $2 WHERE tender_id = $1",
+        award.tender_id, await clock.now() + timedelta(days=3),
     )
     r = await client.post(
         "/api/v1/contracts",

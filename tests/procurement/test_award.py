@@ -178,13 +178,14 @@ async def test_lowest_price_award_needs_no_panel(client):
     assert r.json()["ranking"][0]["total_score"] is None
 
 
-async def test_the_standstill_is_seven_working_days_by_the_recorded_calendar(client):
+async def test_the_standstill_is_the_notice_day_and_seven_working_days_by_the_recorded_calendar(client):
     w = await s.world()
     tender, _, _ = await s.opened_tender(client, w, ["500000.00", "480000.00", "490000.00"], **LOWEST_PRICE)
     award = (await client.post(f"{API}/{tender['id']}/award", headers=w.bureau.headers)).json()
     awarded_on = datetime.fromisoformat(award["awarded_at"]).astimezone(SHANGHAI).date()
     until = datetime.fromisoformat(award["standstill_until"]).astimezone(SHANGHAI)
-    assert (until.hour, until.minute) == (0, 0)  # the standstill ends when its 7th working day ends
+    # 87号令 Art. 69 and 实施条例 Art. 53: 1 working day of notice, then 7 of 质疑, to 24:00
+    assert (until.hour, until.minute) == (0, 0)
     last_day = until.date() - timedelta(days=1)
     working = []
     day = awarded_on
@@ -192,7 +193,8 @@ async def test_the_standstill_is_seven_working_days_by_the_recorded_calendar(cli
         day += timedelta(days=1)
         answer = (await client.get(f"/api/v1/calendar/days/{day.isoformat()}", headers=w.bureau.headers)).json()
         working.append(answer["working_day"])
-    assert working.count(True) == 7 and working[-1] is True
+    assert working.count(True) == 8 and working[-1] is True
+    assert award["standstill_last_day"] == str(last_day)
     years = {awarded_on.year, last_day.year}
     known = [(await client.get(f"/api/v1/calendar/{y}", headers=w.bureau.headers)).status_code == 200 for y in years]
     assert (award["calendar_warning"] is None) == all(known)

@@ -9,6 +9,7 @@ import hashlib
 from datetime import datetime
 from decimal import Decimal
 
+from govbuy import clock
 from govbuy import database as db
 from procurement import service as procurement_service
 from tests import factories
@@ -61,11 +62,13 @@ async def rate(vendor, grade: str, score: str) -> None:
     await db.execute(
         """INSERT INTO credit_ratings (vendor_id, rated_on, score, grade, provisional, eligible, rules_version,
                fingerprint, inputs, result, created_at)
-           VALUES ($1, current_date, $2, $3, false, true, 'credit-2026.1', $4, '{}', '{}', now())""",
+           VALUES ($1, $5, $2, $3, false, true, 'credit-2026.1', $4, '{}', '{}', $6)""",
         vendor.organisation_id,
         Decimal(score),
         grade,
         hashlib.sha256(f"{vendor.organisation_id}{grade}".encode()).hexdigest(),
+        await clock.today(),
+        await clock.now(),
     )
 
 

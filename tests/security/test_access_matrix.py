@@ -49,6 +49,7 @@ EXPECTED: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/api/v1/calendar/{year}"): SIGNED_IN,
     ("PUT", "/api/v1/calendar/{year}"): ("admin",),
     ("GET", "/api/v1/calendar/days/{day}"): SIGNED_IN,
+    ("GET", "/api/v1/calendar/{year}/statutory-holidays"): SIGNED_IN,
     ("GET", "/api/v1/sandbox/clock"): SIGNED_IN,
     ("POST", "/api/v1/sandbox/clock"): ("admin",),
     # audit log (§5: admin, supervisor)
