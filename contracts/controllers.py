@@ -25,9 +25,9 @@ from contracts.schemas import (
 )
 from govbuy.auth import requires
 from govbuy.documents import DocumentController
+from govbuy.http import Cursor, IfMatch, Limit, with_etag
 from govbuy.pagination import Page
 
-IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", description="the ETag you read")]
 IdempotencyKey = Annotated[
     str,
     HeaderParameter(
@@ -37,14 +37,8 @@ IdempotencyKey = Annotated[
         description="required: a retry with the same key returns the same payment",
     ),
 ]
-Limit = Annotated[int | None, QueryParameter(ge=1, le=200, description="page size (≤ 200)")]
-Cursor = Annotated[str | None, QueryParameter(max_length=512, description="from next_cursor")]
 
 READERS = ("admin", "supervisor", "bureau", "vendor", "evaluator")
-
-
-def with_etag(model: ContractRead | PaymentRead, status_code: int = 200) -> Response:
-    return Response(model, status_code=status_code, headers={"ETag": f'"{model.version}"'})
 
 
 class ContractController(Controller):

@@ -5,20 +5,11 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get
-from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath
 
 from evaluation import reports
 from govbuy.auth import requires
-from govbuy.reports import CONTENT_SHA256_HEADER, PDF_MEDIA_TYPE, content_headers
-
-PDF_HEADERS = [
-    ResponseHeader(
-        name=CONTENT_SHA256_HEADER,
-        description="SHA-256 of the PDF bytes (the footer carries the data digest)",
-        documentation_only=True,
-    )
-]
+from govbuy.http import PDF_HEADERS, PDF_MEDIA_TYPE, pdf_response
 
 
 class EvaluationReportController(Controller):
@@ -37,9 +28,7 @@ class EvaluationReportController(Controller):
         payment consequence, findings, evaluator. For the commissioning bureau, the evaluator,
         the vendor once accepted, supervisors and admins."""
         rendered = await reports.evaluation_report(request.user, evaluation_id)
-        headers = content_headers(rendered)
-        headers["Content-Disposition"] = f'inline; filename="evaluation-report-{evaluation_id}.pdf"'
-        return Response(rendered.content, media_type=PDF_MEDIA_TYPE, headers=headers)
+        return pdf_response(rendered, f"evaluation-report-{evaluation_id}.pdf")
 
 
 CONTROLLERS = [EvaluationReportController]
