@@ -76,7 +76,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from evaluation.rules import EvaluationStatus, Grade, PaymentBand, grade_for, payout_ratio
-from govbuy.rules import as_decimal, has_at_most_two_places, RuleViolation, conflict, to_fen
+from govbuy.rules import as_decimal, check_transition, has_at_most_two_places, RuleViolation, conflict, to_fen
 
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
@@ -105,14 +105,6 @@ def _money(value: Any, *, code: str, field: str, positive: bool) -> Decimal:
     return to_fen(number)
 
 
-def _check_transition(kind: str, table: Mapping[Any, frozenset[Any]], current: Any, target: Any) -> None:
-    if target not in table[current]:
-        raise conflict(
-            "invalid_status_transition",
-            f"A {kind} that is {current.value} cannot become {target.value}.",
-        )
-
-
 # --- contract status, term and signing --------------------------------------------------------
 
 
@@ -134,7 +126,7 @@ CONTRACT_TRANSITIONS: dict[ContractStatus, frozenset[ContractStatus]] = {
 
 
 def check_contract_transition(current: ContractStatus | str, target: ContractStatus | str) -> None:
-    _check_transition("contract", CONTRACT_TRANSITIONS, ContractStatus(current), ContractStatus(target))
+    check_transition("contract", CONTRACT_TRANSITIONS, ContractStatus(current), ContractStatus(target))
 
 
 def ensure_contract_active(status: ContractStatus | str) -> None:
@@ -247,7 +239,7 @@ SETTLED_MILESTONE_STATUSES = frozenset({MilestoneStatus.PAID, MilestoneStatus.CA
 
 
 def check_milestone_transition(current: MilestoneStatus | str, target: MilestoneStatus | str) -> None:
-    _check_transition("milestone", MILESTONE_TRANSITIONS, MilestoneStatus(current), MilestoneStatus(target))
+    check_transition("milestone", MILESTONE_TRANSITIONS, MilestoneStatus(current), MilestoneStatus(target))
 
 
 def ensure_all_milestones_settled(statuses: Iterable[MilestoneStatus | str]) -> None:
@@ -559,7 +551,7 @@ MAX_TREASURY_REFERENCE = 64
 
 
 def check_payment_transition(current: PaymentStatus | str, target: PaymentStatus | str) -> None:
-    _check_transition("payment", PAYMENT_TRANSITIONS, PaymentStatus(current), PaymentStatus(target))
+    check_transition("payment", PAYMENT_TRANSITIONS, PaymentStatus(current), PaymentStatus(target))
 
 
 def validate_treasury_reference(reference: Any) -> str:

@@ -1,5 +1,5 @@
-"""Kernel rules: the violation type every domain's rules raise, money rounding and the
-working-day calendar (工作日) arithmetic.
+"""Kernel rules: the violation type every domain's rules raise, the status-transition check,
+money parsing and rounding, and the working-day calendar (工作日) arithmetic.
 
 Pure: no I/O, no project imports. Domain `rules.py` modules import this one and nothing
 else of the project's but other rules.
@@ -7,6 +7,7 @@ else of the project's but other rules.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -42,6 +43,20 @@ class RuleViolation(Exception):
 def conflict(code: str, detail: str, **kw: Any) -> RuleViolation:
     """A violation that is a state conflict (409) rather than bad input."""
     return RuleViolation(code, detail, status=409, **kw)
+
+
+def check_transition(
+    kind: str,
+    transitions: Mapping[Any, Collection[Any]],
+    current: Any,
+    target: Any,
+    *,
+    code: str = "invalid_status_transition",
+) -> None:
+    """Refuse a status change that `transitions` (status → the statuses it may become) does not
+    allow: a state conflict (409). `code` is the one the caller's clients already know."""
+    if target not in transitions[current]:
+        raise conflict(code, f"The {kind} is '{current}': it cannot become '{target}'.")
 
 
 def as_decimal(value: object) -> Decimal | None:

@@ -59,6 +59,7 @@ from govbuy.rules import (
     RuleViolation,
     WorkCalendar,
     calendar_warning,
+    check_transition,
     conflict,
     local_date,
     to_fen,
@@ -624,12 +625,7 @@ TENDER_TRANSITIONS: Mapping[TenderStatus, frozenset[TenderStatus]] = {
 
 
 def check_tender_transition(current: str, target: str) -> None:
-    current_s, target_s = TenderStatus(current), TenderStatus(target)
-    if target_s not in TENDER_TRANSITIONS[current_s]:
-        raise conflict(
-            "invalid_status_transition",
-            f"cannot move a tender from '{current_s}' to '{target_s}'",
-        )
+    check_transition("tender", TENDER_TRANSITIONS, TenderStatus(current), TenderStatus(target))
 
 
 @dataclass(frozen=True)
