@@ -60,16 +60,20 @@ def check_transition(
 
 
 def as_decimal(value: object) -> Decimal | None:
-    """A finite Decimal from an int, Decimal, float or numeric string; None if it is not one."""
-    if isinstance(value, bool):
+    """A finite Decimal from a Decimal, int or numeric string; None when it is not one.
+
+    The one parser of money, weights, percentages and scores. Floats are refused: a binary
+    fraction is not the amount the user typed (0.1 is 0.1000000000000000055…).
+    """
+    if isinstance(value, bool | float):
         return None
     try:
         if isinstance(value, Decimal):
             number = value
         elif isinstance(value, int):
             number = Decimal(value)
-        elif isinstance(value, float | str):
-            number = Decimal(str(value).strip())
+        elif isinstance(value, str):
+            number = Decimal(value.strip())
         else:
             return None
     except InvalidOperation:

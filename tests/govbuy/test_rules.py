@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 
 import pytest
 
-from govbuy.rules import RuleViolation, check_transition
+from govbuy.rules import RuleViolation, as_decimal, check_transition
 
 
 class Door(StrEnum):
@@ -37,3 +38,16 @@ def test_refused_transition_carries_the_code_the_caller_names():
     with pytest.raises(RuleViolation) as raised:
         check_transition("door", DOOR_TRANSITIONS, Door.LOCKED, Door.OPEN, code="door_locked")
     assert raised.value.code == "door_locked"
+
+
+@pytest.mark.parametrize(
+    ("value", "parsed"),
+    [(Decimal("1500000.00"), Decimal("1500000.00")), (30, Decimal(30)), (" 12.50 ", Decimal("12.50"))],
+)
+def test_money_parser_reads_decimals_ints_and_numeric_strings(value, parsed):
+    assert as_decimal(value) == parsed
+
+
+@pytest.mark.parametrize("value", [0.1, 1500000.0, True, "NaN", "Infinity", "1,500", "", None, [1]])
+def test_money_parser_refuses_floats_and_what_is_not_a_finite_number(value):
+    assert as_decimal(value) is None
