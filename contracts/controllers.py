@@ -1,5 +1,4 @@
-"""Contracts endpoints: contracts, signing, amendments, termination, deliverables, payments.
-(The kernel's document upload endpoint is registered here too, see CONTROLLERS.)"""
+"""Contracts endpoints: contracts, signing, amendments, termination, deliverables, payments."""
 
 from __future__ import annotations
 
@@ -24,7 +23,6 @@ from contracts.schemas import (
     TerminationCreate,
 )
 from govbuy.auth import requires
-from govbuy.documents import DocumentController
 from govbuy.http import Cursor, IfMatch, Limit, with_etag
 from govbuy.pagination import Page
 
@@ -142,8 +140,3 @@ class ContractController(Controller):
     ) -> Response[PaymentRead]:
         """Record the treasury's reference of the transfer (pending → confirmed)."""
         return with_etag(await service.confirm_payment(request.user, contract_id, payment_id, data, if_match))
-
-
-# The document endpoints belong to the kernel (govbuy/documents.py); app.py collects controllers
-# from the domains only, so they are registered with this domain, the first to use documents.
-CONTROLLERS = [ContractController, DocumentController]

@@ -53,6 +53,3 @@ class AnnualReportController(Controller):
         level-1 catalogue category, evaluation grade distribution."""
         rendered = await reports.annual_report(request.user, year, bureau_id)
         return pdf_response(rendered, f"annual-report-{year}.pdf")
-
-
-CONTROLLERS = [ContractReportController, AnnualReportController]

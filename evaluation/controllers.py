@@ -141,6 +141,3 @@ class EvaluationController(Controller):
     ) -> AppealRead:
         """Uphold (a different evaluator re-evaluates; payment waits) or dismiss an appeal."""
         return await service.resolve_appeal(request.user, evaluation_id, appeal_id, data)
-
-
-CONTROLLERS = [EvaluatorController, IndicatorTemplateController, EvaluationController]

@@ -29,6 +29,3 @@ class EvaluationReportController(Controller):
         the vendor once accepted, supervisors and admins."""
         rendered = await reports.evaluation_report(request.user, evaluation_id)
         return pdf_response(rendered, f"evaluation-report-{evaluation_id}.pdf")
-
-
-CONTROLLERS = [EvaluationReportController]

@@ -397,15 +397,3 @@ class ExpertController(Controller):
     async def affiliations(self, request: Request, user_id: FromPath[UUID]) -> AffiliationsRead:
         """An expert's declared affiliations (admins, supervisors, the expert)."""
         return await service.get_affiliations(request.user, user_id)
-
-
-CONTROLLERS = [
-    CatalogueController,
-    BudgetLineController,
-    TenderController,
-    TenderQuestionController,
-    BidController,
-    EvaluationPanelController,
-    AwardController,
-    ExpertController,
-]

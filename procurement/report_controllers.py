@@ -47,6 +47,3 @@ class PublicTenderReportController(Controller):
         """The award notice of a published tender, without signing in (the same document as
         /api/v1/tenders/{id}/award-notice.pdf)."""
         return pdf_response(await reports.award_notice(None, tender_id), f"award-notice-{tender_id}.pdf")
-
-
-CONTROLLERS = [TenderReportController, PublicTenderReportController]

@@ -90,6 +90,3 @@ class VendorController(Controller):
     ) -> Page[CreditRatingRead]:
         """Past ratings, newest first: a new one is stored only when an input or the rules changed."""
         return await service.rating_history(vendor_id, limit, cursor)
-
-
-CONTROLLERS = [VendorController]

@@ -28,6 +28,3 @@ class VendorReportController(Controller):
         grades and credit-list entries. For the vendor itself, bureaus, supervisors and admins."""
         rendered = await reports.credit_report(request.user, vendor_id)
         return pdf_response(rendered, f"credit-report-{vendor_id}.pdf")
-
-
-CONTROLLERS = [VendorReportController]

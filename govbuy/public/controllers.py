@@ -138,6 +138,3 @@ class OcdsController(Controller):
         """An OCDS 1.1 record package of one contracting process: every release, embedded,
         and the compiled release (the process as it stands)."""
         return await service.record_package(ocid, uri=str(request.url))
-
-
-CONTROLLERS = [PublicTenderController, PublicContractController, PublicVendorController, OcdsController]
