@@ -62,6 +62,9 @@ Error codes raised here (HTTP status in brackets):
 - `invalid_amount` (422): a milestone amount that is not money in yuan.
 - `invalid_treasury_reference` (422): a payment confirmation without a reference of 1–64
   printable characters.
+- `invalid_idempotency_key` (422): a payment without an Idempotency-Key of 1–200 printable
+  characters.
+- `idempotency_key_reused` (409): a payment's key sent again for another milestone.
 - `payee_must_be_vendor` (422): a payment to anyone but the contracted vendor (no 转包).
 """
 
@@ -548,6 +551,7 @@ PAYMENT_TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
 }
 
 MAX_TREASURY_REFERENCE = 64
+MAX_IDEMPOTENCY_KEY = 200
 
 
 def check_payment_transition(current: PaymentStatus | str, target: PaymentStatus | str) -> None:
@@ -564,6 +568,28 @@ def validate_treasury_reference(reference: Any) -> str:
             errors=[{"field": "treasury_reference", "message": "1 to 64 printable characters"}],
         )
     return text
+
+
+def check_idempotency_key(key: str | None) -> str:
+    """The payment request's Idempotency-Key, stripped: 1–200 printable characters."""
+    text = (key or "").strip()
+    if not text or len(text) > MAX_IDEMPOTENCY_KEY or not text.isprintable():
+        raise RuleViolation(
+            "invalid_idempotency_key",
+            "Send an Idempotency-Key header of 1 to 200 printable characters (a UUID is a good one).",
+            errors=[{"field": "Idempotency-Key", "message": "1 to 200 printable characters"}],
+        )
+    return text
+
+
+def check_key_replays_its_payment(paid: tuple[Hashable, Hashable], asked: tuple[Hashable, Hashable]) -> None:
+    """A key already used returns its payment only when asked again for the same (contract,
+    milestone); for another milestone it is refused rather than silently paying nothing."""
+    if paid != asked:
+        raise conflict(
+            "idempotency_key_reused",
+            "This Idempotency-Key was already used for another milestone's payment.",
+        )
 
 
 def check_payee(payee_org_id: Hashable, vendor_org_id: Hashable) -> None:
