@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response
 from litestar.params import FromPath, QueryParameter
 
 from contracts import reports
 from govbuy.auth import requires
-from govbuy.http import PDF_HEADERS, PDF_MEDIA_TYPE, pdf_response
+from govbuy.http import pdf_get, pdf_response
 
 
 class ContractReportController(Controller):
@@ -18,12 +18,7 @@ class ContractReportController(Controller):
     tags = ["reports"]
     guards = [requires("admin", "bureau", "supervisor")]
 
-    @get(
-        "/{contract_id:uuid}/report.pdf",
-        media_type=PDF_MEDIA_TYPE,
-        response_headers=PDF_HEADERS,
-        response_description="the contract performance report (合同履约情况报告), A4 PDF",
-    )
+    @pdf_get("/{contract_id:uuid}/report.pdf", "the contract performance report (合同履约情况报告), A4 PDF")
     async def report(self, request: Request, contract_id: FromPath[UUID]) -> Response[bytes]:
         """The contract performance report: milestones, evaluations, payments and the timeline
         of the contract. For its bureau, supervisors and admins."""
@@ -34,12 +29,10 @@ class AnnualReportController(Controller):
     path = "/api/v1/reports"
     tags = ["reports"]
 
-    @get(
+    @pdf_get(
         "/annual.pdf",
+        "the bureau's annual report (年度政府购买服务执行情况报告), A4 PDF",
         guards=[requires("bureau", "supervisor", "admin")],
-        media_type=PDF_MEDIA_TYPE,
-        response_headers=PDF_HEADERS,
-        response_description="the bureau's annual report (年度政府购买服务执行情况报告), A4 PDF",
     )
     async def annual(
         self,

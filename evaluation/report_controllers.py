@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response
 from litestar.params import FromPath
 
 from evaluation import reports
 from govbuy.auth import requires
-from govbuy.http import PDF_HEADERS, PDF_MEDIA_TYPE, pdf_response
+from govbuy.http import pdf_get, pdf_response
 
 
 class EvaluationReportController(Controller):
@@ -17,12 +17,7 @@ class EvaluationReportController(Controller):
     tags = ["reports"]
     guards = [requires("admin", "bureau", "evaluator", "supervisor", "vendor")]
 
-    @get(
-        "/{evaluation_id:uuid}/report.pdf",
-        media_type=PDF_MEDIA_TYPE,
-        response_headers=PDF_HEADERS,
-        response_description="the evaluation report (第三方绩效评价报告), A4 PDF",
-    )
+    @pdf_get("/{evaluation_id:uuid}/report.pdf", "the evaluation report (第三方绩效评价报告), A4 PDF")
     async def report(self, request: Request, evaluation_id: FromPath[UUID]) -> Response[bytes]:
         """The evaluation report: cover, contract and milestone, indicator scores, grade,
         payment consequence, findings, evaluator. For the commissioning bureau, the evaluator,

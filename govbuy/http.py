@@ -1,5 +1,6 @@
 """The HTTP helpers every domain's controllers share: the list parameters (`Limit`, `Cursor`),
-the `If-Match` header, the response that carries a resource's ETag, and the PDF report response.
+the `If-Match` header, the response that carries a resource's ETag, and the route and response
+of a PDF report.
 
 Written once so that every endpoint documents the same parameter the same way in the OpenAPI
 document, and answers with the same headers.
@@ -9,14 +10,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Response
+from litestar import Response, get
 from litestar.datastructures import ResponseHeader
 from litestar.params import HeaderParameter, QueryParameter
 
 from govbuy.pagination import MAX_LIMIT
 from govbuy.reports import CONTENT_SHA256_HEADER, PDF_MEDIA_TYPE, RenderedPdf, content_headers
 
-__all__ = ["PDF_HEADERS", "PDF_MEDIA_TYPE", "Cursor", "IfMatch", "Limit", "pdf_response", "with_etag"]
+__all__ = ["Cursor", "IfMatch", "Limit", "pdf_get", "pdf_response", "with_etag"]
 
 # The list parameters of every `{"items": [...], "next_cursor": ...}` endpoint (DESIGN §4).
 Limit = Annotated[int | None, QueryParameter(ge=1, le=MAX_LIMIT, description=f"page size (≤ {MAX_LIMIT})")]
@@ -34,13 +35,21 @@ def with_etag(model: Any, status_code: int = 200) -> Response[Any]:
 
 
 # Documented only: `pdf_response` sets it on every report.
-PDF_HEADERS = [
+_PDF_HEADERS = [
     ResponseHeader(
         name=CONTENT_SHA256_HEADER,
         description="SHA-256 of the PDF bytes (the footer carries the data digest)",
         documentation_only=True,
     )
 ]
+
+
+def pdf_get(path: str, description: str, **options: Any) -> Any:
+    """The GET route of a PDF report: its media type, its digest header and what it is, as the
+    OpenAPI document shows them; `options` are the route's others (guards, ...)."""
+    return get(
+        path, media_type=PDF_MEDIA_TYPE, response_headers=_PDF_HEADERS, response_description=description, **options
+    )
 
 
 def pdf_response(rendered: RenderedPdf, filename: str) -> Response[bytes]:

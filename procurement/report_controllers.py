@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response
 from litestar.params import FromPath
 
 from govbuy.auth import any_signed_in
-from govbuy.http import PDF_HEADERS, PDF_MEDIA_TYPE, pdf_response
+from govbuy.http import pdf_get, pdf_response
 from procurement import reports
 
 DESCRIPTION = "the award notice (中标/成交结果公告), A4 PDF"
@@ -20,12 +20,7 @@ class TenderReportController(Controller):
     tags = ["reports"]
     guards = [any_signed_in]
 
-    @get(
-        "/{tender_id:uuid}/award-notice.pdf",
-        media_type=PDF_MEDIA_TYPE,
-        response_headers=PDF_HEADERS,
-        response_description=DESCRIPTION,
-    )
+    @pdf_get("/{tender_id:uuid}/award-notice.pdf", DESCRIPTION)
     async def award_notice(self, request: Request, tender_id: FromPath[UUID]) -> Response[bytes]:
         """The tender's award notice: terms, winner and amount, the ranking with each bidder's
         price, scores and credit grade at opening, invalid bids, the standstill."""
@@ -37,12 +32,7 @@ class PublicTenderReportController(Controller):
     tags = ["public", "reports"]
     opt = {"exclude_from_auth": True}
 
-    @get(
-        "/{tender_id:uuid}/award-notice.pdf",
-        media_type=PDF_MEDIA_TYPE,
-        response_headers=PDF_HEADERS,
-        response_description=DESCRIPTION,
-    )
+    @pdf_get("/{tender_id:uuid}/award-notice.pdf", DESCRIPTION)
     async def award_notice(self, tender_id: FromPath[UUID]) -> Response[bytes]:
         """The award notice of a published tender, without signing in (the same document as
         /api/v1/tenders/{id}/award-notice.pdf)."""

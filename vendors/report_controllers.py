@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response
 from litestar.params import FromPath
 
 from govbuy.auth import any_signed_in
-from govbuy.http import PDF_HEADERS, PDF_MEDIA_TYPE, pdf_response
+from govbuy.http import pdf_get, pdf_response
 from vendors import reports
 
 
@@ -17,12 +17,7 @@ class VendorReportController(Controller):
     tags = ["reports"]
     guards = [any_signed_in]
 
-    @get(
-        "/{vendor_id:uuid}/credit-report.pdf",
-        media_type=PDF_MEDIA_TYPE,
-        response_headers=PDF_HEADERS,
-        response_description="the credit report (承接主体信用报告), A4 PDF",
-    )
+    @pdf_get("/{vendor_id:uuid}/credit-report.pdf", "the credit report (承接主体信用报告), A4 PDF")
     async def credit_report(self, request: Request, vendor_id: FromPath[UUID]) -> Response[bytes]:
         """The vendor's credit report: rating and its components, rating history, assessment
         grades and credit-list entries. For the vendor itself, bureaus, supervisors and admins."""
