@@ -1,5 +1,4 @@
-"""Contracts endpoints: contracts, signing, amendments, termination, deliverables, payments.
-(The kernel's document upload endpoint is registered here too, see CONTROLLERS.)"""
+"""Contracts endpoints: contracts, signing, amendments, termination, deliverables, payments."""
 
 from __future__ import annotations
 
@@ -24,10 +23,9 @@ from contracts.schemas import (
     TerminationCreate,
 )
 from govbuy.auth import requires
-from govbuy.documents import DocumentController
+from govbuy.http import Cursor, IfMatch, Limit, with_etag
 from govbuy.pagination import Page
 
-IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", description="the ETag you read")]
 IdempotencyKey = Annotated[
     str,
     HeaderParameter(
@@ -37,14 +35,8 @@ IdempotencyKey = Annotated[
         description="required: a retry with the same key returns the same payment",
     ),
 ]
-Limit = Annotated[int | None, QueryParameter(ge=1, le=200, description="page size (≤ 200)")]
-Cursor = Annotated[str | None, QueryParameter(max_length=512, description="from next_cursor")]
 
 READERS = ("admin", "supervisor", "bureau", "vendor", "evaluator")
-
-
-def with_etag(model: ContractRead | PaymentRead, status_code: int = 200) -> Response:
-    return Response(model, status_code=status_code, headers={"ETag": f'"{model.version}"'})
 
 
 class ContractController(Controller):
@@ -148,8 +140,3 @@ class ContractController(Controller):
     ) -> Response[PaymentRead]:
         """Record the treasury's reference of the transfer (pending → confirmed)."""
         return with_etag(await service.confirm_payment(request.user, contract_id, payment_id, data, if_match))
-
-
-# The document endpoints belong to the kernel (govbuy/documents.py); app.py collects controllers
-# from the domains only, so they are registered with this domain, the first to use documents.
-CONTROLLERS = [ContractController, DocumentController]

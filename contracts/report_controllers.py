@@ -5,27 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get
-from litestar.datastructures import ResponseHeader
+from litestar import Controller, Request, Response
 from litestar.params import FromPath, QueryParameter
 
 from contracts import reports
-from govbuy.auth import any_signed_in, requires
-from govbuy.reports import CONTENT_SHA256_HEADER, PDF_MEDIA_TYPE, RenderedPdf, content_headers
-
-PDF_HEADERS = [
-    ResponseHeader(
-        name=CONTENT_SHA256_HEADER,
-        description="SHA-256 of the PDF bytes (the footer carries the data digest)",
-        documentation_only=True,
-    )
-]
-
-
-def _pdf(rendered: RenderedPdf, filename: str) -> Response[bytes]:
-    headers = content_headers(rendered)
-    headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    return Response(rendered.content, media_type=PDF_MEDIA_TYPE, headers=headers)
+from govbuy.auth import requires
+from govbuy.http import pdf_get, pdf_response
 
 
 class ContractReportController(Controller):
@@ -33,28 +18,21 @@ class ContractReportController(Controller):
     tags = ["reports"]
     guards = [requires("admin", "bureau", "supervisor")]
 
-    @get(
-        "/{contract_id:uuid}/report.pdf",
-        media_type=PDF_MEDIA_TYPE,
-        response_headers=PDF_HEADERS,
-        response_description="the contract performance report (合同履约情况报告), A4 PDF",
-    )
+    @pdf_get("/{contract_id:uuid}/report.pdf", "the contract performance report (合同履约情况报告), A4 PDF")
     async def report(self, request: Request, contract_id: FromPath[UUID]) -> Response[bytes]:
         """The contract performance report: milestones, evaluations, payments and the timeline
         of the contract. For its bureau, supervisors and admins."""
-        return _pdf(await reports.contract_report(request.user, contract_id), f"contract-report-{contract_id}.pdf")
+        return pdf_response(await reports.contract_report(request.user, contract_id), f"contract-report-{contract_id}.pdf")
 
 
 class AnnualReportController(Controller):
     path = "/api/v1/reports"
     tags = ["reports"]
 
-    @get(
+    @pdf_get(
         "/annual.pdf",
+        "the bureau's annual report (年度政府购买服务执行情况报告), A4 PDF",
         guards=[requires("bureau", "supervisor", "admin")],
-        media_type=PDF_MEDIA_TYPE,
-        response_headers=PDF_HEADERS,
-        response_description="the bureau's annual report (年度政府购买服务执行情况报告), A4 PDF",
     )
     async def annual(
         self,
@@ -67,7 +45,4 @@ class AnnualReportController(Controller):
         """A bureau's year: every signed contract charged to that year's budget lines, spend by
         level-1 catalogue category, evaluation grade distribution."""
         rendered = await reports.annual_report(request.user, year, bureau_id)
-        return _pdf(rendered, f"annual-report-{year}.pdf")
-
-
-CONTROLLERS = [ContractReportController, AnnualReportController]
+        return pdf_response(rendered, f"annual-report-{year}.pdf")

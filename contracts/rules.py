@@ -62,6 +62,9 @@ Error codes raised here (HTTP status in brackets):
 - `invalid_amount` (422): a milestone amount that is not money in yuan.
 - `invalid_treasury_reference` (422): a payment confirmation without a reference of 1–64
   printable characters.
+- `invalid_idempotency_key` (422): a payment without an Idempotency-Key of 1–200 printable
+  characters.
+- `idempotency_key_reused` (409): a payment's key sent again for another milestone.
 - `payee_must_be_vendor` (422): a payment to anyone but the contracted vendor (no 转包).
 """
 
@@ -76,7 +79,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from evaluation.rules import EvaluationStatus, Grade, PaymentBand, grade_for, payout_ratio
-from govbuy.rules import as_decimal, has_at_most_two_places, RuleViolation, conflict, to_fen
+from govbuy.rules import as_decimal, check_transition, has_at_most_two_places, RuleViolation, conflict, to_fen
 
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
@@ -105,14 +108,6 @@ def _money(value: Any, *, code: str, field: str, positive: bool) -> Decimal:
     return to_fen(number)
 
 
-def _check_transition(kind: str, table: Mapping[Any, frozenset[Any]], current: Any, target: Any) -> None:
-    if target not in table[current]:
-        raise conflict(
-            "invalid_status_transition",
-            f"A {kind} that is {current.value} cannot become {target.value}.",
-        )
-
-
 # --- contract status, term and signing --------------------------------------------------------
 
 
@@ -134,7 +129,7 @@ CONTRACT_TRANSITIONS: dict[ContractStatus, frozenset[ContractStatus]] = {
 
 
 def check_contract_transition(current: ContractStatus | str, target: ContractStatus | str) -> None:
-    _check_transition("contract", CONTRACT_TRANSITIONS, ContractStatus(current), ContractStatus(target))
+    check_transition("contract", CONTRACT_TRANSITIONS, ContractStatus(current), ContractStatus(target))
 
 
 def ensure_contract_active(status: ContractStatus | str) -> None:
@@ -247,7 +242,7 @@ SETTLED_MILESTONE_STATUSES = frozenset({MilestoneStatus.PAID, MilestoneStatus.CA
 
 
 def check_milestone_transition(current: MilestoneStatus | str, target: MilestoneStatus | str) -> None:
-    _check_transition("milestone", MILESTONE_TRANSITIONS, MilestoneStatus(current), MilestoneStatus(target))
+    check_transition("milestone", MILESTONE_TRANSITIONS, MilestoneStatus(current), MilestoneStatus(target))
 
 
 def ensure_all_milestones_settled(statuses: Iterable[MilestoneStatus | str]) -> None:
@@ -556,10 +551,11 @@ PAYMENT_TRANSITIONS: dict[PaymentStatus, frozenset[PaymentStatus]] = {
 }
 
 MAX_TREASURY_REFERENCE = 64
+MAX_IDEMPOTENCY_KEY = 200
 
 
 def check_payment_transition(current: PaymentStatus | str, target: PaymentStatus | str) -> None:
-    _check_transition("payment", PAYMENT_TRANSITIONS, PaymentStatus(current), PaymentStatus(target))
+    check_transition("payment", PAYMENT_TRANSITIONS, PaymentStatus(current), PaymentStatus(target))
 
 
 def validate_treasury_reference(reference: Any) -> str:
@@ -572,6 +568,28 @@ def validate_treasury_reference(reference: Any) -> str:
             errors=[{"field": "treasury_reference", "message": "1 to 64 printable characters"}],
         )
     return text
+
+
+def check_idempotency_key(key: str | None) -> str:
+    """The payment request's Idempotency-Key, stripped: 1–200 printable characters."""
+    text = (key or "").strip()
+    if not text or len(text) > MAX_IDEMPOTENCY_KEY or not text.isprintable():
+        raise RuleViolation(
+            "invalid_idempotency_key",
+            "Send an Idempotency-Key header of 1 to 200 printable characters (a UUID is a good one).",
+            errors=[{"field": "Idempotency-Key", "message": "1 to 200 printable characters"}],
+        )
+    return text
+
+
+def check_key_replays_its_payment(paid: tuple[Hashable, Hashable], asked: tuple[Hashable, Hashable]) -> None:
+    """A key already used returns its payment only when asked again for the same (contract,
+    milestone); for another milestone it is refused rather than silently paying nothing."""
+    if paid != asked:
+        raise conflict(
+            "idempotency_key_reused",
+            "This Idempotency-Key was already used for another milestone's payment.",
+        )
 
 
 def check_payee(payee_org_id: Hashable, vendor_org_id: Hashable) -> None:

@@ -47,11 +47,6 @@ ZERO = Decimal("0.00")
 READ_ALL_ROLES = frozenset({"admin", "supervisor"})
 
 
-async def refresh_vendor_rating(actor: Actor | None, vendor_id: UUID) -> None:
-    """Recompute the vendor's credit rating after a fact it rests on changed (same transaction)."""
-    await vendors.recompute_rating(actor, vendor_id)
-
-
 # --- visibility ---------------------------------------------------------------------------------
 
 
@@ -475,7 +470,7 @@ async def terminate_contract(
             before=before.model_dump(),
             after={**after.model_dump(), "released_commitment": outcome.released_commitment},
         )
-        await refresh_vendor_rating(actor, row["vendor_id"])
+        await vendors.recompute_rating(actor, row["vendor_id"])
     return after
 
 
@@ -552,7 +547,7 @@ async def submit_deliverable(
                 actor, "milestone.delivered", "milestone", milestone_id,
                 before={"status": status.value}, after={"status": "delivered", "delivered_at": now},
             )
-            await refresh_vendor_rating(actor, contract["vendor_id"])
+            await vendors.recompute_rating(actor, contract["vendor_id"])
     return result
 
 
@@ -610,17 +605,6 @@ def _payment_read(row: Any) -> PaymentRead:
     return PaymentRead.model_validate({**dict(row), "payout_ratio": _ratio(row["payout_ratio"])})
 
 
-def check_idempotency_key(key: str | None) -> str:
-    text = (key or "").strip()
-    if not text or len(text) > 200 or not text.isprintable():
-        raise RuleViolation(
-            "invalid_idempotency_key",
-            "Send an Idempotency-Key header of 1 to 200 printable characters (a UUID is a good one).",
-            errors=[{"field": "Idempotency-Key", "message": "1 to 200 printable characters"}],
-        )
-    return text
-
-
 async def _current_evaluation(milestone_id: UUID) -> Any:
     return await db.fetchrow(
         """SELECT e.id, e.status, e.total_score, e.grade, e.appeal_deadline,
@@ -640,7 +624,7 @@ async def pay_milestone(
     At most one payment per milestone: the same Idempotency-Key returns the payment it made
     (`False`: nothing new); another key for a paid milestone is `milestone_already_paid`.
     """
-    key = check_idempotency_key(idempotency_key)
+    key = rules.check_idempotency_key(idempotency_key)
     async with db.transaction():
         contract = await _own_contract(actor, contract_id)
         existing = await db.fetchrow(
@@ -649,11 +633,7 @@ async def pay_milestone(
             key,
         )
         if existing is not None:
-            if (existing["contract_id"], existing["milestone_id"]) != (contract_id, milestone_id):
-                raise conflict(
-                    "idempotency_key_reused",
-                    "This Idempotency-Key was already used for another milestone's payment.",
-                )
+            rules.check_key_replays_its_payment((existing["contract_id"], existing["milestone_id"]), (contract_id, milestone_id))
             return _payment_read(existing), False
         milestone = await _locked_milestone(contract_id, milestone_id)
         if await db.fetchval("SELECT 1 FROM payments WHERE milestone_id = $1", milestone_id):

@@ -7,7 +7,7 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post, put
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from evaluation import service
 from evaluation.schemas import (
@@ -26,17 +26,10 @@ from evaluation.schemas import (
     TemplateRead,
 )
 from govbuy.auth import any_signed_in, requires
+from govbuy.http import Cursor, IfMatch, Limit, with_etag
 from govbuy.pagination import Page
 
-IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", description="the ETag you read")]
-Limit = Annotated[int | None, QueryParameter(ge=1, le=200, description="page size (≤ 200)")]
-Cursor = Annotated[str | None, QueryParameter(max_length=512, description="from next_cursor")]
-
 READERS = ("admin", "supervisor", "bureau", "vendor", "evaluator")
-
-
-def with_etag(model: EvaluationRead, status_code: int = 200) -> Response[EvaluationRead]:
-    return Response(model, status_code=status_code, headers={"ETag": f'"{model.version}"'})
 
 
 class EvaluatorController(Controller):
@@ -148,6 +141,3 @@ class EvaluationController(Controller):
     ) -> AppealRead:
         """Uphold (a different evaluator re-evaluates; payment waits) or dismiss an appeal."""
         return await service.resolve_appeal(request.user, evaluation_id, appeal_id, data)
-
-
-CONTROLLERS = [EvaluatorController, IndicatorTemplateController, EvaluationController]

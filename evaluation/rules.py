@@ -65,6 +65,7 @@ from typing import Any, NamedTuple
 import msgspec
 
 from govbuy.rules import as_decimal, has_at_most_two_places, RuleViolation, WorkCalendar, conflict, working_period_end
+from govbuy.rules import check_transition
 
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
@@ -548,12 +549,7 @@ class EvaluationResult(NamedTuple):
 
 
 def check_evaluation_transition(current: EvaluationStatus | str, target: EvaluationStatus | str) -> None:
-    current, target = EvaluationStatus(current), EvaluationStatus(target)
-    if target not in EVALUATION_TRANSITIONS[current]:
-        raise conflict(
-            "invalid_status_transition",
-            f"An evaluation that is {current.value} cannot become {target.value}.",
-        )
+    check_transition("evaluation", EVALUATION_TRANSITIONS, EvaluationStatus(current), EvaluationStatus(target))
 
 
 def ensure_scores_editable(status: EvaluationStatus | str) -> None:
@@ -681,12 +677,7 @@ def check_no_open_appeal(existing: Iterable[AppealStatus | str]) -> None:
 
 
 def check_appeal_transition(current: AppealStatus | str, target: AppealStatus | str) -> None:
-    current, target = AppealStatus(current), AppealStatus(target)
-    if target not in APPEAL_TRANSITIONS[current]:
-        raise conflict(
-            "invalid_status_transition",
-            f"An appeal that is {current.value} cannot become {target.value}.",
-        )
+    check_transition("appeal", APPEAL_TRANSITIONS, AppealStatus(current), AppealStatus(target))
 
 
 def validate_appeal_reason(reason: Any) -> str:

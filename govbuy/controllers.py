@@ -14,6 +14,7 @@ from govbuy import audit, clock
 from govbuy import database as db
 from govbuy import service
 from govbuy.auth import any_signed_in, requires
+from govbuy.http import Cursor, Limit
 from govbuy.pagination import Page
 from govbuy.schemas import (
     CalendarYearRecorded,
@@ -34,9 +35,6 @@ from govbuy.schemas import (
     UserRead,
 )
 from govbuy.settings import get_settings
-
-Limit = Annotated[int | None, QueryParameter(ge=1, le=200, description="page size (≤ 200)")]
-Cursor = Annotated[str | None, QueryParameter(max_length=512, description="from next_cursor")]
 
 
 def client_address(request: Request) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from decimal import Decimal
@@ -23,7 +23,7 @@ import asyncpg
 import msgspec
 
 from govbuy.piccolo_conf import DB
-from govbuy.settings import Settings
+from govbuy.settings import Settings, get_settings
 
 log = logging.getLogger("govbuy.database")
 
@@ -209,6 +209,40 @@ async def migrate() -> None:
     log.debug("%s", output.getvalue())
     if not result.success:
         raise RuntimeError(f"migrations failed: {result.message}\n{output.getvalue()}")
+
+
+def prepare_database() -> str:
+    """Start or find the server, create the database, apply migrations; return the DSN.
+
+    For a process of its own (a command, a script): it runs its own event loop."""
+    dsn = resolve_dsn(get_settings())
+
+    async def run() -> None:
+        await ensure_database(dsn)
+        configure(dsn)
+        await start_pool(1, 2)
+        try:
+            await migrate()
+        finally:
+            await close_pool()
+
+    asyncio.run(run())
+    return dsn
+
+
+def run_job(work: Callable[[], Awaitable[Any]]) -> Any:
+    """Run an async job (a command's work) against the prepared database with a small pool."""
+    dsn = prepare_database()
+
+    async def run() -> Any:
+        configure(dsn)
+        await start_pool(1, 4)
+        try:
+            return await work()
+        finally:
+            await close_pool()
+
+    return asyncio.run(run())
 
 
 class Conditions:

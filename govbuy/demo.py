@@ -828,11 +828,12 @@ async def is_empty() -> bool:
 async def run_demo(*, say: Callable[[str], None] | None = None) -> DemoSummary:
     """Fill an empty, migrated database with the demo year (the pool must be started, the
     settings in sandbox mode). What `govbuy demo` runs, and what tests/demo run."""
-    import govbuy.public  # noqa: F401  (the OCDS feed follows the audit log)
     from govbuy import clock
     from govbuy import database as db
+    from govbuy.public import feed
     from govbuy.settings import get_settings
 
+    feed.register()  # the OCDS feed follows the audit log
     started = time.perf_counter()
     if not get_settings().sandbox:
         raise DemoRefused("the demo walks the sandbox clock: run it with GOVBUY_SANDBOX=1")
@@ -924,7 +925,6 @@ async def _database_state(dsn: str) -> tuple[bool, bool, bool]:
 
 def cmd_demo(args: argparse.Namespace) -> None:
     from govbuy import database as db
-    from govbuy.cli import with_database
     from govbuy.settings import get_settings
 
     # The demo walks the sandbox clock; the settings are read once, so set it before.
@@ -955,7 +955,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
             print(line, flush=True)
 
     try:
-        summary = with_database(lambda: run_demo(say=say))
+        summary = db.run_job(lambda: run_demo(say=say))
     except DemoRefused as exc:
         print(f"demo refused: {exc}", file=sys.stderr)
         sys.exit(1)

@@ -1,5 +1,6 @@
-"""Kernel rules: the violation type every domain's rules raise, money rounding and the
-working-day calendar (工作日) arithmetic with the way the law counts periods.
+"""Kernel rules: the violation type every domain's rules raise, the status-transition check,
+money parsing and rounding, and the working-day calendar (工作日) arithmetic with the way the
+law counts periods.
 
 Pure: no I/O; the only project import is the statutory-holiday table (`govbuy.holidays`, also
 pure). Domain `rules.py` modules import this one and nothing else of the project's but other
@@ -13,6 +14,7 @@ day. Every time here is Asia/Shanghai: the service's date is the date in Beijing
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -53,17 +55,35 @@ def conflict(code: str, detail: str, **kw: Any) -> RuleViolation:
     return RuleViolation(code, detail, status=409, **kw)
 
 
+def check_transition(
+    kind: str,
+    transitions: Mapping[Any, Collection[Any]],
+    current: Any,
+    target: Any,
+    *,
+    code: str = "invalid_status_transition",
+) -> None:
+    """Refuse a status change that `transitions` (status → the statuses it may become) does not
+    allow: a state conflict (409). `code` is the one the caller's clients already know."""
+    if target not in transitions[current]:
+        raise conflict(code, f"The {kind} is '{current}': it cannot become '{target}'.")
+
+
 def as_decimal(value: object) -> Decimal | None:
-    """A finite Decimal from an int, Decimal, float or numeric string; None if it is not one."""
-    if isinstance(value, bool):
+    """A finite Decimal from a Decimal, int or numeric string; None when it is not one.
+
+    The one parser of money, weights, percentages and scores. Floats are refused: a binary
+    fraction is not the amount the user typed (0.1 is 0.1000000000000000055…).
+    """
+    if isinstance(value, bool | float):
         return None
     try:
         if isinstance(value, Decimal):
             number = value
         elif isinstance(value, int):
             number = Decimal(value)
-        elif isinstance(value, float | str):
-            number = Decimal(str(value).strip())
+        elif isinstance(value, str):
+            number = Decimal(value.strip())
         else:
             return None
     except InvalidOperation:

@@ -866,9 +866,9 @@ def _report(counts: SeedCounts, total_seconds: float) -> None:
 def cmd_seed(args: argparse.Namespace) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from govbuy.cli import prepare_database
+    from govbuy import database as db
 
-    dsn = prepare_database()
+    dsn = db.prepare_database()
     started = time.perf_counter()
     columns = (TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:

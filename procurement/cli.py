@@ -50,7 +50,7 @@ async def import_file(
 def cmd_import_catalogue(args: argparse.Namespace) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from govbuy.cli import with_database
+    from govbuy import database as db
 
     path = Path(args.file)
     if not path.is_file():
@@ -66,7 +66,7 @@ def cmd_import_catalogue(args: argparse.Namespace) -> None:
             bar.update(tasks[stage], completed=done, total=total)
 
         started = time.perf_counter()
-        result = with_database(
+        result = db.run_job(
             lambda: import_file(
                 path,
                 catalogue_id=args.catalogue_id,
@@ -85,10 +85,10 @@ def cmd_import_catalogue(args: argparse.Namespace) -> None:
 
 
 def cmd_open_due_tenders(args: argparse.Namespace) -> None:
-    from govbuy.cli import with_database
+    from govbuy import database as db
     from procurement import service
 
-    opened = with_database(lambda: service.open_due_tenders(limit=args.limit))
+    opened = db.run_job(lambda: service.open_due_tenders(limit=args.limit))
     print(f"opened {opened} tender(s)")
 
 

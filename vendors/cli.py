@@ -9,7 +9,7 @@ import time
 def cmd_recompute_ratings(args: argparse.Namespace) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from govbuy.cli import with_database
+    from govbuy import database as db
     from vendors import service
 
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as bar:
@@ -19,7 +19,7 @@ def cmd_recompute_ratings(args: argparse.Namespace) -> None:
             bar.update(task, completed=done, total=total)
 
         started = time.perf_counter()
-        stored = with_database(lambda: service.recompute_all(batch=args.batch, progress=progress))
+        stored = db.run_job(lambda: service.recompute_all(batch=args.batch, progress=progress))
     print(f"{stored} ratings changed and stored in {time.perf_counter() - started:.1f} s")
 
 

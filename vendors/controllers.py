@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody
 
 from govbuy.auth import any_signed_in, requires
+from govbuy.http import Cursor, Limit, with_etag
 from govbuy.pagination import Page
 from vendors import service
 from vendors.schemas import (
@@ -21,9 +21,6 @@ from vendors.schemas import (
     VendorRead,
     VendorSummary,
 )
-
-Limit = Annotated[int | None, QueryParameter(ge=1, le=200)]
-Cursor = Annotated[str | None, QueryParameter(max_length=512)]
 
 
 class VendorController(Controller):
@@ -80,7 +77,7 @@ class VendorController(Controller):
         entry = await service.remove_credit_list_entry(
             request.user, vendor_id, entry_id, data, request.headers.get("if-match")
         )
-        return Response(entry, headers={"ETag": f'"{entry.version}"'})
+        return with_etag(entry)
 
     @get("/{vendor_id:uuid}/credit-rating")
     async def rating(self, vendor_id: FromPath[UUID]) -> CreditRatingRead:
@@ -93,6 +90,3 @@ class VendorController(Controller):
     ) -> Page[CreditRatingRead]:
         """Past ratings, newest first: a new one is stored only when an input or the rules changed."""
         return await service.rating_history(vendor_id, limit, cursor)
-
-
-CONTROLLERS = [VendorController]

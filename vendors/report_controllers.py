@@ -4,21 +4,12 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get
-from litestar.datastructures import ResponseHeader
+from litestar import Controller, Request, Response
 from litestar.params import FromPath
 
 from govbuy.auth import any_signed_in
-from govbuy.reports import CONTENT_SHA256_HEADER, PDF_MEDIA_TYPE, content_headers
+from govbuy.http import pdf_get, pdf_response
 from vendors import reports
-
-PDF_HEADERS = [
-    ResponseHeader(
-        name=CONTENT_SHA256_HEADER,
-        description="SHA-256 of the PDF bytes (the footer carries the data digest)",
-        documentation_only=True,
-    )
-]
 
 
 class VendorReportController(Controller):
@@ -26,19 +17,9 @@ class VendorReportController(Controller):
     tags = ["reports"]
     guards = [any_signed_in]
 
-    @get(
-        "/{vendor_id:uuid}/credit-report.pdf",
-        media_type=PDF_MEDIA_TYPE,
-        response_headers=PDF_HEADERS,
-        response_description="the credit report (承接主体信用报告), A4 PDF",
-    )
+    @pdf_get("/{vendor_id:uuid}/credit-report.pdf", "the credit report (承接主体信用报告), A4 PDF")
     async def credit_report(self, request: Request, vendor_id: FromPath[UUID]) -> Response[bytes]:
         """The vendor's credit report: rating and its components, rating history, assessment
         grades and credit-list entries. For the vendor itself, bureaus, supervisors and admins."""
         rendered = await reports.credit_report(request.user, vendor_id)
-        headers = content_headers(rendered)
-        headers["Content-Disposition"] = f'inline; filename="credit-report-{vendor_id}.pdf"'
-        return Response(rendered.content, media_type=PDF_MEDIA_TYPE, headers=headers)
-
-
-CONTROLLERS = [VendorReportController]
+        return pdf_response(rendered, f"credit-report-{vendor_id}.pdf")

@@ -24,7 +24,7 @@ from typing import Any
 
 import msgspec
 
-from govbuy.rules import RuleViolation, conflict, to_fen
+from govbuy.rules import RuleViolation, as_decimal, conflict, to_fen
 from govbuy.uscc import (  # noqa: F401  (re-exported: the vendors domain's view of the code)
     USCC_ALPHABET,
     USCC_LENGTH,
@@ -461,16 +461,11 @@ def _invalid_input(field: str, detail: str) -> RuleViolation:
 
 
 def _decimal(value: Any, field: str) -> Decimal:
-    # A float has already lost the digits a bureau typed; refuse it rather than guess.
-    if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
-        raise _invalid_input(field, f"{field} must be a Decimal, int or str; got {value!r}")
-    try:
-        result = Decimal(value)
-    except ArithmeticError:
-        raise _invalid_input(field, f"{field} is not a number: {value!r}") from None
-    if not result.is_finite():
-        raise _invalid_input(field, f"{field} is not a finite number: {value!r}")
-    return result
+    # A float has already lost the digits a bureau typed: the kernel's parser refuses it.
+    number = as_decimal(value)
+    if number is None:
+        raise _invalid_input(field, f"{field} must be a finite Decimal, int or numeric string; got {value!r}")
+    return number
 
 
 def _count(value: Any, field: str) -> int:

@@ -9,6 +9,7 @@ from uuid import UUID
 from litestar import Controller, Request, get
 from litestar.params import FromPath, QueryParameter
 
+from govbuy.http import Cursor, Limit
 from govbuy.pagination import Page
 from govbuy.public import service
 from govbuy.public.schemas import (
@@ -19,8 +20,6 @@ from govbuy.public.schemas import (
     PublicVendor,
 )
 
-Limit = Annotated[int | None, QueryParameter(ge=1, le=200, description="page size (≤ 200)")]
-Cursor = Annotated[str | None, QueryParameter(max_length=512, description="from next_cursor")]
 PUBLIC = {"exclude_from_auth": True}
 
 
@@ -139,6 +138,3 @@ class OcdsController(Controller):
         """An OCDS 1.1 record package of one contracting process: every release, embedded,
         and the compiled release (the process as it stands)."""
         return await service.record_package(ocid, uri=str(request.url))
-
-
-CONTROLLERS = [PublicTenderController, PublicContractController, PublicVendorController, OcdsController]

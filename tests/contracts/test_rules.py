@@ -22,6 +22,8 @@ from contracts.rules import (
     check_amendment,
     check_contract_term,
     check_contract_transition,
+    check_idempotency_key,
+    check_key_replays_its_payment,
     check_milestone_transition,
     check_payee,
     check_payment_transition,
@@ -486,6 +488,27 @@ def test_empty_or_overlong_treasury_reference_is_refused(reference):
     with pytest.raises(RuleViolation) as raised:
         validate_treasury_reference(reference)
     assert raised.value.code == "invalid_treasury_reference"
+
+
+def test_idempotency_key_of_200_characters_is_accepted_and_stripped():
+    assert check_idempotency_key(" " + "k" * 200 + " ") == "k" * 200
+
+
+@pytest.mark.parametrize("key", ["", "   ", "k" * 201, None, "tab\tinside"])
+def test_missing_overlong_or_unprintable_idempotency_key_is_refused(key):
+    with pytest.raises(RuleViolation) as raised:
+        check_idempotency_key(key)
+    assert (raised.value.code, raised.value.status) == ("invalid_idempotency_key", 422)
+
+
+def test_idempotency_key_sent_again_for_the_same_milestone_replays_its_payment():
+    check_key_replays_its_payment(("contract-1", "milestone-1"), ("contract-1", "milestone-1"))
+
+
+def test_idempotency_key_sent_again_for_another_milestone_is_a_conflict():
+    with pytest.raises(RuleViolation) as raised:
+        check_key_replays_its_payment(("contract-1", "milestone-1"), ("contract-1", "milestone-2"))
+    assert (raised.value.code, raised.value.status) == ("idempotency_key_reused", 409)
 
 
 def test_payment_to_anyone_but_the_vendor_is_refused():
