@@ -160,7 +160,7 @@ def route_handlers() -> list:
 
     # Each domain's API controllers, then its PDF report endpoints (report_controllers), when
     # the domain has them.
-    for domain in ("vendors", "procurement", "contracts", "evaluation", "govbuy.public"):
+    for domain in ("vendors", "planning", "procurement", "contracts", "evaluation", "govbuy.public"):
         for name in (f"{domain}.controllers", f"{domain}.report_controllers"):
             try:
                 module = importlib.import_module(name)

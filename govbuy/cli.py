@@ -159,7 +159,7 @@ def _domain_commands() -> list[Callable[[Any], None]]:
     import importlib
 
     found = []
-    for name in ("vendors.cli", "procurement.cli", "govbuy.public.cli", "govbuy.demo", "govbuy.seed"):
+    for name in ("vendors.cli", "planning.cli", "procurement.cli", "govbuy.public.cli", "govbuy.demo", "govbuy.seed"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
