@@ -1,5 +1,4 @@
-"""Contracts endpoints: contracts, signing, amendments, termination, deliverables, payments.
-(The kernel's document upload endpoint is registered here too, see CONTROLLERS.)"""
+"""Contracts endpoints: contracts, signing, amendments, termination, deliverables, payments."""
 
 from __future__ import annotations
 
@@ -24,7 +23,6 @@ from contracts.schemas import (
     TerminationCreate,
 )
 from govbuy.auth import requires
-from govbuy.documents import DocumentController
 from govbuy.pagination import Page
 
 IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", description="the ETag you read")]
@@ -150,6 +148,4 @@ class ContractController(Controller):
         return with_etag(await service.confirm_payment(request.user, contract_id, payment_id, data, if_match))
 
 
-# The document endpoints belong to the kernel (govbuy/documents.py); app.py collects controllers
-# from the domains only, so they are registered with this domain, the first to use documents.
-CONTROLLERS = [ContractController, DocumentController]
+CONTROLLERS = [ContractController]

@@ -26,6 +26,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 
 from govbuy import controllers as kernel
 from govbuy import database as db
+from govbuy import documents
 from govbuy.auth import TokenAuthentication
 from govbuy.errors import _TITLES, EXCEPTION_HANDLERS, PROBLEM_JSON, Problem
 from govbuy.settings import get_settings
@@ -154,6 +155,7 @@ def route_handlers() -> list:
         kernel.CalendarController,
         kernel.SandboxController,
         kernel.AuditController,
+        documents.DocumentController,
         metrics,
     ]
     import importlib
