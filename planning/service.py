@@ -17,7 +17,7 @@ import csv
 import hashlib
 import io
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -687,6 +687,38 @@ async def spend_budget(actor: Actor | None, budget_line_id: UUID, amount: Decima
     return await _move_budget(
         actor, budget_line_id, "spent", lambda line: rules.spend(line, amount), {"amount": amount, **context}
     )
+
+
+# --- what other domains read --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CatalogueItemLabel:
+    """How a record that names a catalogue item shows it: its code and name, and its level-1
+    category (one of the five standard ones; None if the catalogue lacks it)."""
+
+    code: str
+    name: str
+    category_code: str
+    category_name: str | None
+
+
+async def catalogue_item_labels(item_ids: Sequence[UUID]) -> dict[UUID, CatalogueItemLabel]:
+    """The labels of these catalogue items, by id (one query however many)."""
+    rows = await db.fetch(
+        """SELECT i.id, i.code, i.name, l1.name AS category_name FROM catalogue_items i
+           LEFT JOIN catalogue_items l1 ON l1.catalogue_id = i.catalogue_id AND l1.code = left(i.code, 1)
+           WHERE i.id = ANY($1::uuid[])""",
+        list(set(item_ids)),
+    )
+    return {r["id"]: CatalogueItemLabel(r["code"], r["name"], r["code"][:1], r["category_name"]) for r in rows}
+
+
+async def budget_lines_by_id(line_ids: Sequence[UUID]) -> dict[UUID, BudgetLineRead]:
+    """These budget lines, by id, whoever's they are: for a record the caller may already read
+    (a contract in its report) that names its line."""
+    rows = await db.fetch(f"SELECT {_LINE_COLUMNS} FROM budget_lines WHERE id = ANY($1::uuid[])", list(set(line_ids)))
+    return {r["id"]: _line_read(r) for r in rows}
 
 
 # --- what procurement needs --------------------------------------------------------------------
