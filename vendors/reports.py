@@ -19,7 +19,7 @@ from govbuy.errors import NotFound
 from govbuy.reports import RenderedPdf, render_pdf
 from govbuy.rules import SHANGHAI
 from vendors import rules, service
-from vendors.rating import LOOKBACK_YEARS, delivery_counts, recency_weight
+from vendors.rating import delivery_counts, lookback_start, recency_weight
 
 TEMPLATE = "credit_report.html"
 TITLE = "承接主体信用报告"
@@ -45,20 +45,13 @@ def may_read(actor: Actor, vendor_id: UUID) -> bool:
     return actor.role == "vendor" and actor.organisation_id == vendor_id
 
 
-def _add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
-
-
 def _decimal(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
 def component_note(name: str, inputs: dict[str, Any], rated_on: date, present: bool) -> str:
     """What a component was computed from, in Chinese, from the rating's stored inputs."""
-    since = _add_years(rated_on, -LOOKBACK_YEARS)
+    since = lookback_start(rated_on)
     if name == "performance":
         counted = [
             e for e in inputs.get("evaluations", [])
