@@ -102,7 +102,7 @@ def _h(expr: str, salt: int) -> str:
 
 
 def _level3() -> list[tuple[str, str]]:
-    from govbuy.demo import CATALOGUE
+    from govbuy.demo.year import CATALOGUE
 
     return [(code, name) for code, name, _ in CATALOGUE if len(code) == 5]
 
@@ -359,7 +359,7 @@ async def _registry(loader: Loader) -> None:
 
 
 async def _catalogues_and_lines(loader: Loader) -> None:
-    from govbuy.demo import CATALOGUE
+    from govbuy.demo.year import CATALOGUE
 
     plan = loader.plan
     years = list(plan.years)
