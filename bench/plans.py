@@ -44,6 +44,7 @@ Case = Callable[[Context], Awaitable[Any]]
 def _cases() -> dict[str, Case]:
     from govbuy import service as kernel
     from govbuy.public import service as public
+    from planning import service as planning
     from procurement import service as procurement
     from vendors import service as vendors
 
@@ -71,9 +72,9 @@ def _cases() -> dict[str, Case]:
         "tenders (admin) ?status=evaluating": lambda c: procurement.list_tenders(c.actors["admin"], status="evaluating", method=None, bureau_id=None, catalogue_item_id=None, deadline_from=None, deadline_to=None, limit=None, cursor=None),
         "tenders (expert)": lambda c: procurement.list_tenders(c.actors["expert"], status=None, method=None, bureau_id=None, catalogue_item_id=None, deadline_from=None, deadline_to=None, limit=None, cursor=None),
         "bids of a tender (bureau)": lambda c: procurement.list_bids(c.actors["bureau"], c.ids["tender"], None, None, None),
-        "catalogues": lambda c: procurement.list_catalogues(c.actors["admin"], None, None, None, None, None),
-        "catalogue items": lambda c: procurement.list_catalogue_items(c.actors["admin"], c.ids["catalogue"], None, None, None, None),
-        "budget lines (bureau)": lambda c: procurement.list_budget_lines(c.actors["bureau"], None, None, None, None),
+        "catalogues": lambda c: planning.list_catalogues(c.actors["admin"], None, None, None, None, None),
+        "catalogue items": lambda c: planning.list_catalogue_items(c.actors["admin"], c.ids["catalogue"], None, None, None, None),
+        "budget lines (bureau)": lambda c: planning.list_budget_lines(c.actors["bureau"], None, None, None, None),
         "vendors": lambda c: vendors.list_vendors(None, None),
         "assessment grades of a vendor": lambda c: vendors.list_assessment_grades(c.ids["vendor"], None, None),
         "credit-list entries of a vendor": lambda c: vendors.list_credit_list_entries(c.ids["vendor"], None, None),

@@ -26,6 +26,7 @@ from govbuy.audit import Actor
 from govbuy.errors import NotFound
 from govbuy.reports import RenderedPdf, render_pdf
 from govbuy.rules import SHANGHAI, RuleViolation
+from planning import service as planning
 
 CONTRACT_TEMPLATE = "contract_report.html"
 ANNUAL_TEMPLATE = "annual_report.html"
@@ -75,8 +76,7 @@ def _grade_for(score: Decimal | None) -> str | None:
 _CONTRACT_SQL = """
 SELECT c.*, b.name AS bureau_name, v.name AS vendor_name, v.uscc AS vendor_uscc,
        t.title AS tender_title, t.method, t.published_at AS tender_published_at,
-       ci.code AS item_code, ci.name AS item_name, l1.name AS category_name,
-       a.awarded_at, bl.code AS budget_code, bl.year AS budget_year, bl.title AS budget_title,
+       t.catalogue_item_id, a.awarded_at,
        (SELECT coalesce(json_agg(json_build_object('increase', x.increase, 'amount_after', x.amount_after,
                                                    'reason', x.reason, 'created_at', x.created_at)
                                  ORDER BY x.created_at, x.id), '[]')
@@ -85,10 +85,7 @@ FROM contracts c
 JOIN organisations b ON b.id = c.bureau_id
 JOIN organisations v ON v.id = c.vendor_id
 JOIN tenders t ON t.id = c.tender_id
-JOIN catalogue_items ci ON ci.id = t.catalogue_item_id
-LEFT JOIN catalogue_items l1 ON l1.catalogue_id = ci.catalogue_id AND l1.code = left(ci.code, 1)
 LEFT JOIN tender_awards a ON a.id = t.award_id
-JOIN budget_lines bl ON bl.id = c.budget_line_id
 WHERE c.id = $1
 """
 
@@ -175,6 +172,8 @@ async def contract_report_data(actor: Actor, contract_id: UUID) -> tuple[dict[st
     contract = await db.fetchrow(_CONTRACT_SQL, contract_id)
     if contract is None or not _may_read_bureau(actor, contract["bureau_id"]):
         raise NotFound("contract", contract_id)
+    item = (await planning.catalogue_item_labels([contract["catalogue_item_id"]]))[contract["catalogue_item_id"]]
+    line = (await planning.budget_lines_by_id([contract["budget_line_id"]]))[contract["budget_line_id"]]
     milestones = await db.fetch(_MILESTONES_SQL, contract_id)
     evaluations = await db.fetch(_EVALUATIONS_SQL, contract_id)
     audited = await db.fetchval(_CONTRACT_AUDIT_SQL, str(contract_id), [str(e["id"]) for e in evaluations])
@@ -226,9 +225,9 @@ async def contract_report_data(actor: Actor, contract_id: UUID) -> tuple[dict[st
             "status_label": CONTRACT_STATUS_LABELS[contract["status"]],
             "vendor_name": contract["vendor_name"],
             "vendor_uscc": contract["vendor_uscc"],
-            "item": f"{contract['item_code']} {contract['item_name']}",
-            "category": contract["category_name"],
-            "budget": f"{contract['budget_year']}年度 {contract['budget_code']} {contract['budget_title']}",
+            "item": f"{item.code} {item.name}",
+            "category": item.category_name,
+            "budget": f"{line.year}年度 {line.code} {line.title}",
             "original_amount": contract["original_amount"],
             "amount": contract["amount"],
             "start_date": contract["start_date"],

@@ -1,9 +1,9 @@
 """Contracts service: contracts from awards, signing, amendments, termination, deliverables and
 payments — each state change checked by `contracts.rules`, audited and versioned in one
-transaction, with the budget line moved through procurement's budget functions in the same
+transaction, with the budget line moved through planning's budget functions in the same
 transaction.
 
-Locks are always taken in one order — contract, then its milestones, then (inside procurement)
+Locks are always taken in one order — contract, then its milestones, then (inside planning)
 the budget line, then the audit chain — so concurrent requests queue rather than deadlock.
 Reads of evaluations are plain SQL on the evaluation domain's tables (evaluation's service
 imports this one, never the other way round).
@@ -40,6 +40,7 @@ from govbuy.audit import Actor
 from govbuy.errors import NotFound, check_if_match
 from govbuy.pagination import Page, check_limit, decode_cursor, page
 from govbuy.rules import RuleViolation, conflict, local_date
+from planning import service as planning
 from procurement import service as procurement
 from vendors import service as vendors
 
@@ -347,7 +348,7 @@ async def sign_contract(actor: Actor, contract_id: UUID, if_match: str | None) -
         if activated:
             # The tender is contracted and its reservation becomes the contract's commitment.
             await procurement.mark_contracted(actor, row["tender_id"])
-            await procurement.commit_budget(
+            await planning.commit_budget(
                 actor, row["budget_line_id"], row["reserved_amount"], row["amount"], contract_id=contract_id
             )
         after = await _contract_read(actor, await _contract_row(actor, contract_id))
@@ -390,7 +391,7 @@ async def add_amendment(actor: Actor, contract_id: UUID, data: AmendmentCreate, 
         await db.execute(
             "UPDATE contracts SET amount = $2, version = version + 1 WHERE id = $1", contract_id, new_amount
         )
-        await procurement.commit_extra_budget(actor, row["budget_line_id"], data.increase, contract_id=contract_id)
+        await planning.commit_extra_budget(actor, row["budget_line_id"], data.increase, contract_id=contract_id)
         amendment = AmendmentRead(
             id=uuid4(),
             contract_id=contract_id,
@@ -455,7 +456,7 @@ async def terminate_contract(
             data.for_cause,
         )
         if row["status"] == rules.ContractStatus.ACTIVE and outcome.released_commitment > 0:
-            await procurement.release_budget_commitment(
+            await planning.release_budget_commitment(
                 actor, row["budget_line_id"], outcome.released_commitment, contract_id=contract_id
             )
         elif row["status"] == rules.ContractStatus.DRAFT:
@@ -660,7 +661,7 @@ async def pay_milestone(
         # foreign key would otherwise take a share lock on the line first, and two payments on
         # one line would each wait for the other's share lock to take the line for update.
         if decision.amount > 0:
-            await procurement.spend_budget(
+            await planning.spend_budget(
                 actor, contract["budget_line_id"], decision.amount, contract_id=contract_id, milestone_id=milestone_id
             )
         payment_id = uuid4()

@@ -1,12 +1,11 @@
 """Tables of the contracts domain (the schema itself is the raw SQL of the migration, with its
 constraints; these classes mirror it for Piccolo). Columns pointing into procurement (tender,
-bid, budget line) are plain UUIDs here: the foreign keys live in the migration."""
+bid) and planning (budget line) are plain UUIDs here: the foreign keys live in the migration."""
 
 from piccolo.columns import (
     JSONB,
     UUID,
     Array,
-    BigInt,
     Boolean,
     Date,
     ForeignKey,
@@ -19,27 +18,6 @@ from piccolo.columns import (
 from piccolo.table import Table
 
 from govbuy.tables import Organisation, User
-
-
-class Document(Table, tablename="documents"):
-    """The kernel document store's index (govbuy/documents.py): who uploaded which content."""
-
-    id = UUID(primary_key=True)
-    sha256 = Varchar(length=64)
-    size = BigInt()
-    media_type = Varchar(length=100)
-    original_name = Varchar(length=255)
-    uploaded_by = ForeignKey(User, db_column_name="uploaded_by")
-    organisation = ForeignKey(Organisation, db_column_name="organisation_id")
-    uploaded_at = Timestamptz()
-
-
-class DocumentLink(Table, tablename="document_links"):
-    sha256 = Varchar(length=64, primary_key=True)
-    entity_type = Varchar(length=40)
-    entity_id = UUID()
-    organisation = ForeignKey(Organisation, db_column_name="organisation_id")
-    linked_at = Timestamptz()
 
 
 class Contract(Table, tablename="contracts"):

@@ -20,6 +20,7 @@ from govbuy.audit import Actor
 from govbuy.errors import NotFound
 from govbuy.reports import RenderedPdf, render_pdf
 from govbuy.rules import SHANGHAI, to_fen
+from planning import service as planning
 
 TEMPLATE = "evaluation_report.html"
 TITLE = "政府购买服务第三方绩效评价报告"
@@ -90,7 +91,7 @@ SELECT e.*,
        m.sequence, m.title AS milestone_title, m.percentage, m.amount AS milestone_amount, m.due_date AS milestone_due,
        m.delivered_at, m.status AS milestone_status,
        (SELECT count(*) FROM milestones x WHERE x.contract_id = c.id) AS milestone_count,
-       t.method, ci.code AS item_code, ci.name AS item_name,
+       t.method, t.catalogue_item_id,
        it.name AS template_name,
        d.summary AS deliverable_summary, d.figures AS deliverable_figures, d.submitted_at AS deliverable_at,
        p.amount AS paid_amount, p.withheld_amount AS paid_withheld, p.payout_ratio AS paid_ratio,
@@ -114,7 +115,6 @@ JOIN organisations b ON b.id = e.bureau_id
 JOIN organisations v ON v.id = e.vendor_id
 JOIN organisations ev ON ev.id = e.evaluator_id
 JOIN tenders t ON t.id = c.tender_id
-JOIN catalogue_items ci ON ci.id = t.catalogue_item_id
 JOIN indicator_templates it ON it.id = e.template_id
 LEFT JOIN LATERAL (
     SELECT * FROM deliverables d WHERE d.milestone_id = e.milestone_id ORDER BY d.submitted_at DESC, d.id DESC LIMIT 1
@@ -174,6 +174,7 @@ async def evaluation_report_data(actor: Actor, evaluation_id: UUID) -> tuple[dic
     row = await db.fetchrow(_EVALUATION_SQL, evaluation_id)
     if row is None or not may_read(actor, row):
         raise NotFound("evaluation", evaluation_id)
+    item = (await planning.catalogue_item_labels([row["catalogue_item_id"]]))[row["catalogue_item_id"]]
     scores = row["scores"] or {}
     indicators, categories = _indicator_rows(row["indicators"], scores)
     total = row["total_score"]
@@ -246,7 +247,7 @@ async def evaluation_report_data(actor: Actor, evaluation_id: UUID) -> tuple[dic
             "start_date": row["start_date"],
             "end_date": row["end_date"],
             "months": row["contract_months"],
-            "item": f"{row['item_code']} {row['item_name']}",
+            "item": f"{item.code} {item.name}",
             "vendor_name": row["vendor_name"],
             "vendor_uscc": row["vendor_uscc"],
             "milestone_count": row["milestone_count"],

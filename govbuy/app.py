@@ -31,8 +31,8 @@ from evaluation import service as evaluation_service
 from evaluation.report_controllers import EvaluationReportController
 from govbuy import controllers as kernel
 from govbuy import database as db
+from govbuy import documents
 from govbuy.auth import TokenAuthentication
-from govbuy.documents import DocumentController
 from govbuy.errors import _TITLES, EXCEPTION_HANDLERS, PROBLEM_JSON, Problem
 from govbuy.public import feed
 from govbuy.public.controllers import (
@@ -45,13 +45,12 @@ from govbuy.settings import get_settings
 from procurement.controllers import (
     AwardController,
     BidController,
-    BudgetLineController,
-    CatalogueController,
     EvaluationPanelController,
     ExpertController,
     TenderController,
     TenderQuestionController,
 )
+from planning.controllers import BudgetLineController, CatalogueController
 from procurement import service as procurement_service
 from procurement.report_controllers import PublicTenderReportController, TenderReportController
 from vendors.controllers import VendorController
@@ -182,6 +181,7 @@ def route_handlers() -> list:
         kernel.CalendarController,
         kernel.SandboxController,
         kernel.AuditController,
+        documents.DocumentController,
         metrics,
         VendorController,
         VendorReportController,
@@ -196,7 +196,6 @@ def route_handlers() -> list:
         TenderReportController,
         PublicTenderReportController,
         ContractController,
-        DocumentController,
         ContractReportController,
         AnnualReportController,
         EvaluatorController,

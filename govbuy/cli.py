@@ -15,6 +15,7 @@ from govbuy.demo import year as demo_year
 from govbuy.public import cli as public_cli
 from govbuy.rules import RuleViolation
 from govbuy.settings import get_settings
+from planning import cli as planning_cli
 from procurement import cli as procurement_cli
 from vendors import cli as vendors_cli
 
@@ -122,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # The domains' commands and the top's; the public feed's also registers the feed's audit
     # listener, so that what a command changes is published too.
-    for commands in (vendors_cli, procurement_cli, public_cli, demo_year, demo_seed):
+    for commands in (vendors_cli, planning_cli, procurement_cli, public_cli, demo_year, demo_seed):
         commands.register_commands(sub)
     return parser
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from decimal import Decimal
@@ -243,6 +243,24 @@ def run_job(work: Callable[[], Awaitable[Any]]) -> Any:
             await close_pool()
 
     return asyncio.run(run())
+
+
+async def create_or_adopt(tables: Sequence[str], sql: str) -> None:
+    """For a migration that takes over tables another app's migration used to create: on a
+    database that has none of `tables`, run `sql` (which creates them); on one that has them
+    all, made by the earlier migration from the same definition, keep them as they are, rows and
+    all; refuse one that has only some of them, which no migration made."""
+    present = await fetchval(
+        "SELECT array_agg(t) FROM unnest($1::text[]) t WHERE to_regclass('public.' || t) IS NOT NULL", list(tables)
+    ) or []
+    if len(present) == len(tables):
+        return
+    if present:
+        raise RuntimeError(
+            f"the database has {', '.join(present)} but not all of {', '.join(tables)}: "
+            "it was not made by govbuy's migrations"
+        )
+    await execute(sql)
 
 
 class Conditions:

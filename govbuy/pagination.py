@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -38,6 +39,22 @@ def decode_cursor(cursor: str | None) -> list[Any] | None:
     if not isinstance(values, list) or not values:
         raise RuleViolation("invalid_cursor", "the cursor is not one this service issued")
     return values
+
+
+def typed_cursor(cursor: str | None, *kinds: type) -> list[Any]:
+    """The values of a cursor, typed (datetime, UUID, int, str); [None, …] without a cursor."""
+    values = decode_cursor(cursor)
+    if values is None:
+        return [None] * len(kinds)
+    if len(values) != len(kinds):
+        raise RuleViolation("invalid_cursor", "the cursor is not one this service issued")
+    typed: list[Any] = []
+    for value, kind in zip(values, kinds):
+        try:
+            typed.append(datetime.fromisoformat(value) if kind is datetime else kind(value))
+        except (TypeError, ValueError) as exc:
+            raise RuleViolation("invalid_cursor", "the cursor is not one this service issued") from exc
+    return typed
 
 
 def check_limit(limit: int | None) -> int:

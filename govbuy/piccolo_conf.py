@@ -10,6 +10,7 @@ APP_REGISTRY = AppRegistry(
     apps=[
         "govbuy.piccolo_app",
         "vendors.piccolo_app",
+        "planning.piccolo_app",
         "procurement.piccolo_app",
         "contracts.piccolo_app",
         "evaluation.piccolo_app",

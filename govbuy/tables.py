@@ -1,4 +1,5 @@
-"""Kernel tables: organisations and users, the audit log, the calendar, the sandbox clock."""
+"""Kernel tables: organisations and users, the audit log, the calendar, the sandbox clock, the
+document store's index."""
 
 from piccolo.columns import (
     Array,
@@ -78,3 +79,24 @@ class Notification(Table, tablename="notifications"):
     details = JSONB()
     created_at = Timestamptz()
     read_at = Timestamptz(null=True)
+
+
+class Document(Table, tablename="documents"):
+    """The document store's index (govbuy/documents.py): who uploaded which content."""
+
+    id = UUID(primary_key=True)
+    sha256 = Varchar(length=64)
+    size = BigInt()
+    media_type = Varchar(length=100)
+    original_name = Varchar(length=255)
+    uploaded_by = ForeignKey(User, db_column_name="uploaded_by")
+    organisation = ForeignKey(Organisation, db_column_name="organisation_id")
+    uploaded_at = Timestamptz()
+
+
+class DocumentLink(Table, tablename="document_links"):
+    sha256 = Varchar(length=64, primary_key=True)
+    entity_type = Varchar(length=40)
+    entity_id = UUID()
+    organisation = ForeignKey(Organisation, db_column_name="organisation_id")
+    linked_at = Timestamptz()

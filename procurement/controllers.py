@@ -1,23 +1,19 @@
-"""Procurement endpoints: catalogue, budget lines, tenders, questions, bids, panel and scores,
-award and challenges, experts' affiliations. Handlers parse, authorise by role and call the
-service, which decides what the caller's organisation may see (404 when not theirs)."""
+"""Procurement endpoints: tenders, questions, bids, panel and scores, award and challenges,
+experts' affiliations. Handlers parse, authorise by role and call the service, which decides
+what the caller's organisation may see (404 when not theirs)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, patch, post, put
-from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
+from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
 
-from govbuy.auth import any_signed_in, requires
+from govbuy.auth import requires
 from govbuy.http import Cursor, IfMatch, Limit, with_etag
 from govbuy.pagination import Page
-from govbuy.settings import get_settings
 from procurement import service
 from procurement.schemas import (
     AffiliationsRead,
@@ -27,14 +23,6 @@ from procurement.schemas import (
     BidCreate,
     BidRead,
     BidUpdate,
-    BudgetLineCreate,
-    BudgetLineRead,
-    BudgetLineUpdate,
-    CatalogueCreate,
-    CatalogueImportRead,
-    CatalogueItemCreate,
-    CatalogueItemRead,
-    CatalogueRead,
     ChallengeCreate,
     ChallengeRead,
     ChallengeResolve,
@@ -54,129 +42,6 @@ from procurement.schemas import (
 
 # Roles that take part in tenders (evaluators have no business with them).
 TENDER_ROLES = ("bureau", "vendor", "expert", "admin", "supervisor")
-# Multipart framing around the file; the file itself is held to max_upload_bytes by the service.
-_MULTIPART_SLACK = 64 * 1024
-
-# The catalogue and budget-line controllers below still say `tagged`; they are moving to
-# planning/, and take the kernel's name there.
-tagged = with_etag
-
-
-@dataclass
-class CatalogueUpload:
-    """The import file: .xlsx or .csv with a header row code, name, description."""
-
-    file: UploadFile
-
-
-class CatalogueController(Controller):
-    path = "/api/v1/catalogues"
-    tags = ["catalogue"]
-
-    @post("/", guards=[requires("bureau")])
-    async def create(self, request: Request, data: JSONBody[CatalogueCreate]) -> Response[CatalogueRead]:
-        """Start a new draft version of the guidance catalogue (指导性目录) of the bureau's region."""
-        return tagged(await service.create_catalogue(request.user, data), 201)
-
-    @get("/", guards=[any_signed_in])
-    async def list(
-        self,
-        request: Request,
-        region_code: Annotated[str | None, QueryParameter(pattern=r"^[0-9]{6}$")] = None,
-        year: Annotated[int | None, QueryParameter(ge=2000, le=2100)] = None,
-        status: Annotated[str | None, QueryParameter(pattern=r"^(draft|published|superseded)$")] = None,
-        limit: Limit = None,
-        cursor: Cursor = None,
-    ) -> Page[CatalogueRead]:
-        """Catalogue versions, newest first; drafts only to the bureaus of their region."""
-        return await service.list_catalogues(request.user, region_code, year, status, limit, cursor)
-
-    @get("/{catalogue_id:uuid}", guards=[any_signed_in])
-    async def read(self, request: Request, catalogue_id: FromPath[UUID]) -> Response[CatalogueRead]:
-        """One catalogue version."""
-        return tagged(await service.get_catalogue(request.user, catalogue_id))
-
-    @post("/{catalogue_id:uuid}/items", guards=[requires("bureau")])
-    async def add_item(
-        self, request: Request, catalogue_id: FromPath[UUID], data: JSONBody[CatalogueItemCreate]
-    ) -> CatalogueItemRead:
-        """Add an item to a draft: its parent must exist, and the negative list (负面清单) is checked."""
-        return await service.add_catalogue_item(request.user, catalogue_id, data)
-
-    @get("/{catalogue_id:uuid}/items", guards=[any_signed_in])
-    async def items(
-        self,
-        request: Request,
-        catalogue_id: FromPath[UUID],
-        level: Annotated[int | None, QueryParameter(ge=1, le=3)] = None,
-        parent_code: Annotated[str | None, QueryParameter(max_length=5)] = None,
-        limit: Limit = None,
-        cursor: Cursor = None,
-    ) -> Page[CatalogueItemRead]:
-        """Items in code order, filtered by level or parent."""
-        return await service.list_catalogue_items(request.user, catalogue_id, level, parent_code, limit, cursor)
-
-    @delete("/{catalogue_id:uuid}/items/{item_id:uuid}", guards=[requires("bureau")])
-    async def remove_item(self, request: Request, catalogue_id: FromPath[UUID], item_id: FromPath[UUID]) -> None:
-        """Remove an item (without children) from a draft."""
-        await service.delete_catalogue_item(request.user, catalogue_id, item_id)
-
-    @post(
-        "/{catalogue_id:uuid}/import",
-        guards=[requires("bureau")],
-        status_code=200,
-        request_max_body_size=get_settings().max_upload_bytes + _MULTIPART_SLACK,
-    )
-    async def import_file(
-        self,
-        request: Request,
-        catalogue_id: FromPath[UUID],
-        data: Annotated[CatalogueUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
-    ) -> CatalogueImportRead:
-        """Import a whole catalogue from an .xlsx or .csv file (multipart field `file`). Every
-        row is checked first; any bad row (reported with its row number) imports nothing."""
-        content = await data.file.read()
-        return await service.import_catalogue(request.user, catalogue_id, data.file.filename or "", content)
-
-    @post("/{catalogue_id:uuid}/publish", guards=[requires("bureau")], status_code=200)
-    async def publish(self, request: Request, catalogue_id: FromPath[UUID], if_match: IfMatch = None) -> Response[CatalogueRead]:
-        """Publish a draft; the previously published version of the region and year is superseded."""
-        return tagged(await service.publish_catalogue(request.user, catalogue_id, if_match))
-
-
-class BudgetLineController(Controller):
-    path = "/api/v1/budget-lines"
-    tags = ["budget"]
-
-    @post("/", guards=[requires("bureau")])
-    async def create(self, request: Request, data: JSONBody[BudgetLineCreate]) -> Response[BudgetLineRead]:
-        """Create one of the bureau's budget lines (先有预算、后购买服务)."""
-        return tagged(await service.create_budget_line(request.user, data), 201)
-
-    @get("/", guards=[requires("bureau", "admin", "supervisor")])
-    async def list(
-        self,
-        request: Request,
-        year: Annotated[int | None, QueryParameter(ge=2000, le=2100)] = None,
-        bureau_id: Annotated[UUID | None, QueryParameter()] = None,
-        limit: Limit = None,
-        cursor: Cursor = None,
-    ) -> Page[BudgetLineRead]:
-        """Budget lines with amount, reserved, committed, spent and available."""
-        return await service.list_budget_lines(request.user, year, bureau_id, limit, cursor)
-
-    @get("/{line_id:uuid}", guards=[requires("bureau", "admin", "supervisor")])
-    async def read(self, request: Request, line_id: FromPath[UUID]) -> Response[BudgetLineRead]:
-        """One budget line."""
-        return tagged(await service.get_budget_line(request.user, line_id))
-
-    @patch("/{line_id:uuid}", guards=[requires("bureau")])
-    async def update(
-        self, request: Request, line_id: FromPath[UUID], data: JSONBody[BudgetLineUpdate], if_match: IfMatch = None
-    ) -> Response[BudgetLineRead]:
-        """Adjust a line's title or amount (never below what is reserved and committed)."""
-        return tagged(await service.update_budget_line(request.user, line_id, data, if_match))
-
 
 class TenderController(Controller):
     path = "/api/v1/tenders"

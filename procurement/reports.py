@@ -18,6 +18,7 @@ from govbuy.audit import Actor
 from govbuy.errors import NotFound
 from govbuy.reports import RenderedPdf, render_pdf
 from govbuy.rules import SHANGHAI, to_fen
+from planning import service as planning
 from procurement import rules
 
 TEMPLATE = "award_notice.html"
@@ -120,7 +121,7 @@ _NOTICE_SQL = """
 SELECT t.id, t.title, t.description, t.method, t.ceiling_amount, t.contract_months, t.recurring,
        t.evaluation_method, t.price_weight, t.criteria, t.min_assessment_grade, t.min_credit_grade,
        t.published_at, t.bid_deadline, t.opened_at,
-       b.name AS bureau_name, ci.code AS item_code, ci.name AS item_name,
+       t.catalogue_item_id, b.name AS bureau_name,
        a.id AS award_id, a.status AS award_status, a.price AS award_price, a.ranking, a.awarded_at,
        a.standstill_until, a.calendar_warning, a.voided_at,
        v.name AS winner_name, v.uscc AS winner_uscc,
@@ -134,7 +135,6 @@ SELECT t.id, t.title, t.description, t.method, t.ceiling_amount, t.contract_mont
          WHERE x.tender_id = t.id AND x.status = 'invalid') AS invalid_bids
 FROM tenders t
 JOIN organisations b ON b.id = t.bureau_id
-JOIN catalogue_items ci ON ci.id = t.catalogue_item_id
 JOIN LATERAL (
     SELECT * FROM tender_awards a WHERE a.tender_id = t.id
     ORDER BY a.status = 'active' DESC, a.awarded_at DESC, a.id DESC LIMIT 1
@@ -149,6 +149,7 @@ async def award_notice_data(tender_id: UUID) -> tuple[dict[str, Any], str, str, 
     row = await db.fetchrow(_NOTICE_SQL, tender_id)
     if row is None:
         raise NotFound("award of tender", tender_id)
+    item = (await planning.catalogue_item_labels([row["catalogue_item_id"]]))[row["catalogue_item_id"]]
     tendering = row["method"] in TENDERING_METHODS
     ranking = [
         {
@@ -169,8 +170,8 @@ async def award_notice_data(tender_id: UUID) -> tuple[dict[str, Any], str, str, 
             "id": row["id"],
             "title": row["title"],
             "method_label": rules.Method(row["method"]).label,
-            "item_code": row["item_code"],
-            "item_name": row["item_name"],
+            "item_code": item.code,
+            "item_name": item.name,
             "ceiling_amount": row["ceiling_amount"],
             "contract_months": row["contract_months"],
             "recurring": row["recurring"],

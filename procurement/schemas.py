@@ -1,5 +1,5 @@
-"""Request and response schemas of procurement: catalogue, budget lines, tenders, questions,
-bids, panel and scores, award and challenges.
+"""Request and response schemas of procurement: tenders, questions, bids, panel and scores,
+award and challenges.
 
 Request bodies refuse unknown fields (`Input`), which is also how a tender is kept from setting
 any eligibility restriction the law does not allow (差别待遇). Values whose rules have a named
@@ -33,84 +33,6 @@ CreditGrade = Literal["A", "B", "C", "D"]
 PositiveMoney = Annotated[Money, Field(gt=0)]
 # Weights, percentages and scores: two decimals at most, judged by the rules.
 Points = Annotated[Decimal, Field(max_digits=7, decimal_places=2)]
-
-# --- catalogue -------------------------------------------------------------------------------
-
-
-class CatalogueCreate(Input):
-    region_code: str = Field(pattern=r"^[0-9]{6}$", description="行政区划代码 of the bureau's region")
-    year: int = Field(ge=2000, le=2100)
-    title: str = Field(min_length=1, max_length=200)
-
-
-class CatalogueRead(Output):
-    id: UUID
-    region_code: str
-    year: int
-    version_no: int = Field(description="1, 2, … per region and year")
-    title: str
-    status: Literal["draft", "published", "superseded"]
-    item_count: int
-    created_at: datetime
-    published_at: datetime | None
-    superseded_at: datetime | None
-    superseded_by: UUID | None
-    version: int
-
-
-class CatalogueItemCreate(Input):
-    code: str = Field(max_length=20, description="A, A01 or A0101 (level 1, 2, 3)")
-    name: str = Field(max_length=200)
-    description: str = Field(default="", max_length=4000)
-
-
-class CatalogueItemRead(Output):
-    id: UUID
-    catalogue_id: UUID
-    code: str
-    level: int
-    parent_code: str | None
-    name: str
-    description: str
-
-
-class CatalogueImportRead(Output):
-    catalogue_id: UUID
-    imported: int
-    by_level: dict[str, int] = Field(description='items imported per level: {"1": n, "2": n, "3": n}')
-    file_sha256: str
-
-
-# --- budget lines -----------------------------------------------------------------------------
-
-
-class BudgetLineCreate(Input):
-    code: str = Field(min_length=1, max_length=40, description="budget classification code")
-    year: int = Field(ge=2000, le=2100)
-    title: str = Field(min_length=1, max_length=200)
-    amount: Money
-
-
-class BudgetLineUpdate(Input):
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    amount: Money | None = None
-
-
-class BudgetLineRead(Output):
-    id: UUID
-    bureau_id: UUID
-    code: str
-    year: int
-    title: str
-    amount: Money
-    reserved: Money = Field(description="ceilings of published tenders not yet contracted, failed or cancelled")
-    committed: Money = Field(description="signed contracts, amendments included, less terminations")
-    spent: Money
-    available: Money = Field(description="amount − reserved − committed")
-    created_at: datetime
-    updated_at: datetime
-    version: int
-
 
 # --- tenders ---------------------------------------------------------------------------------
 

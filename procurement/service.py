@@ -1,6 +1,7 @@
-"""Procurement services: the guidance catalogue and its import, budget lines, tenders from
-draft to award, questions, sealed bids and their opening, the panel and its scores, the award
-notice and challenges.
+"""Procurement services: tenders from draft to award, questions, sealed bids and their
+opening, the panel and its scores, the award notice and challenges. The catalogue item a
+tender buys and the budget line it draws on are planning's: a tender asks `planning.service`
+whether it may use them, and reserves and releases its ceiling through it.
 
 Every state change runs in one transaction that locks what it changes (`FOR UPDATE`), applies
 the pure rules of `procurement.rules` and appends its audit events last. Row locks are always
@@ -14,12 +15,9 @@ the tender after the deadline opens it (`_tender_for`, `_OpenFirst`), whatever a
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import secrets
-import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -32,7 +30,8 @@ from govbuy import audit, clock, notifications
 from govbuy import database as db
 from govbuy.audit import Actor
 from govbuy.errors import Forbidden, NotFound, check_if_match
-from govbuy.pagination import Page, check_limit, decode_cursor, page
+from govbuy.pagination import Page, check_limit, page
+from govbuy.pagination import typed_cursor as _keyset
 from govbuy.rules import (
     SHANGHAI,
     RuleViolation,
@@ -45,6 +44,7 @@ from govbuy.rules import (
 )
 from govbuy.schemas import PeriodChange
 from govbuy.settings import get_settings
+from planning import service as planning
 from procurement import rules
 from procurement.schemas import (
     AffiliationsRead,
@@ -54,14 +54,6 @@ from procurement.schemas import (
     BidCreate,
     BidRead,
     BidUpdate,
-    BudgetLineCreate,
-    BudgetLineRead,
-    BudgetLineUpdate,
-    CatalogueCreate,
-    CatalogueImportRead,
-    CatalogueItemCreate,
-    CatalogueItemRead,
-    CatalogueRead,
     ChallengeCreate,
     ChallengeRead,
     ChallengeResolve,
@@ -83,634 +75,6 @@ READERS = ("admin", "supervisor")  # read everything, write nothing here
 
 def _reads_all(actor: Actor) -> bool:
     return actor.role in READERS
-
-
-def _keyset(cursor: str | None, *kinds: type) -> list[Any]:
-    """The values of a cursor, typed (datetime, UUID, int, str); [None, …] without a cursor."""
-    values = decode_cursor(cursor)
-    if values is None:
-        return [None] * len(kinds)
-    if len(values) != len(kinds):
-        raise RuleViolation("invalid_cursor", "the cursor is not one this service issued")
-    typed: list[Any] = []
-    for value, kind in zip(values, kinds):
-        try:
-            typed.append(datetime.fromisoformat(value) if kind is datetime else kind(value))
-        except (TypeError, ValueError) as exc:
-            raise RuleViolation("invalid_cursor", "the cursor is not one this service issued") from exc
-    return typed
-
-
-def _negative_keywords() -> tuple[str, ...]:
-    return get_settings().negative_keywords or rules.DEFAULT_NEGATIVE_KEYWORDS
-
-
-# --- catalogue (指导性目录) ----------------------------------------------------------------
-
-_CATALOGUE_COLUMNS = """c.id, c.region_code, c.year, c.version_no, c.title, c.status, c.created_at,
-    c.published_at, c.superseded_at, c.superseded_by, c.version,
-    (SELECT count(*) FROM catalogue_items i WHERE i.catalogue_id = c.id) AS item_count"""
-
-
-def _catalogue_read(row: Any) -> CatalogueRead:
-    return CatalogueRead.model_validate(dict(row))
-
-
-async def _actor_region(actor: Actor) -> str | None:
-    return await db.fetchval("SELECT region_code FROM organisations WHERE id = $1", actor.organisation_id)
-
-
-async def _check_catalogue_region(actor: Actor | None, region_code: str) -> None:
-    """A bureau keeps the catalogue of its own region; the operator's CLI (actor None) any."""
-    if actor is None:
-        return
-    if await _actor_region(actor) != region_code:
-        message = f"a bureau keeps the catalogue of its own region, not of {region_code}"
-        raise RuleViolation(
-            "catalogue_region_not_yours", message, errors=[{"field": "region_code", "message": message}]
-        )
-
-
-def _catalogue_visible(actor: Actor | None, row: Any, actor_region: str | None) -> bool:
-    if actor is None or _reads_all(actor) or row["status"] != "draft":
-        return True
-    return actor.role == "bureau" and row["region_code"] == actor_region
-
-
-async def create_catalogue(actor: Actor | None, data: CatalogueCreate) -> CatalogueRead:
-    """A new draft version of the catalogue of a region and year."""
-    await _check_catalogue_region(actor, data.region_code)
-    async with db.transaction():
-        # Serialise version numbering (and publishing) per region and year.
-        await db.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"catalogue:{data.region_code}:{data.year}")
-        version_no = await db.fetchval(
-            "SELECT coalesce(max(version_no), 0) + 1 FROM catalogues WHERE region_code = $1 AND year = $2",
-            data.region_code,
-            data.year,
-        )
-        catalogue_id = uuid4()
-        creator = actor.organisation_id if actor else await _platform_org()
-        await db.execute(
-            """INSERT INTO catalogues (id, region_code, year, version_no, title, created_by_org, created_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7)""",
-            catalogue_id,
-            data.region_code,
-            data.year,
-            version_no,
-            data.title,
-            creator,
-            await clock.now(),
-        )
-        result = await _load_catalogue(catalogue_id)
-        await audit.record(actor, "catalogue.created", "catalogue", catalogue_id, after=result.model_dump())
-    return result
-
-
-async def _platform_org() -> UUID:
-    """The platform operator's organisation, on whose behalf the CLI acts (created as
-    `govbuy serve` would create it, if the service has never run on this database)."""
-    org = await db.fetchval("SELECT id FROM organisations WHERE kind = 'platform' ORDER BY created_at LIMIT 1")
-    if org is None:
-        from govbuy import service as accounts
-        from govbuy.schemas import OrganisationCreate
-
-        org = (await accounts.create_organisation(None, OrganisationCreate(name="govbuy 平台运营方", kind="platform"))).id
-    return org
-
-
-async def _load_catalogue(catalogue_id: UUID) -> CatalogueRead:
-    row = await db.fetchrow(f"SELECT {_CATALOGUE_COLUMNS} FROM catalogues c WHERE c.id = $1", catalogue_id)
-    if row is None:
-        raise NotFound("catalogue", catalogue_id)
-    return _catalogue_read(row)
-
-
-async def get_catalogue(actor: Actor | None, catalogue_id: UUID) -> CatalogueRead:
-    row = await db.fetchrow(f"SELECT {_CATALOGUE_COLUMNS} FROM catalogues c WHERE c.id = $1", catalogue_id)
-    if row is None or not _catalogue_visible(actor, row, await _actor_region(actor) if actor else None):
-        raise NotFound("catalogue", catalogue_id)
-    return _catalogue_read(row)
-
-
-async def list_catalogues(
-    actor: Actor,
-    region_code: str | None,
-    year: int | None,
-    status: str | None,
-    limit: int | None,
-    cursor: str | None,
-) -> Page[CatalogueRead]:
-    """Newest first; drafts only to the bureaus of their region (and admins, supervisors)."""
-    limit = check_limit(limit)
-    after_at, after_id = _keyset(cursor, datetime, UUID)
-    region = None if _reads_all(actor) else (await _actor_region(actor) if actor.role == "bureau" else "")
-    rows = await db.fetch(
-        f"""SELECT {_CATALOGUE_COLUMNS} FROM catalogues c
-            WHERE ($1::text IS NULL OR c.region_code = $1)
-              AND ($2::int IS NULL OR c.year = $2)
-              AND ($3::text IS NULL OR c.status = $3)
-              AND ($4::boolean OR c.status <> 'draft' OR c.region_code = $5)
-              AND ($6::timestamptz IS NULL OR (c.created_at, c.id) < ($6, $7::uuid))
-            ORDER BY c.created_at DESC, c.id DESC LIMIT $8""",
-        region_code,
-        year,
-        status,
-        _reads_all(actor),
-        region,
-        after_at,
-        after_id,
-        limit + 1,
-    )
-    return page(rows, limit, lambda r: (r["created_at"], r["id"]), _catalogue_read)
-
-
-async def _lock_draft_catalogue(actor: Actor | None, catalogue_id: UUID) -> Any:
-    row = await db.fetchrow("SELECT * FROM catalogues WHERE id = $1 FOR UPDATE", catalogue_id)
-    if row is None or not _catalogue_visible(actor, row, await _actor_region(actor) if actor else None):
-        raise NotFound("catalogue", catalogue_id)
-    await _check_catalogue_region(actor, row["region_code"])
-    rules.ensure_catalogue_editable(row["status"])
-    return row
-
-
-def _item_read(row: Any) -> CatalogueItemRead:
-    return CatalogueItemRead.model_validate(dict(row))
-
-
-_ITEM_COLUMNS = "id, catalogue_id, code, level, parent_code, name, description"
-
-
-async def add_catalogue_item(actor: Actor, catalogue_id: UUID, data: CatalogueItemCreate) -> CatalogueItemRead:
-    async with db.transaction():
-        await _lock_draft_catalogue(actor, catalogue_id)
-        existing = [r["code"] for r in await db.fetch("SELECT code FROM catalogue_items WHERE catalogue_id = $1", catalogue_id)]
-        item = rules.validate_catalogue_item(
-            data.code, data.name, data.description, existing_codes=existing, keywords=_negative_keywords()
-        )
-        row = await db.fetchrow(
-            f"""INSERT INTO catalogue_items (id, catalogue_id, code, level, parent_code, name, description, created_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {_ITEM_COLUMNS}""",
-            uuid4(),
-            catalogue_id,
-            item.code,
-            item.level,
-            item.parent_code,
-            item.name,
-            item.description,
-            await clock.now(),
-        )
-        await db.execute("UPDATE catalogues SET version = version + 1 WHERE id = $1", catalogue_id)
-        result = _item_read(row)
-        await audit.record(actor, "catalogue_item.added", "catalogue_item", row["id"], after=result.model_dump())
-    return result
-
-
-async def delete_catalogue_item(actor: Actor, catalogue_id: UUID, item_id: UUID) -> None:
-    async with db.transaction():
-        await _lock_draft_catalogue(actor, catalogue_id)
-        row = await db.fetchrow(
-            f"SELECT {_ITEM_COLUMNS} FROM catalogue_items WHERE id = $1 AND catalogue_id = $2", item_id, catalogue_id
-        )
-        if row is None:
-            raise NotFound("catalogue item", item_id)
-        children = await db.fetchval(
-            "SELECT count(*) FROM catalogue_items WHERE catalogue_id = $1 AND parent_code = $2", catalogue_id, row["code"]
-        )
-        if children:
-            raise conflict("catalogue_item_has_children", f"'{row['code']}' has {children} item(s) under it: remove them first")
-        await db.execute("DELETE FROM catalogue_items WHERE id = $1", item_id)
-        await db.execute("UPDATE catalogues SET version = version + 1 WHERE id = $1", catalogue_id)
-        await audit.record(actor, "catalogue_item.removed", "catalogue_item", item_id, before=_item_read(row).model_dump())
-
-
-async def list_catalogue_items(
-    actor: Actor,
-    catalogue_id: UUID,
-    level: int | None,
-    parent_code: str | None,
-    limit: int | None,
-    cursor: str | None,
-) -> Page[CatalogueItemRead]:
-    """Items in code order (A, A01, A0101, A0102, …), filtered by level or parent."""
-    await get_catalogue(actor, catalogue_id)
-    limit = check_limit(limit)
-    (after_code,) = _keyset(cursor, str)
-    rows = await db.fetch(
-        f"""SELECT {_ITEM_COLUMNS} FROM catalogue_items
-            WHERE catalogue_id = $1 AND ($2::int IS NULL OR level = $2)
-              AND ($3::text IS NULL OR parent_code = $3) AND ($4::text IS NULL OR code > $4)
-            ORDER BY code LIMIT $5""",
-        catalogue_id,
-        level,
-        parent_code,
-        after_code,
-        limit + 1,
-    )
-    return page(rows, limit, lambda r: (r["code"],), _item_read)
-
-
-async def publish_catalogue(actor: Actor | None, catalogue_id: UUID, if_match: str | None) -> CatalogueRead:
-    """draft → published; the version published before for the same region and year is
-    superseded in the same transaction. A published version is immutable."""
-    async with db.transaction():
-        row = await db.fetchrow("SELECT region_code, year FROM catalogues WHERE id = $1", catalogue_id)
-        if row is None:
-            raise NotFound("catalogue", catalogue_id)
-        await db.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"catalogue:{row['region_code']}:{row['year']}")
-        current = await db.fetchrow("SELECT * FROM catalogues WHERE id = $1 FOR UPDATE", catalogue_id)
-        if not _catalogue_visible(actor, current, await _actor_region(actor) if actor else None):
-            raise NotFound("catalogue", catalogue_id)
-        await _check_catalogue_region(actor, current["region_code"])
-        check_if_match(if_match, current["version"])
-        rules.check_catalogue_transition(current["status"], "published")
-        level3 = await db.fetchval(
-            "SELECT count(*) FROM catalogue_items WHERE catalogue_id = $1 AND level = 3", catalogue_id
-        )
-        if not level3:
-            raise conflict("catalogue_empty", "a catalogue is published with at least one level-3 item")
-        before = _catalogue_read(await db.fetchrow(f"SELECT {_CATALOGUE_COLUMNS} FROM catalogues c WHERE c.id = $1", catalogue_id))
-        previous = await db.fetchrow(
-            """SELECT id FROM catalogues WHERE region_code = $1 AND year = $2 AND status = 'published'
-               FOR UPDATE""",
-            current["region_code"],
-            current["year"],
-        )
-        now = await clock.now()
-        superseded = None
-        if previous is not None:
-            rules.check_catalogue_transition("published", "superseded")
-            superseded_before = await _load_catalogue(previous["id"])
-            await db.execute(
-                """UPDATE catalogues SET status = 'superseded', superseded_at = $2, superseded_by = $3,
-                          version = version + 1 WHERE id = $1""",
-                previous["id"],
-                now,
-                catalogue_id,
-            )
-            superseded = (superseded_before, await _load_catalogue(previous["id"]))
-        await db.execute(
-            "UPDATE catalogues SET status = 'published', published_at = $2, version = version + 1 WHERE id = $1",
-            catalogue_id,
-            now,
-        )
-        result = await _load_catalogue(catalogue_id)
-        await audit.record(
-            actor, "catalogue.published", "catalogue", catalogue_id, before=before.model_dump(), after=result.model_dump()
-        )
-        if superseded:
-            await audit.record(
-                actor,
-                "catalogue.superseded",
-                "catalogue",
-                superseded[0].id,
-                before=superseded[0].model_dump(),
-                after=superseded[1].model_dump(),
-            )
-    return result
-
-
-# --- catalogue import ------------------------------------------------------------------------
-
-# Header names accepted in the first row (English, or the usual Chinese ones).
-_HEADERS = {
-    "code": "code",
-    "编码": "code",
-    "代码": "code",
-    "目录编码": "code",
-    "目录代码": "code",
-    "name": "name",
-    "名称": "name",
-    "项目名称": "name",
-    "目录名称": "name",
-    "description": "description",
-    "说明": "description",
-    "描述": "description",
-    "备注": "description",
-}
-MAX_IMPORT_ROWS = 50_000
-# An .xlsx is a zip: refuse one that would inflate beyond this (a zip bomb), whatever its size.
-MAX_XLSX_UNCOMPRESSED = 256 * 1024 * 1024
-IMPORT_BATCH = 1000
-
-Progress = Callable[[str, int, int | None], None]
-
-
-def import_limit_bytes() -> int:
-    return get_settings().max_upload_bytes
-
-
-def _invalid_file(detail: str) -> RuleViolation:
-    return RuleViolation("invalid_import_file", detail, errors=[{"field": "file", "message": detail}])
-
-
-def _xlsx_rows(content: bytes) -> list[tuple[Any, ...]]:
-    from openpyxl import load_workbook
-
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            if sum(info.file_size for info in archive.infolist()) > MAX_XLSX_UNCOMPRESSED:
-                raise _invalid_file("the spreadsheet inflates to more than 256 MB")
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except RuleViolation:
-        raise
-    except Exception as exc:  # openpyxl raises many types for a damaged file; all mean the same
-        raise _invalid_file(f"not a readable .xlsx workbook ({type(exc).__name__})") from exc
-    try:
-        if not workbook.worksheets:
-            raise _invalid_file("the workbook has no sheet")
-        rows = []
-        for row in workbook.worksheets[0].iter_rows(values_only=True):
-            rows.append(tuple(row))
-            if len(rows) > MAX_IMPORT_ROWS + 1:
-                raise _invalid_file(f"more than {MAX_IMPORT_ROWS} rows")
-        return rows
-    except RuleViolation:
-        raise
-    except Exception as exc:
-        raise _invalid_file(f"the first sheet cannot be read ({type(exc).__name__})") from exc
-    finally:
-        workbook.close()
-
-
-def _csv_rows(content: bytes) -> list[tuple[Any, ...]]:
-    if b"\x00" in content:
-        raise _invalid_file("not a text (CSV) file")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = content.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - gb18030 decodes nearly anything
-        raise _invalid_file("the CSV is neither UTF-8 nor GB18030 text")
-    try:
-        rows = []
-        for row in csv.reader(io.StringIO(text, newline="")):
-            rows.append(tuple(row))
-            if len(rows) > MAX_IMPORT_ROWS + 1:
-                raise _invalid_file(f"more than {MAX_IMPORT_ROWS} rows")
-        return rows
-    except csv.Error as exc:
-        raise _invalid_file(f"malformed CSV: {exc}") from exc
-
-
-def read_import_file(filename: str, content: bytes) -> list[dict[str, Any]]:
-    """The data rows of an import file (.xlsx or .csv with a header row naming code, name and
-    optionally description), one dict per row after the header, blank rows kept so that row
-    numbers match what a spreadsheet shows."""
-    if len(content) > import_limit_bytes():
-        raise RuleViolation(
-            "import_file_too_large", f"the file is larger than {import_limit_bytes()} bytes", status=413
-        )
-    name = (filename or "").lower()
-    if content[:4] == b"PK\x03\x04":
-        rows = _xlsx_rows(content)
-    elif name.endswith((".xlsx", ".xlsm")):
-        raise _invalid_file("the file is named .xlsx but is not an Excel workbook")
-    elif name.endswith(".xls") or content[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise _invalid_file("old .xls workbooks are not read: save the sheet as .xlsx or .csv")
-    else:
-        rows = _csv_rows(content)
-    if not rows:
-        raise _invalid_file("the file is empty")
-    header = [str(c).strip().lower() if c is not None else "" for c in rows[0]]
-    columns: dict[str, int] = {}
-    for index, title in enumerate(header):
-        key = _HEADERS.get(title)
-        if key and key not in columns:
-            columns[key] = index
-    missing = [c for c in ("code", "name") if c not in columns]
-    if missing:
-        raise _invalid_file(
-            f"the first row must name the columns code, name and description; missing {', '.join(missing)}"
-        )
-
-    def cell(row: tuple[Any, ...], key: str) -> Any:
-        index = columns.get(key)
-        return row[index] if index is not None and index < len(row) else None
-
-    return [{k: cell(row, k) for k in ("code", "name", "description")} for row in rows[1:]]
-
-
-async def import_catalogue(
-    actor: Actor | None,
-    catalogue_id: UUID,
-    filename: str,
-    content: bytes,
-    progress: Progress | None = None,
-) -> CatalogueImportRead:
-    """Import a whole file into a draft catalogue: every row is checked first, and one bad row
-    (reported with its row number and why) imports nothing."""
-    report = progress or (lambda stage, done, total: None)
-    digest = hashlib.sha256(content).hexdigest()
-    report("reading", 0, None)
-    raw_rows = read_import_file(filename, content)
-    report("reading", len(raw_rows), len(raw_rows))
-    async with db.transaction():
-        await _lock_draft_catalogue(actor, catalogue_id)
-        existing = [r["code"] for r in await db.fetch("SELECT code FROM catalogue_items WHERE catalogue_id = $1", catalogue_id)]
-        items = rules.validate_catalogue_rows(raw_rows, existing, _negative_keywords())
-        report("checking", len(items), len(items))
-        now = await clock.now()
-        # Parents before children, so that the hierarchy holds at every insert.
-        ordered = sorted(items, key=lambda i: (i.level, i.code))
-        done = 0
-        for start in range(0, len(ordered), IMPORT_BATCH):
-            batch = ordered[start : start + IMPORT_BATCH]
-            await db.executemany(
-                """INSERT INTO catalogue_items (id, catalogue_id, code, level, parent_code, name, description, created_at)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
-                [(uuid4(), catalogue_id, i.code, i.level, i.parent_code, i.name, i.description, now) for i in batch],
-            )
-            done += len(batch)
-            report("writing", done, len(ordered))
-        await db.execute("UPDATE catalogues SET version = version + 1 WHERE id = $1", catalogue_id)
-        by_level = {str(level): sum(1 for i in items if i.level == level) for level in (1, 2, 3)}
-        result = CatalogueImportRead(catalogue_id=catalogue_id, imported=len(items), by_level=by_level, file_sha256=digest)
-        await audit.record(
-            actor,
-            "catalogue.imported",
-            "catalogue",
-            catalogue_id,
-            after={"filename": filename[:200], **result.model_dump()},
-        )
-    return result
-
-
-# --- budget lines (先有预算、后购买服务) -----------------------------------------------------
-
-_LINE_COLUMNS = "id, bureau_id, code, year, title, amount, reserved, committed, spent, created_at, updated_at, version"
-
-
-def _line_read(row: Any) -> BudgetLineRead:
-    data = dict(row)
-    data["available"] = data["amount"] - data["reserved"] - data["committed"]
-    return BudgetLineRead.model_validate(data)
-
-
-def _line_money(row: Any) -> rules.BudgetLine:
-    return rules.BudgetLine(row["amount"], row["reserved"], row["committed"], row["spent"])
-
-
-def _line_visible(actor: Actor, row: Any) -> bool:
-    return _reads_all(actor) or (actor.role == "bureau" and row["bureau_id"] == actor.organisation_id)
-
-
-async def create_budget_line(actor: Actor, data: BudgetLineCreate) -> BudgetLineRead:
-    rules.change_amount(rules.BudgetLine(Decimal("0.00")), data.amount)
-    now = await clock.now()
-    try:
-        async with db.transaction():
-            row = await db.fetchrow(
-                f"""INSERT INTO budget_lines (id, bureau_id, code, year, title, amount, created_at, updated_at)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {_LINE_COLUMNS}""",
-                uuid4(),
-                actor.organisation_id,
-                data.code,
-                data.year,
-                data.title,
-                data.amount,
-                now,
-            )
-            result = _line_read(row)
-            await audit.record(actor, "budget_line.created", "budget_line", row["id"], after=result.model_dump())
-    except asyncpg.UniqueViolationError as exc:
-        raise conflict("budget_line_code_taken", f"the bureau already has budget line {data.code} in {data.year}") from exc
-    return result
-
-
-async def get_budget_line(actor: Actor, line_id: UUID) -> BudgetLineRead:
-    row = await db.fetchrow(f"SELECT {_LINE_COLUMNS} FROM budget_lines WHERE id = $1", line_id)
-    if row is None or not _line_visible(actor, row):
-        raise NotFound("budget line", line_id)
-    return _line_read(row)
-
-
-async def list_budget_lines(
-    actor: Actor, year: int | None, bureau_id: UUID | None, limit: int | None, cursor: str | None
-) -> Page[BudgetLineRead]:
-    """A bureau's own lines (admins and supervisors: every bureau's), newest year first, then
-    by code."""
-    limit = check_limit(limit)
-    after_year, after_code, after_id = _keyset(cursor, int, str, UUID)
-    if not _reads_all(actor):
-        if bureau_id not in (None, actor.organisation_id):
-            return Page(items=[])
-        bureau_id = actor.organisation_id
-    rows = await db.fetch(
-        f"""SELECT {_LINE_COLUMNS} FROM budget_lines
-            WHERE ($1::uuid IS NULL OR bureau_id = $1) AND ($2::int IS NULL OR year = $2)
-              AND ($3::int IS NULL OR year < $3 OR (year = $3 AND (code, id) > ($4::text, $5::uuid)))
-            ORDER BY year DESC, code, id LIMIT $6""",
-        bureau_id,
-        year,
-        after_year,
-        after_code,
-        after_id,
-        limit + 1,
-    )
-    return page(rows, limit, lambda r: (r["year"], r["code"], r["id"]), _line_read)
-
-
-async def update_budget_line(
-    actor: Actor, line_id: UUID, data: BudgetLineUpdate, if_match: str | None
-) -> BudgetLineRead:
-    """A budget adjustment: never below what is already reserved and committed."""
-    async with db.transaction():
-        row = await db.fetchrow(f"SELECT {_LINE_COLUMNS} FROM budget_lines WHERE id = $1 FOR UPDATE", line_id)
-        if row is None or not _line_visible(actor, row) or actor.role != "bureau":
-            raise NotFound("budget line", line_id)
-        check_if_match(if_match, row["version"])
-        amount = row["amount"]
-        if data.amount is not None:
-            amount = rules.change_amount(_line_money(row), data.amount).amount
-        updated = await db.fetchrow(
-            f"""UPDATE budget_lines SET amount = $2, title = $3, updated_at = $4, version = version + 1
-                WHERE id = $1 RETURNING {_LINE_COLUMNS}""",
-            line_id,
-            amount,
-            data.title if data.title is not None else row["title"],
-            await clock.now(),
-        )
-        before, after = _line_read(row), _line_read(updated)
-        await audit.record(actor, "budget_line.updated", "budget_line", line_id, before=before.model_dump(), after=after.model_dump())
-    return after
-
-
-async def _move_budget(
-    actor: Actor | None,
-    line_id: UUID,
-    action: str,
-    change: Callable[[rules.BudgetLine], rules.BudgetLine],
-    context: dict[str, Any],
-) -> BudgetLineRead:
-    """Lock a line, apply a pure budget rule, write and audit; joins the caller's transaction."""
-    async with db.transaction():
-        row = await db.fetchrow(f"SELECT {_LINE_COLUMNS} FROM budget_lines WHERE id = $1 FOR UPDATE", line_id)
-        if row is None:
-            raise NotFound("budget line", line_id)
-        moved = change(_line_money(row))
-        updated = await db.fetchrow(
-            f"""UPDATE budget_lines SET reserved = $2, committed = $3, spent = $4, updated_at = $5,
-                       version = version + 1
-                WHERE id = $1 RETURNING {_LINE_COLUMNS}""",
-            line_id,
-            moved.reserved,
-            moved.committed,
-            moved.spent,
-            await clock.now(),
-        )
-        before, after = _line_read(row), _line_read(updated)
-        await audit.record(
-            actor,
-            f"budget_line.{action}",
-            "budget_line",
-            line_id,
-            before=before.model_dump(),
-            after={**after.model_dump(), **context},
-        )
-    return after
-
-
-async def commit_budget(
-    actor: Actor | None, budget_line_id: UUID, reserved: Decimal, contract_amount: Decimal, **context: Any
-) -> BudgetLineRead:
-    """Signing: the tender's reservation becomes the contract's commitment; the part of the
-    ceiling the price did not use becomes available again."""
-    return await _move_budget(
-        actor,
-        budget_line_id,
-        "committed",
-        lambda line: rules.commit_reservation(line, reserved, contract_amount),
-        {"reserved_released": reserved, "contract_amount": contract_amount, **context},
-    )
-
-
-async def commit_extra_budget(actor: Actor | None, budget_line_id: UUID, amount: Decimal, **context: Any) -> BudgetLineRead:
-    """An amendment commits more money out of what is available."""
-    return await _move_budget(
-        actor, budget_line_id, "extra_committed", lambda line: rules.commit_extra(line, amount), {"amount": amount, **context}
-    )
-
-
-async def release_budget_commitment(
-    actor: Actor | None, budget_line_id: UUID, amount: Decimal, **context: Any
-) -> BudgetLineRead:
-    """A termination releases the unspent part of a commitment."""
-    return await _move_budget(
-        actor,
-        budget_line_id,
-        "commitment_released",
-        lambda line: rules.release_commitment(line, amount),
-        {"amount": amount, **context},
-    )
-
-
-async def spend_budget(actor: Actor | None, budget_line_id: UUID, amount: Decimal, **context: Any) -> BudgetLineRead:
-    """A payment spends committed money."""
-    return await _move_budget(
-        actor, budget_line_id, "spent", lambda line: rules.spend(line, amount), {"amount": amount, **context}
-    )
 
 
 # --- tenders ---------------------------------------------------------------------------------
@@ -871,28 +235,11 @@ async def _check_tender(
     requirement = rules.validate_eligibility(eligibility.get("min_assessment_grade"), eligibility.get("min_credit_grade"))
     invited = rules.check_invitations(method, fields["invited_vendor_ids"])
 
-    line = await db.fetchrow(
-        "SELECT id, year FROM budget_lines WHERE id = $1 AND bureau_id = $2", fields["budget_line_id"], actor.organisation_id
-    )
-    if line is None:
+    year = await planning.budget_line_year(actor.organisation_id, fields["budget_line_id"])
+    if year is None:
         message = "no budget line of this bureau has that id"
         raise RuleViolation("budget_line_not_found", message, errors=[{"field": "budget_line_id", "message": message}])
-    item = await db.fetchrow(
-        """SELECT i.code, c.status, c.region_code, c.year FROM catalogue_items i
-           JOIN catalogues c ON c.id = i.catalogue_id WHERE i.id = $1""",
-        fields["catalogue_item_id"],
-    )
-    if item is None:
-        message = "no catalogue item has that id"
-        raise RuleViolation("catalogue_item_not_found", message, errors=[{"field": "catalogue_item_id", "message": message}])
-    rules.check_tender_catalogue_item(
-        item["code"],
-        catalogue_status=item["status"],
-        catalogue_region_code=item["region_code"],
-        catalogue_year=item["year"],
-        region_code=await _actor_region(actor) or "",
-        year=line["year"],
-    )
+    await planning.check_tender_item(fields["catalogue_item_id"], bureau_id=actor.organisation_id, year=year)
     if invited:
         found = {
             r["id"]
@@ -1056,15 +403,7 @@ async def publish_tender(actor: Actor, tender_id: UUID, if_match: str | None) ->
         invited = [r["vendor_id"] for r in await db.fetch("SELECT vendor_id FROM tender_invitations WHERE tender_id = $1", tender_id)]
         now = await clock.now()
         checked = await _check_tender(actor, _fields_of_row(row, invited), now, await clock.calendar_for_update())
-        line = await db.fetchrow(f"SELECT {_LINE_COLUMNS} FROM budget_lines WHERE id = $1 FOR UPDATE", row["budget_line_id"])
-        moved = rules.reserve(_line_money(line), row["ceiling_amount"])
-        line_after = await db.fetchrow(
-            f"""UPDATE budget_lines SET reserved = $2, updated_at = $3, version = version + 1
-                WHERE id = $1 RETURNING {_LINE_COLUMNS}""",
-            line["id"],
-            moved.reserved,
-            now,
-        )
+        reservation = await planning.reserve_budget(row["budget_line_id"], row["ceiling_amount"], now)
         await db.execute(
             """UPDATE tenders SET status = 'published', published_at = $2, reserved_amount = ceiling_amount,
                    calendar_warning = $3, updated_at = $2, version = version + 1 WHERE id = $1""",
@@ -1074,44 +413,22 @@ async def publish_tender(actor: Actor, tender_id: UUID, if_match: str | None) ->
         )
         after = await _read_tender(actor, tender_id)
         await audit.record(actor, "tender.published", "tender", tender_id, before=before.model_dump(), after=after.model_dump())
-        await audit.record(
-            actor,
-            "budget_line.reserved",
-            "budget_line",
-            line["id"],
-            before=_line_read(line).model_dump(),
-            after={**_line_read(line_after).model_dump(), "tender_id": tender_id, "amount": row["ceiling_amount"]},
-        )
+        await planning.audit_budget_move(actor, "reserved", reservation, tender_id=tender_id, amount=row["ceiling_amount"])
     return after
 
 
-async def _release_reservation(tender: Any, now: datetime) -> tuple[Any, Any] | None:
+async def _release_reservation(tender: Any, now: datetime) -> planning.BudgetMove | None:
     """Release a live tender's reservation (failed, cancelled); the caller audits it."""
     if tender["reserved_amount"] <= 0:
         return None
-    line = await db.fetchrow(f"SELECT {_LINE_COLUMNS} FROM budget_lines WHERE id = $1 FOR UPDATE", tender["budget_line_id"])
-    moved = rules.release(_line_money(line), tender["reserved_amount"])
-    line_after = await db.fetchrow(
-        f"""UPDATE budget_lines SET reserved = $2, updated_at = $3, version = version + 1
-            WHERE id = $1 RETURNING {_LINE_COLUMNS}""",
-        line["id"],
-        moved.reserved,
-        now,
-    )
-    return line, line_after
+    return await planning.release_budget(tender["budget_line_id"], tender["reserved_amount"], now)
 
 
-async def _audit_release(actor: Actor | None, tender: Any, released: tuple[Any, Any] | None, why: str) -> None:
+async def _audit_release(actor: Actor | None, tender: Any, released: planning.BudgetMove | None, why: str) -> None:
     if released is None:
         return
-    line, line_after = released
-    await audit.record(
-        actor,
-        "budget_line.released",
-        "budget_line",
-        line["id"],
-        before=_line_read(line).model_dump(),
-        after={**_line_read(line_after).model_dump(), "tender_id": tender["id"], "amount": tender["reserved_amount"], "reason": why},
+    await planning.audit_budget_move(
+        actor, "released", released, tender_id=tender["id"], amount=tender["reserved_amount"], reason=why
     )
 
 

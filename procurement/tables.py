@@ -1,6 +1,7 @@
-"""Tables of the procurement domain: catalogue, budget lines, tenders, bids, panels, awards and
-challenges. The schema itself (with its constraints) is the raw SQL of the migration; these
-classes name the same columns for Piccolo."""
+"""Tables of the procurement domain: tenders, bids, panels, awards and challenges (a tender
+names a catalogue item and a budget line, which are planning's tables). The schema itself
+(with its constraints) is the raw SQL of the migration; these classes name the same columns for
+Piccolo."""
 
 from piccolo.columns import (
     JSONB,
@@ -17,53 +18,9 @@ from piccolo.columns import (
 from piccolo.table import Table
 
 from govbuy.tables import Organisation, User
+from planning.tables import BudgetLine, CatalogueItem
 
 MONEY = (16, 2)
-
-
-class Catalogue(Table, tablename="catalogues"):
-    """A version of a region's guidance catalogue (指导性目录) for one year."""
-
-    id = UUID(primary_key=True)
-    region_code = Varchar(length=6)
-    year = Integer()
-    version_no = Integer()
-    title = Varchar(length=200)
-    status = Varchar(length=12)  # draft | published | superseded
-    created_by_org = ForeignKey(Organisation, db_column_name="created_by_org")
-    created_at = Timestamptz()
-    published_at = Timestamptz(null=True)
-    superseded_at = Timestamptz(null=True)
-    superseded_by = UUID(null=True)
-    version = Integer(default=1)
-
-
-class CatalogueItem(Table, tablename="catalogue_items"):
-    id = UUID(primary_key=True)
-    catalogue = ForeignKey(Catalogue, db_column_name="catalogue_id")
-    code = Varchar(length=5)
-    level = SmallInt()
-    parent_code = Varchar(length=5, null=True)
-    name = Varchar(length=200)
-    description = Text()
-    created_at = Timestamptz()
-
-
-class BudgetLine(Table, tablename="budget_lines"):
-    """A bureau's budget line: amount, reserved, committed, spent (available is derived)."""
-
-    id = UUID(primary_key=True)
-    bureau = ForeignKey(Organisation, db_column_name="bureau_id")
-    code = Varchar(length=40)
-    year = Integer()
-    title = Varchar(length=200)
-    amount = Numeric(digits=MONEY)
-    reserved = Numeric(digits=MONEY)
-    committed = Numeric(digits=MONEY)
-    spent = Numeric(digits=MONEY)
-    created_at = Timestamptz()
-    updated_at = Timestamptz()
-    version = Integer(default=1)
 
 
 class Tender(Table, tablename="tenders"):

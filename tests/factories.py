@@ -114,17 +114,17 @@ async def published_catalogue(bureau: SignedIn, *, year: int | None = None) -> t
     """A published catalogue of the bureau's region (this year by default) with one branch
     A → A01 → A0101; returns (catalogue id, id of the level-3 item A0101)."""
     from govbuy import clock
-    from procurement import service as procurement
-    from procurement.schemas import CatalogueCreate, CatalogueItemCreate
+    from planning import service as planning
+    from planning.schemas import CatalogueCreate, CatalogueItemCreate
 
     who = actor(bureau)
     region = (await service.get_organisation(bureau.organisation_id)).region_code
     year = year or (await clock.today()).year
-    catalogue = await procurement.create_catalogue(who, CatalogueCreate(region_code=region, year=year, title=f"{year} 指导性目录"))
+    catalogue = await planning.create_catalogue(who, CatalogueCreate(region_code=region, year=year, title=f"{year} 指导性目录"))
     item = None
     for code, name in (("A", "基本公共服务"), ("A01", "养老服务"), ("A0101", "居家养老上门服务")):
-        item = await procurement.add_catalogue_item(who, catalogue.id, CatalogueItemCreate(code=code, name=name))
-    await procurement.publish_catalogue(who, catalogue.id, None)
+        item = await planning.add_catalogue_item(who, catalogue.id, CatalogueItemCreate(code=code, name=name))
+    await planning.publish_catalogue(who, catalogue.id, None)
     assert item is not None
     return catalogue.id, item.id
 
@@ -134,11 +134,11 @@ async def budget_line(bureau: SignedIn, amount: str = "5000000.00", *, year: int
     from decimal import Decimal
 
     from govbuy import clock
-    from procurement import service as procurement
-    from procurement.schemas import BudgetLineCreate
+    from planning import service as planning
+    from planning.schemas import BudgetLineCreate
 
     year = year or (await clock.today()).year
-    return await procurement.create_budget_line(
+    return await planning.create_budget_line(
         actor(bureau),
         BudgetLineCreate(code=code or f"2130{next(_counter):04d}", year=year, title="社区养老服务经费", amount=Decimal(amount)),
     )

@@ -1,39 +1,16 @@
-"""Contracts: contracts from awards, milestones, amendments, deliverables, payments; and the
-kernel's document records (the store's index), which the deliverables are the first to use."""
+"""Contracts: contracts from awards, milestones, amendments, deliverables, payments.
+
+The kernel's document records (`documents`, `document_links`) were created here until they
+became the kernel's: `govbuy_0003_documents` creates them now, before this migration runs, and
+adopts them, rows and all, in a database where this migration made them."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
 ID = "2026-11-22T03:30:00:000001"
 VERSION = "1.38.0"
-DESCRIPTION = "contracts schema and document records"
+DESCRIPTION = "contracts schema"
 
 SQL = """
--- Documents (kernel, govbuy/documents.py): one row per organisation that uploaded a content;
--- the bytes are stored once, by hash, outside the database.
-CREATE TABLE documents (
-    id uuid PRIMARY KEY,
-    sha256 char(64) NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
-    size bigint NOT NULL CHECK (size > 0),
-    media_type varchar(100) NOT NULL,
-    original_name varchar(255) NOT NULL CHECK (length(original_name) > 0),
-    uploaded_by uuid NOT NULL REFERENCES users(id),
-    organisation_id uuid NOT NULL REFERENCES organisations(id),
-    uploaded_at timestamptz NOT NULL,
-    UNIQUE (sha256, organisation_id)
-);
-CREATE INDEX documents_organisation ON documents (organisation_id, uploaded_at, id);
-
-CREATE TABLE document_links (
-    sha256 char(64) NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
-    entity_type varchar(40) NOT NULL,
-    entity_id uuid NOT NULL,
-    organisation_id uuid NOT NULL REFERENCES organisations(id),
-    linked_at timestamptz NOT NULL,
-    PRIMARY KEY (sha256, entity_type, entity_id),
-    FOREIGN KEY (sha256, organisation_id) REFERENCES documents (sha256, organisation_id)
-);
-CREATE INDEX document_links_entity ON document_links (entity_type, entity_id);
-
 -- Contracts (政府购买服务合同): one per awarded tender.
 CREATE TABLE contracts (
     id uuid PRIMARY KEY,

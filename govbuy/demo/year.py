@@ -427,25 +427,25 @@ async def _registry_records(demo: Demo) -> None:
 
 
 async def _catalogue_and_budget(demo: Demo) -> None:
-    from procurement import service as procurement
-    from procurement.schemas import BudgetLineCreate, CatalogueCreate, CatalogueItemCreate
+    from planning import service as planning
+    from planning.schemas import BudgetLineCreate, CatalogueCreate, CatalogueItemCreate
 
     finance = demo.actors["finance"]
-    catalogue = await procurement.create_catalogue(
+    catalogue = await planning.create_catalogue(
         finance, CatalogueCreate(region_code=REGION, year=demo.year, title=f"福田区{demo.year}年政府购买服务指导性目录")
     )
     for code, name, description in CATALOGUE:
-        item = await procurement.add_catalogue_item(finance, catalogue.id, CatalogueItemCreate(code=code, name=name, description=description))
+        item = await planning.add_catalogue_item(finance, catalogue.id, CatalogueItemCreate(code=code, name=name, description=description))
         demo.item_ids[code] = item.id
     await demo.refused(
         "a catalogue item for 劳务派遣 (the purchaser's own staffing is on the negative list)",
-        procurement.add_catalogue_item(finance, catalogue.id, CatalogueItemCreate(code="E0102", name="法律服务窗口人员劳务派遣")),
+        planning.add_catalogue_item(finance, catalogue.id, CatalogueItemCreate(code="E0102", name="法律服务窗口人员劳务派遣")),
     )
-    await procurement.publish_catalogue(finance, catalogue.id, None)
+    await planning.publish_catalogue(finance, catalogue.id, None)
     demo.summary.catalogue_items = len(CATALOGUE)
     for key, bureau, code, title, amount in BUDGET_LINES:
         bureau_actor = demo.actors["finance" if bureau == "finance" else "bureau"]
-        line = await procurement.create_budget_line(
+        line = await planning.create_budget_line(
             bureau_actor, BudgetLineCreate(code=code, year=demo.year, title=title, amount=Decimal(amount))
         )
         demo.line_ids[key] = line.id

@@ -18,7 +18,7 @@ from contracts import rules
 from evaluation.rules import DEFAULT_PAYMENT_RULE
 from govbuy import database as db
 from govbuy.rules import RuleViolation
-from procurement import rules as budget_rules
+from planning import rules as budget_rules
 from tests import factories
 
 CENT = Decimal("0.01")

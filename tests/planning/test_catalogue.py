@@ -9,7 +9,7 @@ import pytest
 from openpyxl import Workbook
 
 from govbuy.settings import get_settings
-from procurement import service as procurement_service
+from planning import service as planning_service
 from tests import factories
 from tests.procurement import support as s
 
@@ -95,7 +95,7 @@ async def test_negative_list_item_is_refused(client):
 
 async def test_negative_keywords_come_from_the_settings(client, monkeypatch):
     configured = dataclasses.replace(get_settings(), negative_keywords=("茶歇",))
-    monkeypatch.setattr(procurement_service, "get_settings", lambda: configured)
+    monkeypatch.setattr(planning_service, "get_settings", lambda: configured)
     bureau = await factories.signed_in("bureau")
     cat = await new_catalogue(client, bureau)
     await client.post(f"{API}/{cat['id']}/items", json={"code": "E", "name": "辅助性服务"}, headers=bureau.headers)
@@ -289,7 +289,7 @@ async def test_import_into_a_published_catalogue_is_refused(client):
 
 
 async def test_cli_import_reports_progress_and_writes_everything(client, tmp_path):
-    from procurement import cli
+    from planning import cli
 
     bureau = await factories.signed_in("bureau")
     cat = await new_catalogue(client, bureau)
