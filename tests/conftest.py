@@ -79,9 +79,11 @@ async def database(server_dsn: str):
     await db.start_pool(2, 30)
     await db.migrate()
     tables = [r["tablename"] for r in await db.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
-    global _SEEDED_CALENDAR
+    tables = [t for t in tables if t not in KEEP]
+    global _SEEDED_CALENDAR, _WIPE
     _SEEDED_CALENDAR = [tuple(r) for r in await db.fetch("SELECT year, holidays, workdays, source, updated_at FROM calendar_years")]
-    yield dsn, [t for t in tables if t not in KEEP]
+    _WIPE = await Wipe.of(tables)
+    yield dsn, tables
     await db.close_pool()
     await db.drop_database(dsn)
 
@@ -99,17 +101,84 @@ async def restore_seeded_calendar() -> None:
     )
 
 
+# What identifies the calendar's rows: any insert, update or delete changes it.
+_CALENDAR_ROWS = "(SELECT string_agg(ctid::text || xmin::text, ',' ORDER BY ctid) FROM calendar_years)"
+
+
+class Wipe:
+    """Puts the database back as a test expects to find it, touching only what the last test
+    changed: one query finds the tables that have rows, the sequences that were drawn from and
+    whether the calendar was written; those are emptied, restarted and restored.
+
+    Emptying takes DELETE (triggers and foreign keys off: session_replication_role = replica),
+    not TRUNCATE: a TRUNCATE costs a new file per table and, with CASCADE, takes every table
+    that refers to organisations or users, i.e. nearly all of them. After a test that left many
+    rows (the seeded demo year), it is TRUNCATE again, which does not leave them behind as
+    dead rows. Sequences restart at their first value (tests read audit_events.seq and
+    ocds_releases.seq); the sandbox clock is left to pin_sandbox, which overwrites its one row."""
+
+    #: A table with more rows than this is emptied with TRUNCATE.
+    MANY_ROWS = 1000
+
+    def __init__(self, tables: list[str], sequences: dict[str, tuple[str, int]]):
+        self.tables = tables
+        self.sequences = sequences  # table -> (sequence, start value)
+        probes = [
+            f"SELECT '{t}', EXISTS (SELECT 1 FROM {t} OFFSET {self.MANY_ROWS}) WHERE EXISTS (SELECT 1 FROM {t})"
+            for t in tables
+            if t != "sandbox_clock"
+        ]
+        probes += [f"SELECT '{t}', false WHERE (SELECT is_called FROM {s})" for t, (s, _) in sequences.items()]
+        probes.append(f"SELECT 'calendar_years', false WHERE {_CALENDAR_ROWS} IS DISTINCT FROM $1")
+        self.probe = " UNION ALL ".join(probes)
+        self.calendar: str | None = None  # the calendar's rows as the last restore left them
+
+    @classmethod
+    async def of(cls, tables: list[str]) -> Wipe:
+        rows = await db.fetch(
+            """SELECT t.relname AS table_name, s.relname AS sequence_name, q.start_value
+               FROM pg_class s JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.oid
+               JOIN pg_class t ON t.oid = d.refobjid JOIN pg_sequences q ON q.sequencename = s.relname
+               WHERE s.relkind = 'S' AND d.deptype IN ('a', 'i') AND q.schemaname = 'public'"""
+        )
+        sequences = {r["table_name"]: (r["sequence_name"], r["start_value"]) for r in rows if r["table_name"] in tables}
+        return cls(tables, sequences)
+
+    async def __call__(self) -> None:
+        found = await db.fetch(self.probe, self.calendar)
+        dirty: dict[str, bool] = {}  # table -> has many rows
+        for table, many in found:
+            dirty[table] = dirty.get(table, False) or many
+        calendar = dirty.pop("calendar_years", None) is not None or self.calendar is None
+        if dirty:
+            async with db.transaction():
+                await db.execute("SET LOCAL session_replication_role = replica")
+                if any(dirty.values()):
+                    await db.execute(f"TRUNCATE {', '.join(sorted(dirty))} RESTART IDENTITY CASCADE")
+                else:
+                    statements = [f"DELETE FROM {t}" for t in sorted(dirty)]
+                    statements += [
+                        f"SELECT setval('{s}', {start}, false)" for t, (s, start) in self.sequences.items() if t in dirty
+                    ]
+                    await db.execute(";\n".join(statements))
+        if calendar:
+            async with db.transaction():
+                await restore_seeded_calendar()
+                self.calendar = await db.fetchval(f"SELECT {_CALENDAR_ROWS}")
+
+
+_WIPE: Wipe
+
+
 @pytest.fixture(autouse=True)
 async def clean_database(request: pytest.FixtureRequest, service_instant: datetime):
-    """Empty every table before a test that uses the database (triggers off for the wipe)."""
+    """Start a test that uses the database on empty tables, fresh sequences and the seeded
+    calendar (see Wipe: only what the last test changed is undone)."""
     if "database" not in request.fixturenames and "client" not in request.fixturenames:
         yield
         return
-    _, tables = request.getfixturevalue("database")
-    async with db.transaction():
-        await db.execute("SET LOCAL session_replication_role = replica")
-        await db.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
-        await restore_seeded_calendar()
+    request.getfixturevalue("database")
+    await _WIPE()
     clock.forget_calendar()
     await clock.pin_sandbox(service_instant)
     yield

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import secrets
+from contextvars import ContextVar
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -16,6 +17,8 @@ _counter = itertools.count(1)
 # The organisation-type prefix each kind is registered with (GB 32100-2015, first two chars).
 USCC_PREFIX = {"vendor": "52", "evaluator": "91", "bureau": "11", "supervisor": "11", "platform": "91"}
 PASSWORD = "correct horse battery staple"
+#: The one argon2 hash of PASSWORD that factory-made users share (computed on first use).
+_PASSWORD_HASH: list[str] = []
 
 
 def uscc(prefix: str = "52", region: str = "440300") -> str:
@@ -54,21 +57,43 @@ class SignedIn:
 ROLE_KIND = auth.ROLE_ORGANISATION_KIND
 
 
+# Within signed_in (this task only), the service is handed one argon2 hash of PASSWORD computed
+# once per run rather than a fresh one per user: argon2 is deliberately slow (a third of a second
+# here) and the suite signs in hundreds of users. Any hash of PASSWORD verifies as well, so
+# signing in is unchanged; every other hash the service computes is its own.
+_reusing_hash: ContextVar[bool] = ContextVar("reusing_hash", default=False)
+_real_hash_password = auth.hash_password
+
+
+async def _hash_password(password: str) -> str:
+    if _reusing_hash.get() and password == PASSWORD:
+        if not _PASSWORD_HASH:
+            _PASSWORD_HASH.append(await _real_hash_password(PASSWORD))
+        return _PASSWORD_HASH[0]
+    return await _real_hash_password(password)
+
+
+auth.hash_password = _hash_password
+
+
 async def signed_in(role: str, org: OrganisationRead | UUID | None = None, username: str | None = None) -> SignedIn:
+    """A user of `role` made through the service (checks, audit event and all), with a token."""
     if org is None:
         org = await organisation(ROLE_KIND[role])
     org_id = org if isinstance(org, UUID) else org.id
-    user = await service.create_user(
-        None,
-        UserCreate(username=username or f"{role}{next(_counter)}", password=PASSWORD, organisation_id=org_id, role=role),  # type: ignore[arg-type]
-    )
+    reusing = _reusing_hash.set(True)
+    try:
+        user = await service.create_user(
+            None,
+            UserCreate(username=username or f"{role}{next(_counter)}", password=PASSWORD, organisation_id=org_id, role=role),  # type: ignore[arg-type]
+        )
+    finally:
+        _reusing_hash.reset(reusing)
     token, _ = auth.issue_token(user.id, auth.utcnow())
     return SignedIn(user, org_id, token)
 
 
 # --- procurement ----------------------------------------------------------------------------
-
-_shared_hash: str | None = None
 
 
 def actor(who: SignedIn):
@@ -86,9 +111,8 @@ async def many_signed_in(role: str, n: int, *, name_prefix: str | None = None) -
     from govbuy import clock
     from govbuy import database as db
 
-    global _shared_hash
-    if _shared_hash is None:
-        _shared_hash = await auth.hash_password(PASSWORD)
+    if not _PASSWORD_HASH:
+        _PASSWORD_HASH.append(await _real_hash_password(PASSWORD))
     people = []
     for _ in range(n):
         number = next(_counter)
@@ -99,7 +123,7 @@ async def many_signed_in(role: str, n: int, *, name_prefix: str | None = None) -
                VALUES ($1, $2, $3, $4, $5, $6)""",
             user_id,
             f"{role}{number}",
-            _shared_hash,
+            _PASSWORD_HASH[0],
             org.id,
             role,
             await clock.now(),
@@ -156,14 +180,11 @@ from uuid import uuid4 as _uuid4
 from govbuy import clock as _clock
 from govbuy import database as _db
 
-_PASSWORD_HASH: list[str] = []
-
-
 async def fast_user(role: str, org: OrganisationRead | UUID | None = None) -> SignedIn:
     """A signed-in user like `signed_in`, written directly with one password hash computed once
     per run: argon2 is deliberately slow, and these tests create many users."""
     if not _PASSWORD_HASH:
-        _PASSWORD_HASH.append(await auth.hash_password(PASSWORD))
+        _PASSWORD_HASH.append(await _real_hash_password(PASSWORD))
     if org is None:
         org = await organisation(ROLE_KIND[role])
     org_id = org if isinstance(org, UUID) else org.id
