@@ -79,13 +79,13 @@ def _reads_all(actor: Actor) -> bool:
 
 # --- tenders ---------------------------------------------------------------------------------
 
-_TENDER_SELECT = """SELECT t.*, o.name AS bureau_name, ci.code AS item_code, ci.name AS item_name,
+_TENDER_SELECT = f"""SELECT t.*, o.name AS bureau_name, ci.code AS item_code, ci.name AS item_name,
        a.standstill_until AS award_standstill_until,
        array(SELECT i.vendor_id FROM tender_invitations i WHERE i.tender_id = t.id ORDER BY i.vendor_id)
            AS invited_ids
     FROM tenders t
     JOIN organisations o ON o.id = t.bureau_id
-    JOIN catalogue_items ci ON ci.id = t.catalogue_item_id
+    JOIN {planning.catalogue_items_sql()} ci ON ci.id = t.catalogue_item_id
     LEFT JOIN tender_awards a ON a.id = t.award_id"""
 
 # Fields that a tender is created with and that a draft may change.
@@ -1495,6 +1495,14 @@ async def resolve_challenge(actor: Actor, tender_id: UUID, challenge_id: UUID, d
 # --- what the contracts domain needs -----------------------------------------------------------
 
 
+def tenders_sql() -> str:
+    """Tenders as a subquery for another domain's report to join: id, title, method,
+    published_at, catalogue_item_id, awarded_at (of its award, if any)."""
+    return """(SELECT t.id, t.title, t.method, t.published_at, t.catalogue_item_id, a.awarded_at
+    FROM tenders t LEFT JOIN tender_awards a ON a.id = t.award_id)"""
+
+
+
 @dataclass(frozen=True)
 class AwardForContract:
     """An awarded tender as a contract is made from it."""
@@ -1511,6 +1519,7 @@ class AwardForContract:
     budget_line_id: UUID
     ceiling_amount: Decimal
     bidder_vendor_ids: tuple[UUID, ...]
+    title: str
 
 
 async def award_for_contract(tender_id: UUID, bureau_org_id: UUID) -> AwardForContract:
@@ -1543,6 +1552,7 @@ async def award_for_contract(tender_id: UUID, bureau_org_id: UUID) -> AwardForCo
             budget_line_id=tender["budget_line_id"],
             ceiling_amount=tender["ceiling_amount"],
             bidder_vendor_ids=tuple(await tender_bidder_ids(tender_id)),
+            title=tender["title"],
         )
 
 
