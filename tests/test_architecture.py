@@ -259,3 +259,38 @@ def _names_table(sql: str, table: str) -> bool:
         re.search(rf"\b(FROM|JOIN|UPDATE|INTO|TABLE|USING)\s+(ONLY\s+)?{table}\b", sql, re.IGNORECASE)
         or re.search(rf"\b{table}\s*\.\s*[a-z_]", sql, re.IGNORECASE)
     )
+
+
+# --- the top layer says what it reads ---------------------------------------------------------
+
+TOP_READS_NOTE = "reads any domain's tables"
+
+
+def _names_a_domain_table(path: Path, owners: dict[str, str]) -> bool:
+    return any(
+        owner != "govbuy" and _names_table(sql, table)
+        for _, sql in _sql_strings(path)
+        for table, owner in owners.items()
+    )
+
+
+def test_the_kernel_names_no_domain_table() -> None:
+    owners = _table_owners()
+    found = [m for m, path in sorted(MODULES.items()) if _kind(m) == "kernel" and not _is_top(m)
+             and _names_a_domain_table(path, owners)]
+    assert found == []
+
+
+def test_the_top_layer_says_it_reads_any_table() -> None:
+    """The top (public feed, demo, seed) and the benches may read any table set-based, and
+    say so in their module docstring (habit 14)."""
+    owners = _table_owners()
+    paths = [p for m, p in MODULES.items() if _is_top(m)]
+    paths += [p for folder in ("bench", "scripts") for p in (ROOT / folder).rglob("*.py")]
+    silent = []
+    for path in sorted(paths):
+        if _names_a_domain_table(path, owners):
+            doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+            if TOP_READS_NOTE not in " ".join(doc.split()):
+                silent.append(str(path.relative_to(ROOT)))
+    assert silent == [], "\n".join(silent)
