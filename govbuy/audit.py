@@ -48,7 +48,7 @@ class AuditContext:
 
 # Called at the end of every record(), inside the change's transaction and while the chain's
 # lock is held, so whatever a listener appends is ordered like the chain (commit order). The
-# kernel imports no domain: the shell's top layer registers here (govbuy.public.ocds).
+# kernel imports no domain: the shell's top layer registers here (govbuy.public.feed).
 listeners: list[Callable[[AuditContext], Awaitable[None]]] = []
 
 

@@ -10,7 +10,8 @@ import time
 from typing import Any
 
 from govbuy import database as db
-from govbuy import demo, seed
+from govbuy.demo import seed as demo_seed
+from govbuy.demo import year as demo_year
 from govbuy.public import cli as public_cli
 from govbuy.rules import RuleViolation
 from govbuy.settings import get_settings
@@ -122,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # The domains' commands and the top's; the public feed's also registers the feed's audit
     # listener, so that what a command changes is published too.
-    for commands in (vendors_cli, planning_cli, procurement_cli, public_cli, demo, seed):
+    for commands in (vendors_cli, planning_cli, procurement_cli, public_cli, demo_year, demo_seed):
         commands.register_commands(sub)
     return parser
 

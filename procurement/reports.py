@@ -8,7 +8,7 @@ time is the award's own time (or its voiding), so the same award always gives th
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -17,7 +17,7 @@ from govbuy import database as db
 from govbuy.audit import Actor
 from govbuy.errors import NotFound
 from govbuy.reports import RenderedPdf, render_pdf
-from govbuy.rules import SHANGHAI, to_fen
+from govbuy.rules import last_day, to_fen
 from planning import service as planning
 from procurement import rules
 
@@ -195,7 +195,7 @@ async def award_notice_data(tender_id: UUID) -> tuple[dict[str, Any], str, str, 
             "awarded_at": row["awarded_at"],
             "standstill_until": row["standstill_until"],
             # The standstill ends at a midnight: people name the last day it includes.
-            "standstill_last_day": (row["standstill_until"] - timedelta(microseconds=1)).astimezone(SHANGHAI).date(),
+            "standstill_last_day": last_day(row["standstill_until"]),
             "calendar_warning": row["calendar_warning"] is not None,
             "voided_at": row["voided_at"],
         },

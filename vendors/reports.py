@@ -19,6 +19,7 @@ from govbuy.errors import NotFound
 from govbuy.reports import RenderedPdf, render_pdf
 from govbuy.rules import SHANGHAI
 from vendors import rules, service
+from vendors.rating import delivery_counts, lookback_start, recency_weight
 
 TEMPLATE = "credit_report.html"
 TITLE = "承接主体信用报告"
@@ -44,30 +45,23 @@ def may_read(actor: Actor, vendor_id: UUID) -> bool:
     return actor.role == "vendor" and actor.organisation_id == vendor_id
 
 
-def _add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
-
-
 def _decimal(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
 def component_note(name: str, inputs: dict[str, Any], rated_on: date, present: bool) -> str:
     """What a component was computed from, in Chinese, from the rating's stored inputs."""
-    since = _add_years(rated_on, -rules.LOOKBACK_YEARS)
+    since = lookback_start(rated_on)
     if name == "performance":
         counted = [
             e for e in inputs.get("evaluations", [])
-            if rules.recency_weight(date.fromisoformat(e["accepted_on"]), rated_on) is not None
+            if recency_weight(date.fromisoformat(e["accepted_on"]), rated_on) is not None
         ]
         if not counted:
             return "近三年无已验收的第三方绩效评价，不计入"
         return f"近三年已验收评价{len(counted)}次，按里程碑金额与时效（1.0/0.6/0.3）加权平均"
     if name == "delivery":
-        due, on_time = rules.delivery_counts(inputs, rated_on)
+        due, on_time = delivery_counts(inputs, rated_on)
         if not due:
             return "尚无到期的合同里程碑，不计入"
         return f"到期里程碑{due}个，按期交付{on_time}个"

@@ -19,6 +19,7 @@ from govbuy.errors import NotFound, check_if_match
 from govbuy.pagination import Page, check_limit, decode_cursor, page
 from govbuy.rules import SHANGHAI, end_of_day
 from vendors import rules
+from vendors.rating import VendorFacts, lookback_start, rate_for_storage
 from vendors.schemas import (
     AssessmentGradeCreate,
     AssessmentGradeRead,
@@ -327,16 +328,16 @@ def _facts_sql(batch: bool) -> str:
 
 
 def _facts_args(today: date) -> tuple[Any, ...]:
-    since = rules.lookback_start(today)
+    since = lookback_start(today)
     return datetime.combine(since, time(0), tzinfo=SHANGHAI), end_of_day(today), since, today
 
 
-def _vendor_facts(row: Sequence[str]) -> rules.VendorFacts:
+def _vendor_facts(row: Sequence[str]) -> VendorFacts:
     """A row of `_FACTS_SQL` (vendor id, facts JSON) as the rating's facts."""
     vendor_id, facts = row
     grades, entries, evaluations, on_time, late, terminations = msgspec.json.decode(facts)
     day = date.fromisoformat
-    return rules.VendorFacts(
+    return VendorFacts(
         vendor_id,
         grades=tuple((grade, day(on)) for grade, on in grades or ()),
         entries=tuple(
@@ -351,7 +352,7 @@ def _vendor_facts(row: Sequence[str]) -> rules.VendorFacts:
 
 def _rate_rows(rows: list[tuple[str, str]], today: date) -> list[tuple[Any, ...]]:
     """Rate rows of `_FACTS_SQL` for storage (what the worker processes run)."""
-    return rules.rate_for_storage([_vendor_facts(row) for row in rows], today)
+    return rate_for_storage([_vendor_facts(row) for row in rows], today)
 
 
 # Below this many vendors a batch is rated in-process; above it, in worker processes.

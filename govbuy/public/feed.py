@@ -28,7 +28,7 @@ from prometheus_client import Counter
 
 from govbuy import audit, clock
 from govbuy import database as db
-from govbuy.public import ocds
+from govbuy.public import ocds, ocds_mapping
 from govbuy.settings import get_settings
 
 log = logging.getLogger("govbuy.public.feed")
@@ -146,7 +146,7 @@ async def publish(tender_id: UUID) -> int | None:
         )
     # Release dates never go back within a process, so date order is seq order.
     date = max(now, previous["date"]) if previous is not None else now
-    draft = ocds.build_release(process, ocid=ocid, release_id="", date=date, tags=["tender"], now=now)
+    draft = ocds_mapping.build_release(process, ocid=ocid, release_id="", date=date, tags=["tender"], now=now)
     tags = ocds.release_tags(previous["data"] if previous is not None else None, draft)
     if not tags:
         if ours is not None:  # this transaction's changes cancelled out
@@ -179,7 +179,7 @@ async def publish(tender_id: UUID) -> int | None:
 _ORG_COLUMNS = "id, name, uscc, region_code"
 
 
-async def load_process(tender_id: UUID, now: datetime) -> ocds.Process | None:
+async def load_process(tender_id: UUID, now: datetime) -> ocds_mapping.Process | None:
     """A process as the public may see it now; None for a tender never published."""
     tender = await db.fetchrow(
         """SELECT t.*, EXISTS (SELECT 1 FROM tender_invitations i WHERE i.tender_id = t.id) AS invited
@@ -247,7 +247,7 @@ async def load_process(tender_id: UUID, now: datetime) -> ocds.Process | None:
         r["id"]: r
         for r in await db.fetch(f"SELECT {_ORG_COLUMNS} FROM organisations WHERE id = ANY($1::uuid[])", list(vendor_ids))
     }
-    return ocds.Process(
+    return ocds_mapping.Process(
         tender=tender,
         bureau=bureau,
         item=item,

@@ -18,7 +18,7 @@ from govbuy import clock
 from govbuy import database as db
 from govbuy.errors import NotFound
 from govbuy.pagination import Page, check_limit, decode_cursor, page
-from govbuy.public import feed, ocds
+from govbuy.public import feed, ocds, ocds_mapping
 from govbuy.public.schemas import (
     CatalogueItemRef,
     OrganisationRef,
@@ -109,7 +109,7 @@ def _summary_fields(row: Any) -> dict[str, Any]:
             code=row["item_code"], name=row["item_name"], category_code=row["item_code"][:1], category_name=row["category_name"]
         ),
         "method": row["method"],
-        "method_label": ocds.METHOD_DETAILS[row["method"]],
+        "method_label": ocds_mapping.METHOD_DETAILS[row["method"]],
         "status": row["status"],
         "ceiling_amount": row["ceiling_amount"],
         "published_at": row["published_at"],
@@ -239,7 +239,7 @@ async def get_tender(tender_id: UUID) -> PublicTender:
         price_weight=row["price_weight"],
         criteria=[{"name": c["name"], "weight": c["weight"]} for c in row["criteria"]],
         eligibility={
-            "min_assessment_grade": ocds.ASSESSMENT_GRADE_LABELS.get(grade) if grade else None,
+            "min_assessment_grade": ocds_mapping.ASSESSMENT_GRADE_LABELS.get(grade) if grade else None,
             "min_credit_grade": row["min_credit_grade"],
         },
         contract_months=row["contract_months"],
@@ -354,7 +354,7 @@ async def get_contract(contract_id: UUID) -> PublicContract:
                 evaluation=PublicEvaluation(
                     id=e["id"],
                     grade=e["grade"],
-                    grade_label=ocds.GRADE_LABELS[e["grade"]],
+                    grade_label=ocds_mapping.GRADE_LABELS[e["grade"]],
                     total_score=e["total_score"],
                     accepted_at=e["accepted_at"],
                 )
@@ -425,7 +425,7 @@ async def release_package(*, since: int, limit: int | None, uri: str, next_uri: 
     return ocds.release_package(
         [r["data"] for r in rows],
         uri=uri,
-        published_date=ocds.timestamp(published),
+        published_date=ocds_mapping.timestamp(published),
         publisher_name=publisher_name(),
         next_uri=next_uri.format(since=last, limit=limit),
     )
@@ -440,7 +440,7 @@ async def record_package(ocid: str, *, uri: str) -> dict[str, Any]:
         ocid,
         [r["data"] for r in rows],
         uri=uri,
-        published_date=ocds.timestamp(rows[-1]["date"]),
+        published_date=ocds_mapping.timestamp(rows[-1]["date"]),
         publisher_name=publisher_name(),
         schema_dir=get_settings().ocds_schema_dir,
     )

@@ -6,7 +6,7 @@ import pytest
 
 from govbuy import auth, clock
 from govbuy import database as db
-from govbuy import demo
+from govbuy.demo import year as demo
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from rich.progress import Progress
 
 from govbuy import clock
 from govbuy import database as db
-from govbuy import seed
+from govbuy.demo import seed
 
 API = "/api/v1"
 STATUSES = {"draft", "published", "evaluating", "awarded", "contracted", "cancelled", "failed"}

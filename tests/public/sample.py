@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid5, NAMESPACE_URL
 
-from govbuy.public import ocds
+from govbuy.public import ocds, ocds_mapping
 
 T0 = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
 
@@ -24,8 +24,8 @@ VENDORS = {
 V1, V2, V3 = list(VENDORS)
 
 
-def published() -> ocds.Process:
-    return ocds.Process(
+def published() -> ocds_mapping.Process:
+    return ocds_mapping.Process(
         tender={
             "id": uid("tender"),
             "title": "社区居家养老上门服务项目",
@@ -59,13 +59,13 @@ def bids():
     ]
 
 
-def opened() -> ocds.Process:
+def opened() -> ocds_mapping.Process:
     p = published()
     tender = {**p.tender, "status": "evaluating", "opened_at": T0 + timedelta(days=25, seconds=3)}
     return replace(p, tender=tender, opened=True, bids=bids(), vendors=VENDORS)
 
 
-def awarded() -> ocds.Process:
+def awarded() -> ocds_mapping.Process:
     p = opened()
     ranking = [
         {"rank": r, "bid_id": str(uid(f"bid{n}")), "vendor_id": str(v)}
@@ -85,7 +85,7 @@ def awarded() -> ocds.Process:
     return replace(p, tender={**p.tender, "status": "awarded", "award_id": award["id"]}, awards=[award])
 
 
-def contracted() -> ocds.Process:
+def contracted() -> ocds_mapping.Process:
     p = awarded()
     contract = {
         "id": uid("contract"),
@@ -110,7 +110,7 @@ def contracted() -> ocds.Process:
     return replace(p, tender={**p.tender, "status": "contracted"}, contract=contract, milestones=milestones)
 
 
-def paid() -> ocds.Process:
+def paid() -> ocds_mapping.Process:
     p = contracted()
     m1 = {**p.milestones[0], "status": "paid", "delivered_at": T0 + timedelta(days=130)}
     evaluation = {"id": uid("eval1"), "milestone_id": m1["id"], "total_score": Decimal("86.50"), "grade": "good",
@@ -130,7 +130,15 @@ STAGES = {"published": published, "opened": opened, "awarded": awarded, "contrac
 def release(stage: str, *, seq: int = 1, now: datetime | None = None, tags=("tender",)) -> dict:
     process = STAGES[stage]()
     when = T0 + timedelta(days=seq)
-    return ocds.build_release(
+    return ocds_mapping.build_release(
         process, ocid=f"ocds-test-{process.tender['id']}", release_id=f"ocds-test-{process.tender['id']}-{seq}",
         date=when, tags=list(tags), now=now or when,
+    )
+
+
+def package(*releases: dict) -> dict:
+    """A release package of the given releases, with a next page."""
+    return ocds.release_package(
+        list(releases), uri="https://govbuy.test/api/v1/public/ocds/releases", published_date=releases[-1]["date"],
+        publisher_name="测试", next_uri="https://govbuy.test/api/v1/public/ocds/releases?since=9&limit=100",
     )

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from govbuy import database as db
-from govbuy.public import feed, ocds
+from govbuy.public import feed, ocds, ocds_mapping
 from tests import factories
 from tests.factories import SignedIn
 from tests.public import support as s
@@ -174,7 +174,7 @@ async def test_every_release_and_record_of_a_whole_process_validates(client):
     [transaction] = implementation["transactions"]
     assert transaction["relatedImplementationMilestone"]["id"].endswith("-payment")
     assert transaction["value"]["currency"] == "CNY"
-    assert compiled["contracts"][0]["value"]["amount"] == ocds.amount(Decimal(scenario.contract["amount"]))
+    assert compiled["contracts"][0]["value"]["amount"] == ocds_mapping.amount(Decimal(scenario.contract["amount"]))
     assert implementation["metrics"][0]["observations"][0]["measure"] == 86.5
     assert compiled["awards"][0]["status"] == "active"
     assert await db.fetchval("SELECT count(*) FROM ocds_releases") == len(releases)

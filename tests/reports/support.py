@@ -93,10 +93,10 @@ async def store_rating(vendor_id, inputs):
     vendors service does once contracts and evaluations feed it; returns the rating."""
     from govbuy import clock
     from govbuy import database as db
-    from vendors import rules
+    from vendors.rating import inputs_fingerprint, rate_vendor
 
     today = await clock.today()
-    rating = rules.rate_vendor(inputs, today)
+    rating = rate_vendor(inputs, today)
     result = rating.as_dict()
     result.pop("rated_on")
     result.pop("inputs")
@@ -105,7 +105,7 @@ async def store_rating(vendor_id, inputs):
                                        fingerprint, inputs, result, created_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
         vendor_id, today, rating.score, rating.grade, rating.provisional, rating.eligible, rating.rules_version,
-        rules.inputs_fingerprint(inputs), inputs.as_dict(), result, await clock.now(),
+        inputs_fingerprint(inputs), inputs.as_dict(), result, await clock.now(),
     )
     return rating
 
@@ -147,7 +147,7 @@ async def awarded_tender(
     from govbuy import clock
     from tests import factories
     from tests.procurement import support as procurement
-    from vendors import rules
+    from vendors.rating import RatingInputs
 
     world = await procurement.world()
     tender = await procurement.published_tender(client, world)
@@ -162,7 +162,7 @@ async def awarded_tender(
         score = {"A": Decimal("92.00"), "B": Decimal("65.00")}[grade]
         await store_rating(
             vendors[n].organisation_id,
-            rules.RatingInputs(
+            RatingInputs(
                 evaluations=[(score, Decimal("100000.00"), today - timedelta(days=20), "excellent" if grade == "A" else "fair")],
                 on_time_milestones=1 if grade == "A" else 0,
             ),

@@ -49,7 +49,7 @@ async def test_award_notice_shows_the_ranking_with_credit_grades_at_opening(clie
     assert "开标时资格审查未通过：列入信用名单" in text
     assert "有效投标3份，无效投标1份" in text
     assert "评审委员会由5名评审专家组成" in text
-    assert "本公告期限为7个工作日" in text
+    assert "本公告期限为1个工作日" in text and "公告期限届满之日起7个工作日内" in text
 
 
 async def test_public_and_signed_in_paths_give_the_same_bytes_every_time(client, awarded):

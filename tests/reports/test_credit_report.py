@@ -14,7 +14,8 @@ from govbuy import clock
 from govbuy import service as kernel
 from tests import factories
 from tests.reports.support import assert_page_furniture, get_pdf, squash, store_rating
-from vendors import rules, service
+from vendors import service
+from vendors.rating import RatingInputs
 from vendors.schemas import AssessmentGradeCreate, CreditListEntryCreate, CreditListEntryRemove
 
 API = "/api/v1"
@@ -42,7 +43,7 @@ async def rated_vendor(client):
     )
     rating = await store_rating(
         org.id,
-        rules.RatingInputs(
+        RatingInputs(
             evaluations=[(Decimal("92.50"), Decimal("300000.00"), today - timedelta(days=30), "excellent"),
                          (Decimal("84.00"), Decimal("400000.00"), today - timedelta(days=500), "good")],
             on_time_milestones=1,  # due 40 days ago, delivered 45 days ago

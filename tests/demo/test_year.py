@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from govbuy import demo
+from govbuy.demo import year as demo
 
 API = "/api/v1"
 STATUSES = {"draft", "published", "evaluating", "awarded", "contracted", "cancelled", "failed"}

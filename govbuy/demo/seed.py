@@ -38,6 +38,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from govbuy.demo.catalogue import CATALOGUE
+
 SEED_PASSWORD = "seed-password-not-secret"
 CHUNK = 50_000
 PARALLEL = 2
@@ -105,8 +107,6 @@ def _h(expr: str, salt: int) -> str:
 
 
 def _level3() -> list[tuple[str, str]]:
-    from govbuy.demo import CATALOGUE
-
     return [(code, name) for code, name, _ in CATALOGUE if len(code) == 5]
 
 
@@ -362,8 +362,6 @@ async def _registry(loader: Loader) -> None:
 
 
 async def _catalogues_and_lines(loader: Loader) -> None:
-    from govbuy.demo import CATALOGUE
-
     plan = loader.plan
     years = list(plan.years)
     regions = [d[0] for d in DISTRICTS]
