@@ -4,7 +4,7 @@
   habit 13 allows.
 - One owner per table: no SQL string in a domain names a table another domain owns (a table
   is owned by the Piccolo app whose migrations create it; the kernel's tables may be read by
-  any domain).
+  any domain, and are written only by the kernel's functions).
 """
 
 from __future__ import annotations
@@ -249,6 +249,8 @@ def test_no_domain_sql_names_another_domains_table() -> None:
                 if owner not in (domain, "govbuy") and re.search(rf"\b{table}\b", sql, re.IGNORECASE):
                     if _names_table(sql, table):
                         found.append(f"{module}:{line} names {table} ({owner}'s)")
+                if owner == "govbuy" and re.search(rf"\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+{table}\b", sql, re.I):
+                    found.append(f"{module}:{line} writes {table} (the kernel's: only its functions write it)")
     assert found == [], "\n".join(found)
 
 
