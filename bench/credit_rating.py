@@ -8,6 +8,8 @@ Without DATABASE_URL it seeds a fresh database on the embedded server first
 vendors and accepted evaluations found, the wall time and the process's peak memory of a full
 recompute, and of a second recompute, which must store nothing (a rating changes only when an
 input or the rules version does).
+
+Top layer (STYLE habit 14): reads any domain's tables directly, set-based.
 """
 
 from __future__ import annotations

@@ -19,6 +19,8 @@ goes away, where only timeouts help). Then:
 
 Run: `python -m bench.faults [--outage 5] [--mode immediate|fast|kill] [--duration 20]`.
 The test suite runs a short version (tests/reliability/test_faults.py).
+
+Top layer (STYLE habit 14): reads any domain's tables directly, set-based.
 """
 
 from __future__ import annotations

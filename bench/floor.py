@@ -15,6 +15,9 @@ marks the milestone paid and appends two audit events. For the evaluation report
 is the report's data queries, captured like the reads, without the rendering.
 
     python -m bench.floor --port 8100 --workers 2 --spec /tmp/spec.json   (DATABASE_URL set)
+
+Top layer (STYLE habit 14): reads any domain's tables directly, set-based, and writes them
+directly too: it runs the services' own statements without the services, on purpose.
 """
 
 from __future__ import annotations

@@ -18,6 +18,8 @@ every second (flat: the end within a margin of the level after warm-up).
 Run: `python -m bench.load [--clients 200] [--duration 60] [--workers 1]` (an embedded
 PostgreSQL of its own in a temporary folder). The suite runs a short version
 (tests/reliability/test_load.py).
+
+Top layer (STYLE habit 14): reads any domain's tables directly, set-based.
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ was awarded: its bids and award notice are read too), `bid` (POST a sealed bid a
 seeded vendors kept free of bids, on a published tender), `payment` (POST the payment of an
 evaluated milestone as its bureau, with an Idempotency-Key), `report` (GET an evaluation report
 PDF as the bureau that commissioned it).
+
+Top layer (STYLE habit 14): reads any domain's tables directly, set-based.
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ Each list is called through its own service function (as the endpoint calls it),
 
     python -m bench.plans --database-url postgresql://…/seed10k --database-url …/seed100k \\
         --database-url …/seed1m --markdown /tmp/plans.md
+
+Top layer (STYLE habit 14): reads any domain's tables directly, set-based.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ walking a thousand contracts through the services would take an hour; this takes
 rows keep every constraint of the schema and follow the rules' own arithmetic (grades, payout
 ratios, milestone amounts), with pseudo-random choices from a seed, so a seed gives the same
 data every time (ids included).
+
+Top layer (STYLE habit 14): reads any domain's tables directly, set-based, and writes them
+directly too, bypassing the services on purpose (data for benchmarks, not a process).
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@
 
 Data: bench/report_data.py in a scratch database on the configured server (DATABASE_URL, else the
 embedded one), dropped at the end.
+
+Top layer (STYLE habit 14): reads any domain's tables directly, set-based.
 """
 
 from __future__ import annotations

@@ -21,12 +21,14 @@ from typing import Any
 from uuid import UUID
 
 from evaluation import rules as evaluation_rules
+from evaluation import service as evaluation
 from govbuy import database as db
 from govbuy.audit import Actor
 from govbuy.errors import NotFound
 from govbuy.reports import RenderedPdf, render_pdf
 from govbuy.rules import SHANGHAI, RuleViolation
 from planning import service as planning
+from procurement import service as procurement
 
 CONTRACT_TEMPLATE = "contract_report.html"
 ANNUAL_TEMPLATE = "annual_report.html"
@@ -73,10 +75,10 @@ def _grade_for(score: Decimal | None) -> str | None:
 
 # --- the contract performance report -----------------------------------------------------------
 
-_CONTRACT_SQL = """
+_CONTRACT_SQL = f"""
 SELECT c.*, b.name AS bureau_name, v.name AS vendor_name, v.uscc AS vendor_uscc,
        t.title AS tender_title, t.method, t.published_at AS tender_published_at,
-       t.catalogue_item_id, a.awarded_at,
+       t.catalogue_item_id, t.awarded_at,
        (SELECT coalesce(json_agg(json_build_object('increase', x.increase, 'amount_after', x.amount_after,
                                                    'reason', x.reason, 'created_at', x.created_at)
                                  ORDER BY x.created_at, x.id), '[]')
@@ -84,8 +86,7 @@ SELECT c.*, b.name AS bureau_name, v.name AS vendor_name, v.uscc AS vendor_uscc,
 FROM contracts c
 JOIN organisations b ON b.id = c.bureau_id
 JOIN organisations v ON v.id = c.vendor_id
-JOIN tenders t ON t.id = c.tender_id
-LEFT JOIN tender_awards a ON a.id = t.award_id
+JOIN {procurement.tenders_sql()} t ON t.id = c.tender_id
 WHERE c.id = $1
 """
 
@@ -103,13 +104,13 @@ WHERE m.contract_id = $1
 ORDER BY m.sequence
 """
 
-_EVALUATIONS_SQL = """
+_EVALUATIONS_SQL = f"""
 SELECT e.id, e.milestone_id, m.sequence, e.status, e.total_score, e.grade, e.commissioned_at, e.submitted_at,
        e.accepted_at, e.superseded_at, e.supersedes_id, o.name AS evaluator_name,
        (SELECT coalesce(json_agg(json_build_object('status', ap.status, 'filed_at', ap.filed_at,
                                                    'resolved_at', ap.resolved_at) ORDER BY ap.filed_at, ap.id), '[]')
-          FROM appeals ap WHERE ap.evaluation_id = e.id) AS appeals
-FROM evaluations e
+          FROM {evaluation.appeals_sql()} ap WHERE ap.evaluation_id = e.id) AS appeals
+FROM {evaluation.evaluations_sql()} e
 JOIN milestones m ON m.id = e.milestone_id
 JOIN organisations o ON o.id = e.evaluator_id
 WHERE e.contract_id = $1
@@ -273,9 +274,9 @@ async def contract_report(actor: Actor, contract_id: UUID) -> RenderedPdf:
 
 # The bureau's contracts of a budget year (the year of the budget line they are charged to),
 # signed ones only, with their payments and current accepted evaluations aggregated per contract.
-_ANNUAL_CONTRACTS_SQL = """
+_ANNUAL_CONTRACTS_SQL = f"""
 WITH yc AS (
-    SELECT c.* FROM contracts c JOIN budget_lines bl ON bl.id = c.budget_line_id
+    SELECT c.* FROM contracts c JOIN {planning.budget_lines_sql()} bl ON bl.id = c.budget_line_id
     WHERE c.bureau_id = $1 AND bl.year = $2 AND c.status <> 'draft'
 ),
 paid AS (
@@ -287,7 +288,8 @@ evaluated AS (
     SELECT e.contract_id, count(*) FILTER (WHERE e.status = 'accepted' AND e.superseded_at IS NULL) AS evaluations,
            avg(e.total_score) FILTER (WHERE e.status = 'accepted' AND e.superseded_at IS NULL) AS average_score,
            max(greatest(e.commissioned_at, e.submitted_at, e.accepted_at, e.superseded_at)) AS changed
-    FROM evaluations e WHERE e.bureau_id = $1 AND e.contract_id IN (SELECT id FROM yc) GROUP BY e.contract_id
+    FROM {evaluation.evaluations_sql()} e WHERE e.bureau_id = $1 AND e.contract_id IN (SELECT id FROM yc)
+    GROUP BY e.contract_id
 ),
 cancelled AS (
     SELECT m.contract_id, sum(m.amount) AS cancelled, max(greatest(m.delivered_at, m.cancelled_at)) AS changed
@@ -301,9 +303,9 @@ SELECT yc.id, yc.title, yc.amount, yc.status, yc.start_date, yc.end_date, v.name
                 evaluated.changed, cancelled.changed) AS changed
 FROM yc
 JOIN organisations v ON v.id = yc.vendor_id
-JOIN tenders t ON t.id = yc.tender_id
-JOIN catalogue_items ci ON ci.id = t.catalogue_item_id
-LEFT JOIN catalogue_items l1 ON l1.catalogue_id = ci.catalogue_id AND l1.code = left(ci.code, 1)
+JOIN {procurement.tenders_sql()} t ON t.id = yc.tender_id
+JOIN {planning.catalogue_items_sql()} ci ON ci.id = t.catalogue_item_id
+LEFT JOIN {planning.catalogue_items_sql()} l1 ON l1.catalogue_id = ci.catalogue_id AND l1.code = left(ci.code, 1)
 LEFT JOIN paid ON paid.contract_id = yc.id
 LEFT JOIN evaluated ON evaluated.contract_id = yc.id
 LEFT JOIN cancelled ON cancelled.contract_id = yc.id
@@ -311,23 +313,23 @@ ORDER BY l1.code NULLS LAST, yc.start_date, yc.title, yc.id
 """
 
 # Current accepted evaluations of those contracts, counted by level-1 category and grade.
-_ANNUAL_GRADES_SQL = """
+_ANNUAL_GRADES_SQL = f"""
 SELECT left(ci.code, 1) AS category_code, e.grade, count(*) AS n
-FROM evaluations e
+FROM {evaluation.evaluations_sql()} e
 JOIN contracts c ON c.id = e.contract_id
-JOIN budget_lines bl ON bl.id = c.budget_line_id
-JOIN tenders t ON t.id = c.tender_id
-JOIN catalogue_items ci ON ci.id = t.catalogue_item_id
+JOIN {planning.budget_lines_sql()} bl ON bl.id = c.budget_line_id
+JOIN {procurement.tenders_sql()} t ON t.id = c.tender_id
+JOIN {planning.catalogue_items_sql()} ci ON ci.id = t.catalogue_item_id
 WHERE e.bureau_id = $1 AND c.bureau_id = $1 AND bl.year = $2 AND c.status <> 'draft'
   AND e.status = 'accepted' AND e.superseded_at IS NULL
 GROUP BY 1, 2
 """
 
-_ANNUAL_BUDGET_SQL = """
+_ANNUAL_BUDGET_SQL = f"""
 SELECT o.name AS bureau_name, o.created_at AS bureau_created_at,
        count(bl.id) AS lines, coalesce(sum(bl.amount), 0) AS amount, coalesce(sum(bl.committed), 0) AS committed,
        coalesce(sum(bl.spent), 0) AS spent, max(bl.updated_at) AS changed
-FROM organisations o LEFT JOIN budget_lines bl ON bl.bureau_id = o.id AND bl.year = $2
+FROM organisations o LEFT JOIN {planning.budget_lines_sql()} bl ON bl.bureau_id = o.id AND bl.year = $2
 WHERE o.id = $1 AND o.kind = 'bureau'
 GROUP BY o.id
 """

@@ -79,6 +79,11 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from evaluation.rules import EvaluationStatus, Grade, PaymentBand, grade_for, payout_ratio
+# The payment rule is evaluation's (grades to payout ratios); contracts store and apply it.
+from evaluation.rules import DEFAULT_PAYMENT_RULE as DEFAULT_PAYMENT_RULE
+from evaluation.rules import as_dicts as as_dicts
+from evaluation.rules import from_dicts as from_dicts
+from evaluation.rules import validate_payment_rule as validate_payment_rule
 from govbuy.rules import as_decimal, check_transition, has_at_most_two_places, RuleViolation, conflict, to_fen
 
 HUNDRED = Decimal(100)

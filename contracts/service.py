@@ -12,12 +12,13 @@ imports this one, never the other way round).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
 from contracts import rules
+from contracts.rules import DEFAULT_PAYMENT_RULE, as_dicts, from_dicts, validate_payment_rule
 from contracts.schemas import (
     AmendmentCreate,
     AmendmentRead,
@@ -33,7 +34,6 @@ from contracts.schemas import (
     PaymentRead,
     TerminationCreate,
 )
-from evaluation.rules import DEFAULT_PAYMENT_RULE, as_dicts, from_dicts, validate_payment_rule
 from govbuy import audit, clock, documents
 from govbuy import database as db
 from govbuy.audit import Actor
@@ -62,8 +62,10 @@ def visible_clause(actor: Actor, alias: str, param: int) -> str:
     if actor.role == "vendor":
         return f"({alias}.vendor_id = ${param})"
     if actor.role == "evaluator":
+        from evaluation import service as evaluation
+
         return (
-            f"EXISTS (SELECT 1 FROM evaluations ev WHERE ev.contract_id = {alias}.id "
+            f"EXISTS (SELECT 1 FROM {evaluation.evaluations_sql()} ev WHERE ev.contract_id = {alias}.id "
             f"AND ev.evaluator_id = ${param})"
         )
     return "false"
@@ -119,12 +121,14 @@ def _bands(row: Any) -> list[Any]:
 
 
 async def _milestone_reads(actor: Actor, contract: Any, today: date) -> tuple[list[MilestoneRead], list[Any]]:
+    from evaluation import service as evaluation
+
     rows = await db.fetch(
-        """SELECT m.*, p.id AS payment_id, p.amount AS paid_amount, p.withheld_amount,
+        f"""SELECT m.*, p.id AS payment_id, p.amount AS paid_amount, p.withheld_amount,
                   e.id AS evaluation_id, e.status AS evaluation_status, e.grade, e.evaluator_id
            FROM milestones m
            LEFT JOIN payments p ON p.milestone_id = m.id
-           LEFT JOIN evaluations e ON e.milestone_id = m.id AND e.superseded_at IS NULL
+           LEFT JOIN {evaluation.evaluations_sql()} e ON e.milestone_id = m.id AND e.superseded_at IS NULL
            WHERE m.contract_id = $1 ORDER BY m.sequence""",
         contract["id"],
     )
@@ -272,7 +276,7 @@ async def create_contract(actor: Actor, data: ContractCreate) -> ContractRead:
             bands, source = DEFAULT_PAYMENT_RULE, "default"
         plan = [(title, Decimal(pct), int(offset)) for title, pct, offset in award.milestones]
         split = rules.split_milestones(award.price, plan, data.start_date)
-        title = await db.fetchval("SELECT title FROM tenders WHERE id = $1", data.tender_id) or ""
+        title = award.title or ""
         contract_id = uuid4()
         now = await clock.now()
         await db.execute(
@@ -607,13 +611,9 @@ def _payment_read(row: Any) -> PaymentRead:
 
 
 async def _current_evaluation(milestone_id: UUID) -> Any:
-    return await db.fetchrow(
-        """SELECT e.id, e.status, e.total_score, e.grade, e.appeal_deadline,
-                  EXISTS (SELECT 1 FROM appeals a WHERE a.evaluation_id = e.id AND a.status = 'pending')
-                      AS appeal_pending
-           FROM evaluations e WHERE e.milestone_id = $1 AND e.superseded_at IS NULL""",
-        milestone_id,
-    )
+    from evaluation import service as evaluation
+
+    return await evaluation.current_evaluation(milestone_id)
 
 
 async def pay_milestone(
@@ -762,3 +762,63 @@ async def list_payments(actor: Actor, contract_id: UUID) -> list[PaymentRead]:
         f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE contract_id = $1 ORDER BY created_at, id", contract_id
     )
     return [_payment_read(r) for r in rows]
+
+
+# --- set-based reads for other domains ----------------------------------------------------------
+# Evaluation, the credit rating and their reports join contracts, milestones, deliverables and
+# payments in their own statements through these names rather than the tables (one query, the
+# same plan: PostgreSQL flattens a plain subquery).
+
+
+def contracts_sql() -> str:
+    """Contracts as a subquery to join: id, tender_id, bureau_id, vendor_id, budget_line_id,
+    title, amount, original_amount, contract_months, start_date, end_date, payment_rule,
+    payment_rule_source, status, activated_at, completed_at, terminated_at,
+    terminated_for_cause, created_at."""
+    return """(SELECT id, tender_id, bureau_id, vendor_id, budget_line_id, title, amount, original_amount,
+           contract_months, start_date, end_date, payment_rule, payment_rule_source, status, activated_at,
+           completed_at, terminated_at, terminated_for_cause, created_at
+    FROM contracts)"""
+
+
+def milestones_sql() -> str:
+    """Milestones as a subquery to join: id, contract_id, sequence, title, percentage, amount,
+    due_date, status, delivered_at, cancelled_at."""
+    return """(SELECT id, contract_id, sequence, title, percentage, amount, due_date, status, delivered_at,
+           cancelled_at
+    FROM milestones)"""
+
+
+def latest_deliverable_sql(milestone_id: str) -> str:
+    """The latest deliverable of the milestone whose id is the SQL expression `milestone_id`,
+    as a subquery for a LATERAL join: every column of the deliverable."""
+    return f"""(SELECT * FROM deliverables d WHERE d.milestone_id = {milestone_id}
+    ORDER BY d.submitted_at DESC, d.id DESC LIMIT 1)"""
+
+
+def payments_sql() -> str:
+    """Payments as a subquery to join: id, contract_id, milestone_id, evaluation_id, amount,
+    withheld_amount, payout_ratio, status, created_at, confirmed_at, treasury_reference."""
+    return """(SELECT id, contract_id, milestone_id, evaluation_id, amount, withheld_amount, payout_ratio, status,
+           created_at, confirmed_at, treasury_reference
+    FROM payments)"""
+
+
+async def milestone_delivered_at(milestone_id: UUID) -> datetime | None:
+    """When the milestone's work was reported delivered, or None."""
+    return await db.fetchval("SELECT delivered_at FROM milestones WHERE id = $1", milestone_id)
+
+
+async def contract_by_id(contract_id: UUID) -> Any:
+    """The contract's row, whoever asks (the caller has already checked it may see it)."""
+    return await db.fetchrow("SELECT * FROM contracts WHERE id = $1", contract_id)
+
+
+def check_milestone_evaluable(contract: Any, milestone: Any) -> None:
+    """A milestone can be evaluated only on an active contract, and only while pending or delivered."""
+    rules.ensure_contract_active(contract["status"])
+    if milestone["status"] not in (rules.MilestoneStatus.PENDING, rules.MilestoneStatus.DELIVERED):
+        raise conflict(
+            "milestone_not_open",
+            f"The milestone is {milestone['status']}: it can no longer be evaluated.",
+        )

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from contracts import service as contracts
 from evaluation import rules
 from govbuy import database as db
 from govbuy.audit import Actor
@@ -21,6 +22,7 @@ from govbuy.errors import NotFound
 from govbuy.reports import RenderedPdf, render_pdf
 from govbuy.rules import SHANGHAI, to_fen
 from planning import service as planning
+from procurement import service as procurement
 
 TEMPLATE = "evaluation_report.html"
 TITLE = "政府购买服务第三方绩效评价报告"
@@ -81,7 +83,7 @@ def _number(value: Any) -> str:
     return f"{Decimal(str(value)).normalize():f}"
 
 
-_EVALUATION_SQL = """
+_EVALUATION_SQL = f"""
 SELECT e.*,
        c.title AS contract_title, c.amount AS contract_amount, c.original_amount AS contract_original_amount,
        c.start_date, c.end_date, c.status AS contract_status, c.payment_rule, c.payment_rule_source,
@@ -90,7 +92,7 @@ SELECT e.*,
        ev.name AS evaluator_name, ev.uscc AS evaluator_uscc,
        m.sequence, m.title AS milestone_title, m.percentage, m.amount AS milestone_amount, m.due_date AS milestone_due,
        m.delivered_at, m.status AS milestone_status,
-       (SELECT count(*) FROM milestones x WHERE x.contract_id = c.id) AS milestone_count,
+       (SELECT count(*) FROM {contracts.milestones_sql()} x WHERE x.contract_id = c.id) AS milestone_count,
        t.method, t.catalogue_item_id,
        it.name AS template_name,
        d.summary AS deliverable_summary, d.figures AS deliverable_figures, d.submitted_at AS deliverable_at,
@@ -109,17 +111,15 @@ SELECT e.*,
                 (SELECT max(occurred_at) FROM audit_events
                   WHERE entity_type = 'evaluation' AND entity_id = e.id::text)) AS as_of
 FROM evaluations e
-JOIN contracts c ON c.id = e.contract_id
-JOIN milestones m ON m.id = e.milestone_id
+JOIN {contracts.contracts_sql()} c ON c.id = e.contract_id
+JOIN {contracts.milestones_sql()} m ON m.id = e.milestone_id
 JOIN organisations b ON b.id = e.bureau_id
 JOIN organisations v ON v.id = e.vendor_id
 JOIN organisations ev ON ev.id = e.evaluator_id
-JOIN tenders t ON t.id = c.tender_id
+JOIN {procurement.tenders_sql()} t ON t.id = c.tender_id
 JOIN indicator_templates it ON it.id = e.template_id
-LEFT JOIN LATERAL (
-    SELECT * FROM deliverables d WHERE d.milestone_id = e.milestone_id ORDER BY d.submitted_at DESC, d.id DESC LIMIT 1
-) d ON true
-LEFT JOIN payments p ON p.evaluation_id = e.id
+LEFT JOIN LATERAL {contracts.latest_deliverable_sql("e.milestone_id")} d ON true
+LEFT JOIN {contracts.payments_sql()} p ON p.evaluation_id = e.id
 LEFT JOIN LATERAL (
     SELECT o.name AS evaluator_name, x.grade, x.total_score FROM evaluations x
     JOIN organisations o ON o.id = x.evaluator_id WHERE x.id = e.supersedes_id

@@ -16,7 +16,6 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
-from contracts import rules as contract_rules
 from contracts import service as contracts
 from evaluation import rules
 from evaluation.schemas import (
@@ -260,7 +259,7 @@ def visible_clause(actor: Actor, alias: str, param: int) -> str:
     return "false"
 
 
-_SELECT = "SELECT e.*, c.payment_rule FROM evaluations e JOIN contracts c ON c.id = e.contract_id"
+_SELECT = f"SELECT e.*, c.payment_rule FROM evaluations e JOIN {contracts.contracts_sql()} c ON c.id = e.contract_id"
 
 
 async def _evaluation_row(actor: Actor, evaluation_id: UUID, *, lock: bool = False) -> Any:
@@ -477,12 +476,7 @@ async def commission(actor: Actor, data: EvaluationCreate) -> EvaluationRead:
     await _check_due_date(data.due_date)
     async with db.transaction():
         contract, milestone = await contracts.lock_milestone_for_evaluation(actor, data.contract_id, data.milestone_id)
-        contract_rules.ensure_contract_active(contract["status"])
-        if milestone["status"] not in (contract_rules.MilestoneStatus.PENDING, contract_rules.MilestoneStatus.DELIVERED):
-            raise conflict(
-                "milestone_not_open",
-                f"The milestone is {milestone['status']}: it can no longer be evaluated.",
-            )
+        contracts.check_milestone_evaluable(contract, milestone)
         current = await db.fetchrow(
             "SELECT id, status FROM evaluations WHERE milestone_id = $1 AND superseded_at IS NULL", data.milestone_id
         )
@@ -557,7 +551,7 @@ async def submit(actor: Actor, evaluation_id: UUID, if_match: str | None) -> Eva
         row = await _own_evaluation(actor, evaluation_id)
         check_if_match(if_match, row["version"])
         rules.check_evaluation_transition(row["status"], rules.EvaluationStatus.SUBMITTED)
-        delivered = await db.fetchval("SELECT delivered_at FROM milestones WHERE id = $1", row["milestone_id"])
+        delivered = await contracts.milestone_delivered_at(row["milestone_id"])
         if delivered is None:
             raise conflict(
                 "deliverable_required",
@@ -703,7 +697,7 @@ async def resolve_appeal(actor: Actor, evaluation_id: UUID, appeal_id: UUID, dat
             rules.check_reevaluator(row["evaluator_id"], data.new_evaluator_org_id)
             due_date = data.due_date or (await clock.today()) + timedelta(days=DEFAULT_REEVALUATION_DAYS)
             await _check_due_date(due_date)
-            contract = await db.fetchrow("SELECT * FROM contracts WHERE id = $1", row["contract_id"])
+            contract = await contracts.contract_by_id(row["contract_id"])
             await _check_evaluator(data.new_evaluator_org_id, contract)
             reevaluation_id = uuid4()
             # Superseded first (the one-current-evaluation index), pointing at the new one
@@ -783,3 +777,36 @@ async def recompute_periods(actor: Actor, year: int, calendar: WorkCalendar, now
             before=r["appeal_deadline"], after=recounted, last_day=last_day(recounted),
         ))
     return changes
+
+
+# --- set-based reads for other domains ----------------------------------------------------------
+# Contracts, vendors (the credit rating) and their reports join evaluations in their own
+# statements through these names rather than the tables (one query, the same plan: PostgreSQL
+# flattens a plain subquery). Contracts and vendors sit below this service in the import order
+# (it calls them), so they import it when they run, not when they load.
+
+
+def evaluations_sql() -> str:
+    """Evaluations as a subquery to join: id, contract_id, milestone_id, bureau_id, vendor_id,
+    evaluator_id, status, total_score, grade, commissioned_at, submitted_at, accepted_at,
+    appeal_deadline, supersedes_id, superseded_at."""
+    return """(SELECT id, contract_id, milestone_id, bureau_id, vendor_id, evaluator_id, status, total_score, grade,
+           commissioned_at, submitted_at, accepted_at, appeal_deadline, supersedes_id, superseded_at
+    FROM evaluations)"""
+
+
+def appeals_sql() -> str:
+    """Appeals as a subquery to join: id, evaluation_id, status, reason, reply, filed_at, resolved_at."""
+    return "(SELECT id, evaluation_id, status, reason, reply, filed_at, resolved_at FROM appeals)"
+
+
+async def current_evaluation(milestone_id: UUID) -> Any:
+    """The milestone's current evaluation (id, status, total_score, grade, appeal_deadline,
+    appeal_pending), or None: what paying the milestone is checked against."""
+    return await db.fetchrow(
+        """SELECT e.id, e.status, e.total_score, e.grade, e.appeal_deadline,
+                  EXISTS (SELECT 1 FROM appeals a WHERE a.evaluation_id = e.id AND a.status = 'pending')
+                      AS appeal_pending
+           FROM evaluations e WHERE e.milestone_id = $1 AND e.superseded_at IS NULL""",
+        milestone_id,
+    )

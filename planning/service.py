@@ -721,6 +721,21 @@ async def budget_lines_by_id(line_ids: Sequence[UUID]) -> dict[UUID, BudgetLineR
     return {r["id"]: _line_read(r) for r in rows}
 
 
+# --- set-based reads for other domains' statements ------------------------------------------
+# Another domain's list or report joins these in its own statement (one query, the same plan:
+# PostgreSQL flattens a plain subquery), through these names rather than the tables.
+
+
+def catalogue_items_sql() -> str:
+    """Catalogue items as a subquery to join: id, catalogue_id, code, name, level."""
+    return "(SELECT id, catalogue_id, code, name, level FROM catalogue_items)"
+
+
+def budget_lines_sql() -> str:
+    """Budget lines as a subquery to join: id, bureau_id, year, amount, committed, spent, updated_at."""
+    return "(SELECT id, bureau_id, year, amount, committed, spent, updated_at FROM budget_lines)"
+
+
 # --- what procurement needs --------------------------------------------------------------------
 
 

@@ -6,6 +6,8 @@ The data is a district civil-affairs bureau's budget year (bench/report_data.py)
 database on the configured server (DATABASE_URL, else the embedded one), dropped afterwards.
 The reports are rendered by the same functions the API calls, as an admin, so the samples are
 exactly what the endpoints serve for that data; the same seed gives the same PDFs.
+
+Top layer (STYLE habit 14): reads any domain's tables directly, set-based.
 """
 
 from __future__ import annotations

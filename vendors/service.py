@@ -4,6 +4,7 @@ rating (recomputed when an input changes, and for everyone by `govbuy recompute-
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
 from typing import Any
@@ -275,7 +276,8 @@ async def list_credit_list_entries(vendor_id: UUID, limit: int | None, cursor: s
 # amount, milestones due in those years by today of signed contracts (the on-time ones
 # counted, the late ones listed), terminations for cause. Numbers travel as strings, so no
 # digit is lost. `{scope}` restricts each part to some vendors ($5) or, empty, leaves it to
-# all of them.
+# all of them. The evaluations, milestones and contracts are joined through the subqueries
+# their own services name (`{evaluations}`, `{milestones}`, `{contracts}`).
 _FACTS_SQL = """
 SELECT v.id::text AS vendor_id,
        json_build_array(g.grades, l.entries, ev.evaluations, coalesce(d.on_time, 0), d.late, coalesce(t.n, 0))::text
@@ -288,12 +290,12 @@ LEFT JOIN (SELECT x.vendor_id, json_agg(json_build_array(x.list, x.listed_on, x.
 LEFT JOIN (SELECT x.vendor_id,
                   json_agg(json_build_array(x.total_score::text, m.amount::text,
                                             (x.accepted_at AT TIME ZONE 'Asia/Shanghai')::date, x.grade)) AS evaluations
-           FROM evaluations x JOIN milestones m ON m.id = x.milestone_id
+           FROM {evaluations} x JOIN {milestones} m ON m.id = x.milestone_id
            WHERE x.status = 'accepted' AND x.superseded_at IS NULL AND x.accepted_at >= $1 AND x.accepted_at < $2 {scope}
            GROUP BY x.vendor_id) ev ON ev.vendor_id = v.id
 LEFT JOIN (SELECT x.vendor_id, count(*) FILTER (WHERE o.on_time) AS on_time,
                   json_agg(json_build_array(m.due_date, o.delivered_on)) FILTER (WHERE NOT o.on_time) AS late
-           FROM milestones m JOIN contracts x ON x.id = m.contract_id
+           FROM {milestones} m JOIN {contracts} x ON x.id = m.contract_id
            CROSS JOIN LATERAL (
                SELECT (m.delivered_at AT TIME ZONE 'Asia/Shanghai')::date AS delivered_on,
                       coalesce((m.delivered_at AT TIME ZONE 'Asia/Shanghai')::date <= m.due_date, false) AS on_time
@@ -301,12 +303,28 @@ LEFT JOIN (SELECT x.vendor_id, count(*) FILTER (WHERE o.on_time) AS on_time,
            WHERE x.status IN ('active', 'completed', 'terminated') AND m.status <> 'cancelled'
              AND m.due_date BETWEEN $3 AND $4 {scope}
            GROUP BY x.vendor_id) d ON d.vendor_id = v.id
-LEFT JOIN (SELECT x.vendor_id, count(*) AS n FROM contracts x
+LEFT JOIN (SELECT x.vendor_id, count(*) AS n FROM {contracts} x
            WHERE x.status = 'terminated' AND x.terminated_for_cause AND x.terminated_at >= $1 {scope}
            GROUP BY x.vendor_id) t ON t.vendor_id = v.id
 ORDER BY v.id"""
-_BATCH_FACTS_SQL = _FACTS_SQL.format(vendors="unnest($5::uuid[]) AS v(id)", scope="AND x.vendor_id = ANY($5)")
-_ALL_FACTS_SQL = _FACTS_SQL.format(vendors="(SELECT id FROM organisations WHERE kind = 'vendor') AS v", scope="")
+
+
+@functools.cache
+def _facts_sql(batch: bool) -> str:
+    """`_FACTS_SQL` for a batch of vendors ($5) or, not `batch`, for every vendor.
+
+    Contracts and evaluation sit above vendors in the import order (their services call the
+    recompute), so theirs are imported here, when the first rating is computed."""
+    from contracts import service as contracts
+    from evaluation import service as evaluation
+
+    return _FACTS_SQL.format(
+        vendors="unnest($5::uuid[]) AS v(id)" if batch else "(SELECT id FROM organisations WHERE kind = 'vendor') AS v",
+        scope="AND x.vendor_id = ANY($5)" if batch else "",
+        evaluations=evaluation.evaluations_sql(),
+        milestones=contracts.milestones_sql(),
+        contracts=contracts.contracts_sql(),
+    )
 
 
 def _facts_args(today: date) -> tuple[Any, ...]:
@@ -355,7 +373,7 @@ def _rating_pool() -> Any:
 
 
 async def _facts(vendor_ids: list[UUID], today: date) -> list[tuple[str, str]]:
-    return [tuple(r) for r in await db.fetch(_BATCH_FACTS_SQL, *_facts_args(today), vendor_ids)]
+    return [tuple(r) for r in await db.fetch(_facts_sql(True), *_facts_args(today), vendor_ids)]
 
 
 async def _rate(facts: list[tuple[str, str]], today: date) -> list[tuple[Any, ...]]:
@@ -458,7 +476,7 @@ async def recompute_all(batch: int = 5000, progress: Callable[[int, int], None] 
         await conn.execute(f"SET LOCAL work_mem = '{_RECOMPUTE_WORK_MEM}'")
         # A rating stored after this snapshot was computed from fresher facts than it holds.
         facts_as_of = await conn.fetchval("SELECT coalesce(max(id), 0) FROM credit_ratings")
-        cursor = await conn.cursor(_ALL_FACTS_SQL, *_facts_args(today))
+        cursor = await conn.cursor(_facts_sql(False), *_facts_args(today))
         fetching = asyncio.ensure_future(cursor.fetch(batch))
         try:
             while rows := await fetching:

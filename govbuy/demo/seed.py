@@ -20,6 +20,9 @@ The synthetic universe (every id is md5 of a name, so runs are reproducible):
 - contracts of the contracted tenders with their milestones; accepted third-party evaluations
   of past milestones (the number asked for) and payments of most of them.
 Every synthetic user has the password SEED_PASSWORD (printed at the end).
+
+Top layer (STYLE habit 14): reads any domain's tables directly, set-based, and writes them
+directly too, bypassing the services on purpose (data for benchmarks, not a process).
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ process (an upheld challenge voids the award and reopens evaluation), its releas
 at each event and commits as the state after the last one. A change that alters nothing public
 (a sealed bid, a score sheet, a question) adds no release: every release is a full snapshot,
 and one equal to the previous is not published.
+
+Top layer (STYLE habit 14): reads any domain's tables directly, set-based.
 """
 
 from __future__ import annotations

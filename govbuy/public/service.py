@@ -4,6 +4,8 @@ and the OCDS feed. Read-only; no caller identity.
 
 What is never selected here, so it cannot leak: bid proposals, experts' score sheets, users,
 tokens, beneficiaries' data, drafts, and any bid of a tender not yet opened.
+
+Top layer (STYLE habit 14): reads any domain's tables directly, set-based.
 """
 
 from __future__ import annotations
