@@ -103,14 +103,13 @@ async def contracts_visible(actor: Actor, contract_ids: Sequence[UUID]) -> bool:
     )
 
 
-async def _deliverables_visible(actor: Actor, deliverable_ids: Sequence[UUID]) -> bool:
+async def deliverables_visible(actor: Actor, deliverable_ids: Sequence[UUID]) -> bool:
+    """Whether the actor may see the deliverables' contracts (documents linked to a deliverable
+    are visible to whoever may see its contract; the app factory registers this)."""
     ids = [r["contract_id"] for r in await db.fetch(
         "SELECT DISTINCT contract_id FROM deliverables WHERE id = ANY($1::uuid[])", list(deliverable_ids)
     )]
     return bool(ids) and await contracts_visible(actor, ids)
-
-
-documents.register_visibility("deliverable", _deliverables_visible)
 
 
 # --- reads ---------------------------------------------------------------------------------------

@@ -283,7 +283,9 @@ async def _own_evaluation(actor: Actor, evaluation_id: UUID) -> Any:
     return row
 
 
-async def _evaluations_visible(actor: Actor, evaluation_ids: Sequence[UUID]) -> bool:
+async def evaluations_visible(actor: Actor, evaluation_ids: Sequence[UUID]) -> bool:
+    """Whether the actor may see any of the evaluations (for documents linked to them; the app
+    factory registers this)."""
     return bool(
         await db.fetchval(
             f"SELECT 1 FROM evaluations e WHERE e.id = ANY($1::uuid[]) AND {visible_clause(actor, 'e', 2)} LIMIT 1",
@@ -291,9 +293,6 @@ async def _evaluations_visible(actor: Actor, evaluation_ids: Sequence[UUID]) -> 
             actor.organisation_id,
         )
     )
-
-
-documents.register_visibility("evaluation", _evaluations_visible)
 
 
 def _indicators(row: Any) -> tuple[rules.Indicator, ...]:
@@ -762,19 +761,11 @@ async def recompute_periods(actor: Actor, year: int, calendar: WorkCalendar, now
         if recounted <= r["appeal_deadline"] or recounted <= now:
             continue
         await db.execute("UPDATE evaluations SET appeal_deadline = $2 WHERE id = $1", r["id"], recounted)
-        await audit.record(
-            actor, "evaluation.appeal_window_extended", "evaluation", r["id"],
-            before={"appeal_deadline": r["appeal_deadline"]},
-            after={"appeal_deadline": recounted, "reason": f"the {year} holiday schedule was recorded"},
-        )
-        await notifications.record(
-            [r["vendor_id"], r["bureau_id"]], "evaluation.appeal_window_extended", "evaluation", r["id"],
-            f"因{year}年节假日安排调整，对绩效评价结果提出申诉的期限顺延至 {last_day(recounted):%Y-%m-%d} 24:00（北京时间）",
-            now, {"before": r["appeal_deadline"].isoformat(), "after": recounted.isoformat()},
-        )
-        changes.append(PeriodChange(
-            entity_type="evaluation", entity_id=str(r["id"]), period="appeal_deadline",
-            before=r["appeal_deadline"], after=recounted, last_day=last_day(recounted),
+        changes.append(await notifications.period_extended(
+            actor, "evaluation.appeal_window_extended", "evaluation", r["id"], "appeal_deadline", r["appeal_deadline"], recounted,
+            told=[r["vendor_id"], r["bureau_id"]],
+            message=f"因{year}年节假日安排调整，对绩效评价结果提出申诉的期限顺延至 {last_day(recounted):%Y-%m-%d} 24:00（北京时间）",
+            reason=f"the {year} holiday schedule was recorded", now=now,
         ))
     return changes
 

@@ -3,7 +3,3 @@
 The shell: a kernel every domain may use (settings, database, errors, auth, audit log,
 clock and calendar, documents, reports) and a top layer that assembles the app.
 """
-
-import os
-
-os.environ.setdefault("PICCOLO_CONF", "govbuy.piccolo_conf")

@@ -24,10 +24,11 @@ from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
+from contracts import service as contracts_service
 from contracts.controllers import ContractController
 from contracts.report_controllers import AnnualReportController, ContractReportController
-from evaluation.controllers import EvaluationController, EvaluatorController, IndicatorTemplateController
 from evaluation import service as evaluation_service
+from evaluation.controllers import EvaluationController, EvaluatorController, IndicatorTemplateController
 from evaluation.report_controllers import EvaluationReportController
 from govbuy import controllers as kernel
 from govbuy import database as db
@@ -219,6 +220,9 @@ def create_app(*, dsn: str | None = None, manage_pool: bool = True) -> Litestar:
     settings = get_settings()
     # What the app's requests change is published in the OCDS feed.
     feed.register()
+    # Who may read a document linked to a deliverable or an evaluation: whoever may see it.
+    documents.register_visibility("deliverable", contracts_service.deliverables_visible)
+    documents.register_visibility("evaluation", evaluation_service.evaluations_visible)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:

@@ -9,6 +9,7 @@ row locks and aggregates.
 from __future__ import annotations
 
 import asyncio
+import os
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -114,6 +115,8 @@ async def drop_database(dsn: str) -> None:
 
 def configure(dsn: str) -> None:
     """Point the Piccolo engine at a server; call before the pool starts."""
+    # Piccolo finds its registry of apps (govbuy/piccolo_conf.py) through this variable.
+    os.environ.setdefault("PICCOLO_CONF", "govbuy.piccolo_conf")
     DB.config.clear()
     DB.config.update(
         dsn=dsn,
@@ -201,6 +204,8 @@ async def migrate() -> None:
     import io
 
     from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    os.environ.setdefault("PICCOLO_CONF", "govbuy.piccolo_conf")
 
     # Piccolo reports progress on stdout; keep it for the debug log only.
     output = io.StringIO()

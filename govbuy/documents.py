@@ -256,7 +256,7 @@ async def store_upload(actor: Actor, content: bytes, original_name: str | None) 
 
 
 # Visibility of the entities documents are attached to: entity type → "may this actor see any of
-# these entities?". Domains register theirs; the kernel never imports them.
+# these entities?". The app factory registers the domains' checks; the kernel never imports them.
 VisibilityCheck = Callable[[Actor, Sequence[UUID]], Awaitable[bool]]
 _visibility: dict[str, VisibilityCheck] = {}
 

@@ -12,7 +12,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+from govbuy import audit
 from govbuy import database as db
+from govbuy.rules import last_day
+from govbuy.schemas import PeriodChange
 
 
 async def record(
@@ -55,3 +58,33 @@ async def for_organisation(organisation_id: UUID, limit: int = 50) -> list[dict[
         limit,
     )
     return [dict(r) for r in rows]
+
+
+async def period_extended(
+    actor: Any,
+    event: str,
+    entity_type: str,
+    entity_id: Any,
+    period: str,
+    before: datetime,
+    after: datetime,
+    *,
+    told: Iterable[UUID],
+    message: str,
+    reason: str,
+    now: datetime,
+    context: dict[str, Any] | None = None,
+) -> PeriodChange:
+    """A period given to a party now ends later (a year's holiday schedule was recorded): the
+    change is audited with its reason, each party told is notified, and the change returned for
+    the recording's answer. Runs in the transaction that moved the period."""
+    context = context or {}
+    await audit.record(
+        actor, event, entity_type, entity_id,
+        before={**context, period: before}, after={**context, period: after, "reason": reason},
+    )
+    await record(told, event, entity_type, entity_id, message, now, {"before": before.isoformat(), "after": after.isoformat()})
+    return PeriodChange(
+        entity_type=entity_type, entity_id=str(entity_id), period=period, before=before, after=after,
+        last_day=last_day(after),
+    )

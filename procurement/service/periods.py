@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID
 
-from govbuy import audit, notifications
+from govbuy import notifications
 from govbuy import database as db
 from govbuy.audit import Actor
-from govbuy.rules import SHANGHAI, WorkCalendar, calendar_warning, last_day, local_date, start_of_day
+from govbuy.rules import SHANGHAI, WorkCalendar, calendar_warning, last_day, start_of_day
 from govbuy.schemas import PeriodChange
 from procurement import rules
 
@@ -56,23 +56,14 @@ async def recompute_periods(actor: Actor, year: int, calendar: WorkCalendar, now
                WHERE id = $1""",
             t["id"], moved, warning, now,
         )
-        change = PeriodChange(
-            entity_type="tender", entity_id=str(t["id"]), period="bid_deadline",
-            before=t["bid_deadline"], after=moved, last_day=local_date(moved),
-        )
-        await audit.record(
-            actor, "tender.deadline_extended", "tender", t["id"],
-            before={"bid_deadline": t["bid_deadline"]},
-            after={"bid_deadline": moved, "reason": f"the {year} holiday schedule was recorded: the minimum period "
-                   f"of {rules.Method(t['method']).label} now ends later"},
-        )
-        told = [t["bureau_id"], *await _bidders_and_invited(t["id"])]
-        await notifications.record(
-            told, "tender.deadline_extended", "tender", t["id"],
-            f"投标截止时间因{year}年节假日安排调整，顺延至 {moved.astimezone(SHANGHAI):%Y-%m-%d %H:%M}（北京时间）",
-            now, {"before": t["bid_deadline"].isoformat(), "after": moved.isoformat()},
-        )
-        changes.append(change)
+        changes.append(await notifications.period_extended(
+            actor, "tender.deadline_extended", "tender", t["id"], "bid_deadline", t["bid_deadline"], moved,
+            told=[t["bureau_id"], *await _bidders_and_invited(t["id"])],
+            message=f"投标截止时间因{year}年节假日安排调整，顺延至 {moved.astimezone(SHANGHAI):%Y-%m-%d %H:%M}（北京时间）",
+            reason=f"the {year} holiday schedule was recorded: the minimum period of "
+                   f"{rules.Method(t['method']).label} now ends later",
+            now=now,
+        ))
 
     awards = await db.fetch(
         """SELECT a.id, a.tender_id, a.awarded_at, a.standstill_until, a.calendar_warning, t.bureau_id
@@ -93,21 +84,11 @@ async def recompute_periods(actor: Actor, year: int, calendar: WorkCalendar, now
             a["id"], recounted, warning,
         )
         await db.execute("UPDATE tenders SET updated_at = $2, version = version + 1 WHERE id = $1", a["tender_id"], now)
-        await audit.record(
-            actor, "tender.standstill_extended", "tender", a["tender_id"],
-            before={"award_id": a["id"], "standstill_until": a["standstill_until"]},
-            after={"award_id": a["id"], "standstill_until": recounted,
-                   "reason": f"the {year} holiday schedule was recorded"},
-        )
-        told = [a["bureau_id"], *await tender_bidder_ids(a["tender_id"])]
-        await notifications.record(
-            told, "tender.standstill_extended", "tender", a["tender_id"],
-            f"因{year}年节假日安排调整，对中标结果提出质疑的期限顺延至 {last_day(recounted):%Y-%m-%d} 24:00（北京时间）",
-            now, {"before": a["standstill_until"].isoformat(), "after": recounted.isoformat()},
-        )
-        changes.append(PeriodChange(
-            entity_type="tender", entity_id=str(a["tender_id"]), period="standstill_until",
-            before=a["standstill_until"], after=recounted, last_day=last_day(recounted),
+        changes.append(await notifications.period_extended(
+            actor, "tender.standstill_extended", "tender", a["tender_id"], "standstill_until", a["standstill_until"], recounted,
+            told=[a["bureau_id"], *await tender_bidder_ids(a["tender_id"])],
+            message=f"因{year}年节假日安排调整，对中标结果提出质疑的期限顺延至 {last_day(recounted):%Y-%m-%d} 24:00（北京时间）",
+            reason=f"the {year} holiday schedule was recorded", now=now, context={"award_id": a["id"]},
         ))
 
     challenges = await db.fetch(
@@ -124,19 +105,11 @@ async def recompute_periods(actor: Actor, year: int, calendar: WorkCalendar, now
         await db.execute(
             "UPDATE tender_challenges SET reply_due = $2, version = version + 1 WHERE id = $1", c["id"], recounted
         )
-        await audit.record(
-            actor, "challenge.reply_due_extended", "challenge", c["id"],
-            before={"reply_due": c["reply_due"]},
-            after={"reply_due": recounted, "reason": f"the {year} holiday schedule was recorded"},
-        )
-        await notifications.record(
-            [c["bureau_id"], c["vendor_id"]], "challenge.reply_due_extended", "challenge", c["id"],
-            f"因{year}年节假日安排调整，质疑答复期限顺延至 {last_day(recounted):%Y-%m-%d} 24:00（北京时间）",
-            now, {"before": c["reply_due"].isoformat(), "after": recounted.isoformat()},
-        )
-        changes.append(PeriodChange(
-            entity_type="challenge", entity_id=str(c["id"]), period="reply_due",
-            before=c["reply_due"], after=recounted, last_day=last_day(recounted),
+        changes.append(await notifications.period_extended(
+            actor, "challenge.reply_due_extended", "challenge", c["id"], "reply_due", c["reply_due"], recounted,
+            told=[c["bureau_id"], c["vendor_id"]],
+            message=f"因{year}年节假日安排调整，质疑答复期限顺延至 {last_day(recounted):%Y-%m-%d} 24:00（北京时间）",
+            reason=f"the {year} holiday schedule was recorded", now=now,
         ))
     return changes
 
