@@ -597,6 +597,18 @@ def check_key_replays_its_payment(paid: tuple[Hashable, Hashable], asked: tuple[
         )
 
 
+def check_appeal_window_closed(now: datetime, appeal_deadline: datetime) -> None:
+    """A milestone is paid only once the vendor's appeal window on its evaluation has closed
+    (24:00 Beijing time of its 5th working day): until then the grade, and so the payout, may
+    still change (`appeal_window_open`)."""
+    if now < appeal_deadline:
+        raise conflict(
+            "appeal_window_open",
+            "The vendor may still appeal the evaluation until "
+            f"{appeal_deadline.isoformat()}; the milestone is paid once that window has closed.",
+        )
+
+
 def check_payee(payee_org_id: Hashable, vendor_org_id: Hashable) -> None:
     """The contracted vendor is the only payee: no transfer of the whole contract (转包, Art. 23)."""
     if str(payee_org_id) != str(vendor_org_id):

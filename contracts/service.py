@@ -648,12 +648,7 @@ async def pay_milestone(
             _bands(contract),
             appeal_pending=bool(evaluation and evaluation["appeal_pending"]),
         )
-        if now < evaluation["appeal_deadline"]:
-            raise conflict(
-                "appeal_window_open",
-                "The vendor may still appeal the evaluation until "
-                f"{evaluation['appeal_deadline'].isoformat()}; the milestone is paid once that window has closed.",
-            )
+        rules.check_appeal_window_closed(now, evaluation["appeal_deadline"])
         rules.check_payee(contract["payee_id"], contract["vendor_id"])
         rules.check_milestone_transition(milestone["status"], rules.MilestoneStatus.PAID)
         # The budget line is locked (and spent) before the payment row is written: the row's

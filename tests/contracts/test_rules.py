@@ -3,7 +3,8 @@ deliverables and payments. Expected numbers are worked out by hand in the commen
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 from decimal import Decimal
 
 import pytest
@@ -25,6 +26,7 @@ from contracts.rules import (
     check_idempotency_key,
     check_key_replays_its_payment,
     check_milestone_transition,
+    check_appeal_window_closed,
     check_payee,
     check_payment_transition,
     contract_end_date,
@@ -609,3 +611,11 @@ def test_amendment_shares_add_up_to_the_increase_and_are_never_negative(amounts,
     assert sum(s.added for s in shares) == increase
     assert all(s.added >= 0 for s in shares)
     assert all(s.new_amount == a + s.added for s, a in zip(shares, amounts))
+
+
+def test_a_milestone_is_paid_only_once_the_appeal_window_has_closed():
+    deadline = datetime(2027, 1, 8, tzinfo=ZoneInfo("Asia/Shanghai"))  # 24:00 of 2027-01-07
+    with pytest.raises(RuleViolation) as exc:
+        check_appeal_window_closed(deadline - timedelta(seconds=1), deadline)
+    assert (exc.value.code, exc.value.status) == ("appeal_window_open", 409)
+    check_appeal_window_closed(deadline, deadline)
