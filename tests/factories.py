@@ -172,6 +172,7 @@ async def budget_line(bureau: SignedIn, amount: str = "5000000.00", *, year: int
 # An awarded tender whose standstill is over is written straight into procurement's tables (a
 # fixture, not a walk through the tender: tests/scenarios do that through the API).
 
+from datetime import datetime as _datetime
 from datetime import timedelta as _timedelta
 from decimal import Decimal as _Decimal
 from typing import Any as _Any
@@ -409,3 +410,12 @@ async def evaluate(
 async def advance_sandbox_clock(days: int) -> None:
     """Move the sandbox clock forward (what POST /api/v1/sandbox/clock does)."""
     await _clock.advance(days * 86400)
+
+
+async def advance_past(*moments: _Any) -> None:
+    """Move the sandbox clock a second past the latest of `moments` (instants or the ISO strings
+    the API gives): past a period's end whatever the holidays on the way."""
+    latest = max(_datetime.fromisoformat(m) if isinstance(m, str) else m for m in moments)
+    gap = (latest - await _clock.now()).total_seconds()
+    if gap >= 0:
+        await _clock.advance(int(gap) + 1)

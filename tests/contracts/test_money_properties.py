@@ -119,9 +119,12 @@ async def test_the_service_keeps_every_fen_and_never_overspends(client, case):
         assert r.status_code == 201 or r.json()["code"] == "budget_insufficient"
         contract = (await client.get(f"/api/v1/contracts/{cid}", headers=award.bureau.headers)).json()
     scored = [(m, s) for m, s in zip(contract["milestones"], case["scores"]) if s is not None]
-    for milestone, score in scored:
-        await factories.accepted_evaluation(client, award, cid, milestone["id"], f"{score:.2f}")
-    await factories.advance_sandbox_clock(10)
+    deadlines = [
+        (await factories.accepted_evaluation(client, award, cid, milestone["id"], f"{score:.2f}"))["appeal_deadline"]
+        for milestone, score in scored
+    ]
+    if deadlines:
+        await factories.advance_past(*deadlines)
     for milestone, _ in scored:
         r = await client.post(f"/api/v1/contracts/{cid}/milestones/{milestone['id']}/payments",
                               headers={**award.bureau.headers, "Idempotency-Key": milestone["id"]})

@@ -16,7 +16,7 @@ async def _paid_ready(client, total="95.00", **kw):
     award, contract = await factories.contract_from_award(client, **kw)
     milestone = contract["milestones"][0]
     evaluation = await factories.accepted_evaluation(client, award, contract["id"], milestone["id"], total)
-    await factories.advance_sandbox_clock(10)
+    await factories.advance_past(evaluation["appeal_deadline"])
     return award, contract, milestone, evaluation
 
 
@@ -137,16 +137,17 @@ async def test_concurrent_payments_on_one_budget_line_never_overspend_it(client)
     # every milestone paid at once. Spent ends exactly at what was committed, never above.
     bureau = await factories.fast_user("bureau")
     line = await factories.contract_budget_line(bureau.organisation_id, "1200000.00")
-    ready = []
+    ready, deadlines = [], []
     for _ in range(4):
         award, contract = await factories.contract_from_award(
             client, bureau=bureau, budget_line_id=line, price="300000.00", ceiling="300000.00",
             plan=(("一", "50", 10), ("二", "50", 20)),
         )
         for milestone in contract["milestones"]:
-            await factories.accepted_evaluation(client, award, contract["id"], milestone["id"], "92")
+            evaluation = await factories.accepted_evaluation(client, award, contract["id"], milestone["id"], "92")
             ready.append((contract, milestone))
-    await factories.advance_sandbox_clock(10)
+            deadlines.append(evaluation["appeal_deadline"])
+    await factories.advance_past(*deadlines)
     responses = await asyncio.gather(
         *(
             client.post(_pay_url(c, m), headers={**bureau.headers, "Idempotency-Key": f"{m['id']}"})

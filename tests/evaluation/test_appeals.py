@@ -34,7 +34,7 @@ async def test_a_vendor_appeals_within_the_window(client):
 
 async def test_an_appeal_after_five_working_days_is_refused(client):
     award, _, _, evaluation = await accepted(client)
-    await factories.advance_sandbox_clock(10)  # at least 5 working days, whatever the holidays
+    await factories.advance_past(evaluation["appeal_deadline"])  # 5 working days, whatever the holidays
     r = await appeal(client, award, evaluation)
     assert r.status_code == 409
     assert r.json()["code"] == "appeal_window_closed"
@@ -51,7 +51,7 @@ async def test_only_the_contracts_vendor_appeals(client):
 async def test_a_pending_appeal_holds_the_payment(client):
     award, contract, milestone, evaluation = await accepted(client)
     await appeal(client, award, evaluation)
-    await factories.advance_sandbox_clock(10)
+    await factories.advance_past(evaluation["appeal_deadline"])
     r = await client.post(
         f"/api/v1/contracts/{contract['id']}/milestones/{milestone['id']}/payments",
         headers={**award.bureau.headers, "Idempotency-Key": "held"},
@@ -68,7 +68,7 @@ async def test_a_dismissed_appeal_lets_the_payment_go_ahead_on_the_original_grad
         json={"outcome": "dismissed", "reply": "评分依据充分"}, headers=award.bureau.headers,
     )
     assert r.status_code == 200 and r.json()["status"] == "dismissed"
-    await factories.advance_sandbox_clock(10)
+    await factories.advance_past(evaluation["appeal_deadline"])
     r = await client.post(
         f"/api/v1/contracts/{contract['id']}/milestones/{milestone['id']}/payments",
         headers={**award.bureau.headers, "Idempotency-Key": "after-dismissal"},
@@ -94,15 +94,16 @@ async def test_an_upheld_appeal_commissions_a_reevaluation_and_payment_waits_for
     reevaluation = (await client.get(f"{API}/{reevaluation_id}", headers=second.headers)).json()
     assert (reevaluation["status"], reevaluation["supersedes_id"]) == ("commissioned", evaluation["id"])
     pay = f"/api/v1/contracts/{contract['id']}/milestones/{milestone['id']}/payments"
-    await factories.advance_sandbox_clock(10)
+    await factories.advance_past(evaluation["appeal_deadline"])
     r = await client.post(pay, headers={**award.bureau.headers, "Idempotency-Key": "too-early"})
     assert (r.status_code, r.json()["code"]) == (409, "evaluation_required")
     # the re-evaluation, accepted and past its own appeal window, is what the payment rests on
     scores = factories.scores_totalling(reevaluation["indicators"], "91")
     await client.put(f"{API}/{reevaluation_id}/scores", json={"scores": scores}, headers=second.headers)
     await client.post(f"{API}/{reevaluation_id}/submit", headers=second.headers)
-    assert (await client.post(f"{API}/{reevaluation_id}/accept", headers=award.bureau.headers)).status_code == 200
-    await factories.advance_sandbox_clock(10)
+    accepted_again = await client.post(f"{API}/{reevaluation_id}/accept", headers=award.bureau.headers)
+    assert accepted_again.status_code == 200
+    await factories.advance_past(accepted_again.json()["appeal_deadline"])
     r = await client.post(pay, headers={**award.bureau.headers, "Idempotency-Key": "now"})
     assert r.status_code == 201, r.text
     assert (r.json()["evaluation_id"], r.json()["grade"], r.json()["amount"]) == (reevaluation_id, "excellent", "90000.00")

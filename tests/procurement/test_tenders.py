@@ -275,10 +275,12 @@ async def test_a_working_day_period_into_an_unscheduled_year_carries_a_warning(c
 
     w = await s.world()
     known = {r["year"] for r in await db.fetch("SELECT year FROM calendar_years")}
-    year = (await s.now(client, w.admin)).astimezone(SHANGHAI).year
-    while year + 1 in known:  # another test may have recorded next year's schedule
+    now = await s.now(client, w.admin)
+    year = now.astimezone(SHANGHAI).year
+    # Stand on 30 December, ahead of the service's clock, with the next year unscheduled: three
+    # working days run into a year with no recorded schedule.
+    while year + 1 in known or datetime(year, 12, 30, 10, tzinfo=SHANGHAI) <= now:
         year += 1
-    # Stand on 30 December: three working days run into a year with no recorded schedule.
     target = datetime(year, 12, 30, 10, tzinfo=SHANGHAI)
     await s.advance(client, w.admin, seconds=int((target - await s.now(client, w.admin)).total_seconds()))
     tender = await s.create_tender(
