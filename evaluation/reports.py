@@ -9,7 +9,7 @@ The as-of time is the latest change to the evaluation, its milestone's payment o
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -20,7 +20,7 @@ from govbuy import database as db
 from govbuy.audit import Actor
 from govbuy.errors import NotFound
 from govbuy.reports import RenderedPdf, render_pdf
-from govbuy.rules import SHANGHAI, to_fen
+from govbuy.rules import SHANGHAI, last_day, to_fen
 from planning import service as planning
 from procurement import service as procurement
 
@@ -65,17 +65,6 @@ def _decimal(value: Any) -> Decimal | None:
 def _score(value: Any) -> Decimal | None:
     """Scores are shown with two decimals, as evaluation reports print them: 5 → 5.00."""
     return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"))
-
-
-def _last_day(deadline: datetime | None) -> date | None:
-    """The last day a period ending at a Beijing midnight includes (people name that day, not
-    "00:00 of the next"); None when the period ends at another time of day."""
-    if deadline is None:
-        return None
-    local = deadline.astimezone(SHANGHAI)
-    if (local.hour, local.minute, local.second, local.microsecond) != (0, 0, 0, 0):
-        return None
-    return local.date() - timedelta(days=1)
 
 
 def _number(value: Any) -> str:
@@ -228,7 +217,7 @@ async def evaluation_report_data(actor: Actor, evaluation_id: UUID) -> tuple[dic
             "submitted_at": row["submitted_at"],
             "accepted_at": row["accepted_at"],
             "appeal_deadline": row["appeal_deadline"],
-            "appeal_last_day": _last_day(row["appeal_deadline"]),
+            "appeal_last_day": last_day(row["appeal_deadline"]) if row["appeal_deadline"] else None,
             "superseded_at": row["superseded_at"],
             "superseded_by_id": row["superseded_by_id"],
             "supersedes_id": row["supersedes_id"],

@@ -10,7 +10,7 @@ from uuid import UUID
 from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from govbuy import audit, clock
+from govbuy import audit
 from govbuy import database as db
 from govbuy import service
 from govbuy.auth import any_signed_in, requires

@@ -49,17 +49,6 @@ async def record(
     return len(told)
 
 
-async def for_organisation(organisation_id: UUID, limit: int = 50) -> list[dict[str, Any]]:
-    """An organisation's newest notifications."""
-    rows = await db.fetch(
-        """SELECT id, event, entity_type, entity_id, message, details, created_at, read_at
-           FROM notifications WHERE organisation_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2""",
-        organisation_id,
-        limit,
-    )
-    return [dict(r) for r in rows]
-
-
 async def period_extended(
     actor: Any,
     event: str,

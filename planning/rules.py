@@ -31,7 +31,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from govbuy.rules import RuleViolation, as_decimal, conflict, to_fen
+from govbuy.rules import RuleViolation, as_decimal, conflict, has_at_most_two_places
 
 
 def _error(field_name: str, message: str) -> dict[str, Any]:
@@ -387,11 +387,10 @@ class BudgetLine:
 
 
 def _money(value: Any, field_name: str = "amount", *, allow_zero: bool = False) -> Decimal:
-    # Floats are refused: a binary fraction is not the amount the user typed.
-    number = None if isinstance(value, float) else as_decimal(value)
+    number = as_decimal(value)  # refuses floats: a binary fraction is not the amount typed
     if number is None or number < 0 or (number == 0 and not allow_zero):
         raise _invalid("invalid_amount", field_name, f"{field_name} must be a positive amount")
-    if number != to_fen(number):
+    if not has_at_most_two_places(number):
         raise _invalid("invalid_amount", field_name, f"{field_name} has more than two decimals")
     return number
 

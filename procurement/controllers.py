@@ -9,7 +9,7 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, patch, post, put
-from litestar.params import Body, FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from govbuy.auth import requires
 from govbuy.http import Cursor, IfMatch, Limit, with_etag

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from enum import StrEnum
 from typing import Any
@@ -53,6 +53,7 @@ from govbuy.rules import (
     conflict,
     last_day,
     local_date,
+    start_of_day,
     to_fen,
     working_period_end,
 )
@@ -82,10 +83,6 @@ def _require_aware(moment: Any, field_name: str) -> datetime:
             "timezone_required", field_name, f"{field_name} must be a date-time with a UTC offset"
         )
     return moment
-
-
-def _start_of_day(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=SHANGHAI)
 
 
 def _iso(moment: datetime) -> str:
@@ -193,7 +190,7 @@ def minimum_bid_deadline(method: str, published_at: datetime, calendar: WorkCale
     minimum period is complete (民法典 Art. 201: the day of publication is not counted)."""
     method_s = _method(method)
     published_at = _require_aware(published_at, "published_at")
-    return _start_of_day(_earliest_deadline_date(method_s, local_date(published_at), calendar))
+    return start_of_day(_earliest_deadline_date(method_s, local_date(published_at), calendar))
 
 
 def check_bid_deadline(
