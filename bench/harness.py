@@ -42,6 +42,7 @@ ROLE_KIND = {
     "vendor": "vendor",
     "expert": "platform",
     "evaluator": "evaluator",
+    "regulator": "bureau",
     "supervisor": "supervisor",
 }
 USCC_PREFIX = {"vendor": "52", "evaluator": "91", "bureau": "11", "supervisor": "11", "platform": "91"}

@@ -163,7 +163,17 @@ def contracts_ready_for_payment(
             price = f"{700000 + 1000 * ((k + n) % len(vendors))}.00"  # the winner changes from tender to tender
             check(place_bid(client, tender["id"], vendor, price))
     advance_clock(client, admin, days=26)
+    # Each panel: four experts drawn from the pool and the bureau's own representative, who
+    # reviews compliance for the panel after the bureau's qualification review.
+    for _ in range(4):
+        create_account(client, admin, "expert")
+    draw = {"size": 5, "bureau_representative_ids": [bureau.account.user_id]}
     for tender in tenders:
+        check(client.post(f"{API}/tenders/{tender['id']}/panel/draw", headers=headers, json=draw))
+        for opened in check(client.get(f"{API}/tenders/{tender['id']}/bids", headers=headers))["items"]:
+            url = f"{API}/tenders/{tender['id']}/bids/{opened['id']}/review"
+            check(client.put(url, headers=headers, json={"responsive": True, "reason": "资格审查合格"}))
+            check(client.put(url, headers=headers, json={"responsive": True, "reason": "实质性响应", "stage": "compliance"}))
         check(client.post(f"{API}/tenders/{tender['id']}/award", headers=headers))
     # past the standstill (8 working days), with room for the Spring Festival or National Day
     advance_clock(client, admin, days=21)

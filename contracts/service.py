@@ -639,6 +639,7 @@ async def pay_milestone(
         if await db.fetchval("SELECT 1 FROM payments WHERE milestone_id = $1", milestone_id):
             raise conflict("milestone_already_paid", "This milestone has already been paid.")
         rules.ensure_contract_active(contract["status"])
+        await procurement.check_not_suspended(contract["tender_id"])
         evaluation = await _current_evaluation(milestone_id)
         now = await clock.now()
         decision = rules.decide_payment(

@@ -45,6 +45,7 @@ from govbuy.public.controllers import (
 from govbuy.settings import get_settings
 from procurement.controllers import (
     AwardController,
+    ComplaintController,
     BidController,
     EvaluationPanelController,
     ExpertController,
@@ -193,6 +194,7 @@ def route_handlers() -> list:
         BidController,
         EvaluationPanelController,
         AwardController,
+        ComplaintController,
         ExpertController,
         TenderReportController,
         PublicTenderReportController,

@@ -22,7 +22,7 @@ from govbuy.audit import Actor
 from govbuy.errors import Forbidden, TooManyRequests, Unauthenticated
 from govbuy.settings import get_settings
 
-ROLES = ("admin", "bureau", "vendor", "expert", "evaluator", "supervisor")
+ROLES = ("admin", "bureau", "vendor", "expert", "evaluator", "regulator", "supervisor")
 # Which organisation kind each role belongs to (DESIGN §1).
 ROLE_ORGANISATION_KIND = {
     "admin": "platform",
@@ -30,6 +30,8 @@ ROLE_ORGANISATION_KIND = {
     "bureau": "bureau",
     "vendor": "vendor",
     "evaluator": "evaluator",
+    # A bureau that is its region's 政府采购监督管理部门 (the 财政局's 采购监管 office).
+    "regulator": "bureau",
     "supervisor": "supervisor",
 }
 ALGORITHM = "HS256"

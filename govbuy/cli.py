@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from govbuy import database as db
+from govbuy.auth import ROLES
 from govbuy.demo import seed as demo_seed
 from govbuy.demo import year as demo_year
 from govbuy.public import cli as public_cli
@@ -113,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     user = sub.add_parser("create-user", help="create a user (and optionally its organisation)")
     user.add_argument("--username", required=True)
     user.add_argument("--password", required=True)
-    user.add_argument("--role", required=True, choices=["admin", "bureau", "vendor", "expert", "evaluator", "supervisor"])
+    user.add_argument("--role", required=True, choices=list(ROLES))
     user.add_argument("--organisation-id")
     user.add_argument("--organisation-name", default="govbuy 平台运营方")
     user.add_argument("--organisation-kind", default="platform")

@@ -61,7 +61,7 @@ class Output(BaseModel):
 
 
 OrganisationKind = Literal["platform", "bureau", "vendor", "evaluator", "supervisor"]
-Role = Literal["admin", "bureau", "vendor", "expert", "evaluator", "supervisor"]
+Role = Literal["admin", "bureau", "vendor", "expert", "evaluator", "regulator", "supervisor"]
 
 
 class TokenRequest(Input):

@@ -19,15 +19,25 @@ from procurement.schemas import (
     AffiliationsRead,
     AffiliationsWrite,
     AnswerCreate,
+    AwardCreate,
     AwardRead,
     BidCreate,
+    BidReviewRead,
+    BidReviewWrite,
     BidRead,
     BidUpdate,
     ChallengeCreate,
     ChallengeRead,
     ChallengeResolve,
+    ComplaintCreate,
+    ComplaintDecide,
+    ComplaintRead,
+    ComplaintRefuse,
+    ComplaintSuspend,
     MethodName,
+    PanelDrawCreate,
     PanelRead,
+    PanelReplace,
     PanelWrite,
     QuestionCreate,
     QuestionRead,
@@ -40,8 +50,10 @@ from procurement.schemas import (
     TenderUpdate,
 )
 
-# Roles that take part in tenders (evaluators have no business with them).
-TENDER_ROLES = ("bureau", "vendor", "expert", "admin", "supervisor")
+# Roles that take part in tenders (evaluators have no business with them); the regulator reads
+# the procurements of its region.
+TENDER_ROLES = ("bureau", "vendor", "expert", "regulator", "admin", "supervisor")
+PANEL_READERS = ("bureau", "expert", "regulator", "admin", "supervisor")
 
 class TenderController(Controller):
     path = "/api/v1/tenders"
@@ -173,18 +185,25 @@ class BidController(Controller):
         """Withdraw one's own bid before the deadline."""
         return with_etag(await service.withdraw_bid(request.user, tender_id, bid_id, if_match))
 
-    @get("/{bid_id:uuid}/scores", guards=[requires("bureau", "expert", "admin", "supervisor")])
+    @put("/{bid_id:uuid}/review", guards=[requires("bureau", "expert")])
+    async def review(
+        self, request: Request, tender_id: FromPath[UUID], bid_id: FromPath[UUID], data: JSONBody[BidReviewWrite]
+    ) -> BidReviewRead:
+        """Qualification (资格性审查, the bureau) or compliance (符合性审查, a panel member) of an opened bid."""
+        return await service.review_bid(request.user, tender_id, bid_id, data)
+
+    @get("/{bid_id:uuid}/scores", guards=[requires(*PANEL_READERS)])
     async def scores(
         self, request: Request, tender_id: FromPath[UUID], bid_id: FromPath[UUID], limit: Limit = None, cursor: Cursor = None
     ) -> Page[ScoreSheetRead]:
         """Score sheets of a bid: an expert its own, the bureau all (never public)."""
         return await service.list_scores(request.user, tender_id, bid_id, limit, cursor)
 
-    @put("/{bid_id:uuid}/scores", guards=[requires("expert")])
+    @put("/{bid_id:uuid}/scores", guards=[requires("expert", "bureau")])
     async def score(
         self, request: Request, tender_id: FromPath[UUID], bid_id: FromPath[UUID], data: JSONBody[ScoreSheetWrite]
     ) -> ScoreSheetRead:
-        """An expert of the panel scores a valid bid on every criterion (0 ≤ score ≤ weight)."""
+        """A panel member (an expert, or the purchaser's representative) scores a responsive bid."""
         return await service.put_scores(request.user, tender_id, bid_id, data)
 
 
@@ -192,18 +211,27 @@ class EvaluationPanelController(Controller):
     path = "/api/v1/tenders/{tender_id:uuid}"
     tags = ["evaluation panel"]
 
+    @post("/panel/draw", guards=[requires("bureau")], status_code=200)
+    async def draw_panel(self, request: Request, tender_id: FromPath[UUID], data: JSONBody[PanelDrawCreate]) -> PanelRead:
+        """Draw the panel's experts at random from the pool (实施条例 Art. 39), with the draw's record."""
+        return await service.draw_panel(request.user, tender_id, data)
+
+    @post("/panel/replace", guards=[requires("bureau")], status_code=200)
+    async def replace_member(self, request: Request, tender_id: FromPath[UUID], data: JSONBody[PanelReplace]) -> PanelRead:
+        """An expert withdraws; the replacement is drawn the same way."""
+        return await service.replace_panel_member(request.user, tender_id, data)
+
     @put("/panel", guards=[requires("bureau")])
     async def set_panel(self, request: Request, tender_id: FromPath[UUID], data: JSONBody[PanelWrite]) -> PanelRead:
-        """Appoint the panel (评标委员会) after the opening: odd, 5+ for public tenders, 3+ otherwise,
-        no expert affiliated with a bidder."""
+        """A hand-picked panel, only with its reason (87号令 Art. 48)."""
         return await service.set_panel(request.user, tender_id, data)
 
-    @get("/panel", guards=[requires("bureau", "expert", "admin", "supervisor")])
+    @get("/panel", guards=[requires(*PANEL_READERS)])
     async def panel(self, request: Request, tender_id: FromPath[UUID]) -> PanelRead:
         """The panel's experts."""
         return await service.get_panel(request.user, tender_id)
 
-    @get("/scores", guards=[requires("bureau", "expert", "admin", "supervisor")])
+    @get("/scores", guards=[requires(*PANEL_READERS)])
     async def scores(
         self, request: Request, tender_id: FromPath[UUID], limit: Limit = None, cursor: Cursor = None
     ) -> Page[ScoreSheetRead]:
@@ -216,9 +244,11 @@ class AwardController(Controller):
     tags = ["award"]
 
     @post("/award", guards=[requires("bureau")], status_code=200)
-    async def award(self, request: Request, tender_id: FromPath[UUID], if_match: IfMatch = None) -> AwardRead:
-        """Compute, store and publish the ranking; the standstill of 7 working days starts."""
-        return await service.award_tender(request.user, tender_id, if_match)
+    async def award(
+        self, request: Request, tender_id: FromPath[UUID], if_match: IfMatch = None, data: JSONBody[AwardCreate | None] = None
+    ) -> AwardRead:
+        """Rank the responsive bids and publish the award notice; the standstill (1 + 7 working days) starts."""
+        return await service.award_tender(request.user, tender_id, if_match, data)
 
     @get("/award", guards=[requires(*TENDER_ROLES)])
     async def read_award(self, request: Request, tender_id: FromPath[UUID]) -> AwardRead:
@@ -227,7 +257,7 @@ class AwardController(Controller):
 
     @post("/challenges", guards=[requires("vendor")])
     async def challenge(self, request: Request, tender_id: FromPath[UUID], data: JSONBody[ChallengeCreate]) -> ChallengeRead:
-        """A bidder challenges the award (质疑) during the standstill."""
+        """A vendor challenges (质疑) the documents, a step of the process or the result, within its window."""
         return await service.file_challenge(request.user, tender_id, data)
 
     @get("/challenges", guards=[requires(*TENDER_ROLES)])
@@ -245,7 +275,7 @@ class AwardController(Controller):
         challenge_id: FromPath[UUID],
         data: JSONBody[ChallengeResolve],
     ) -> ChallengeRead:
-        """Uphold (the award is voided, the tender goes back to evaluation) or dismiss a challenge."""
+        """Dismiss, or uphold with its remedy (cancel, reevaluate, next_candidate)."""
         return await service.resolve_challenge(request.user, tender_id, challenge_id, data)
 
 
@@ -262,3 +292,55 @@ class ExpertController(Controller):
     async def affiliations(self, request: Request, user_id: FromPath[UUID]) -> AffiliationsRead:
         """An expert's declared affiliations (admins, supervisors, the expert)."""
         return await service.get_affiliations(request.user, user_id)
+
+
+class ComplaintController(Controller):
+    path = "/api/v1/complaints"
+    tags = ["complaints"]
+
+    @post("/", guards=[requires("vendor")])
+    async def file(self, request: Request, data: JSONBody[ComplaintCreate]) -> ComplaintRead:
+        """A challenger complains (投诉) to the regulator about the answer to its challenge, or its absence."""
+        return await service.file_complaint(request.user, data)
+
+    @get("/", guards=[requires("vendor", "bureau", "regulator", "admin", "supervisor")])
+    async def index(
+        self,
+        request: Request,
+        status: Annotated[str | None, QueryParameter(pattern="^(filed|accepted|refused|decided)$")] = None,
+        tender_id: Annotated[UUID | None, QueryParameter()] = None,
+        limit: Limit = None,
+        cursor: Cursor = None,
+    ) -> Page[ComplaintRead]:
+        """Complaints the caller may see: its own, its tenders', its region's, or all."""
+        return await service.list_complaints(request.user, status, tender_id, limit, cursor)
+
+    @get("/{complaint_id:uuid}", guards=[requires("vendor", "bureau", "regulator", "admin", "supervisor")])
+    async def read(self, request: Request, complaint_id: FromPath[UUID]) -> ComplaintRead:
+        """One complaint, with its due dates and whether it suspends the procurement."""
+        return await service.get_complaint(request.user, complaint_id)
+
+    @post("/{complaint_id:uuid}/accept", guards=[requires("regulator")], status_code=200)
+    async def accept(self, request: Request, complaint_id: FromPath[UUID]) -> ComplaintRead:
+        """Accept the complaint for handling (受理, within 5 working days)."""
+        return await service.accept_complaint(request.user, complaint_id)
+
+    @post("/{complaint_id:uuid}/refuse", guards=[requires("regulator")], status_code=200)
+    async def refuse(self, request: Request, complaint_id: FromPath[UUID], data: JSONBody[ComplaintRefuse]) -> ComplaintRead:
+        """Refuse it (不予受理), with the reason."""
+        return await service.refuse_complaint(request.user, complaint_id, data)
+
+    @post("/{complaint_id:uuid}/suspend", guards=[requires("regulator")], status_code=200)
+    async def suspend(self, request: Request, complaint_id: FromPath[UUID], data: JSONBody[ComplaintSuspend]) -> ComplaintRead:
+        """Suspend the procurement (暂停采购活动, at most 30 days)."""
+        return await service.suspend_procurement(request.user, complaint_id, data)
+
+    @post("/{complaint_id:uuid}/resume", guards=[requires("regulator")], status_code=200)
+    async def resume(self, request: Request, complaint_id: FromPath[UUID]) -> ComplaintRead:
+        """Resume the suspended procurement."""
+        return await service.resume_procurement(request.user, complaint_id)
+
+    @post("/{complaint_id:uuid}/decide", guards=[requires("regulator")], status_code=200)
+    async def decide(self, request: Request, complaint_id: FromPath[UUID], data: JSONBody[ComplaintDecide]) -> ComplaintRead:
+        """Decide (处理决定, within 30 working days); upheld applies its remedy."""
+        return await service.decide_complaint(request.user, complaint_id, data)

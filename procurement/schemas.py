@@ -163,6 +163,12 @@ class TenderRead(Output):
     closed_at: datetime | None
     award_id: UUID | None
     standstill_until: BeijingTime | None
+    suspended_until: BeijingTime | None = Field(
+        default=None, description="suspended by the regulator while it handles a complaint (94号令 Art. 28)"
+    )
+    challenge_reply_overdue: bool = Field(
+        default=False, description="a challenge has gone unanswered past its 7 working days (政府采购法 Art. 53)"
+    )
     invited_vendor_ids: list[UUID] | None = Field(
         description="shown to the bureau, admins and supervisors; None for others"
     )
@@ -208,6 +214,13 @@ class BidUpdate(Input):
     proposal: str | None = Field(default=None, min_length=1, max_length=200_000)
 
 
+class BidReviewLine(Output):
+    stage: Literal["qualification", "compliance", "remedy"]
+    responsive: bool
+    reason: str
+    reviewed_at: datetime
+
+
 class BidRead(Output):
     """A bid as the caller may see it: before the opening only its own vendor sees it at all;
     after it, other bidders see name and price (唱标) but never the proposal."""
@@ -226,6 +239,13 @@ class BidRead(Output):
     eligibility_at_opening: dict[str, Any] | None
     credit_grade_at_opening: CreditGrade | None
     invalid_reason: str | None
+    review_status: Literal["pending", "responsive", "non_responsive"] = Field(
+        description="after the opening: qualification (资格性审查) and compliance (符合性审查) reviews; only "
+        "responsive bids are scored and ranked"
+    )
+    reviews: list[BidReviewLine] | None = Field(
+        default=None, description="each review with its reason (the bureau, the panel, the bidder itself)"
+    )
     content_digest: str | None = Field(
         description="sha256 of seal_nonce|price|proposal, recorded in the audit log when the bid was sealed"
     )
@@ -246,18 +266,75 @@ class AffiliationsRead(Output):
 
 
 class PanelWrite(Input):
+    """A hand-picked panel (87号令 Art. 48: technically complex or specialised purchases where a
+    random draw cannot find suitable experts), only with the reason, which supervisors read."""
+
     expert_user_ids: list[UUID] = Field(min_length=1, max_length=25)
+    bureau_representative_ids: list[UUID] = Field(default_factory=list, max_length=12)
+    reason: str | None = Field(default=None, max_length=4000)
+
+
+class PanelDrawCreate(Input):
+    size: int = Field(ge=1, le=25, description="members in all: odd, at least the method's minimum")
+    bureau_representative_ids: list[UUID] = Field(
+        default_factory=list, max_length=12, description="the purchaser's representatives (at most a third)"
+    )
+
+
+class PanelReplace(Input):
+    expert_user_id: UUID = Field(description="the expert who withdraws (回避 or unable to attend)")
+    reason: str = Field(min_length=1, max_length=4000)
 
 
 class PanelExpertRead(Output):
     user_id: UUID
     username: str
+    role: Literal["expert", "representative"] = "expert"
+
+
+class PanelDrawRead(Output):
+    """A draw as the audit log keeps it: replaying `seed` over `candidates` gives `drawn`."""
+
+    id: UUID
+    tender_id: UUID
+    kind: Literal["draw", "replacement", "hand_picked"]
+    seed: str | None
+    candidates: list[UUID]
+    excluded: list[dict[str, Any]]
+    drawn: list[UUID]
+    representatives: list[UUID]
+    replaced_expert_id: UUID | None
+    reason: str | None
+    drawn_at: datetime
+    replay_matches: bool | None = Field(description="the draw replayed from its seed and candidates gives the same experts")
 
 
 class PanelRead(Output):
     tender_id: UUID
     experts: list[PanelExpertRead]
+    representatives: list[PanelExpertRead] = Field(default_factory=list)
+    selection: Literal["none", "drawn", "hand_picked"] = "none"
     appointed_at: datetime | None
+    draws: list[PanelDrawRead] | None = Field(default=None, description="the bureau, admins, supervisors, the regulator")
+
+
+class BidReviewWrite(Input):
+    responsive: bool
+    reason: str = Field(min_length=1, max_length=4000)
+    stage: Literal["qualification", "compliance"] | None = Field(
+        default=None, description="default: qualification for the bureau, compliance for a panel member"
+    )
+
+
+class BidReviewRead(Output):
+    tender_id: UUID
+    bid_id: UUID
+    stage: Literal["qualification", "compliance"]
+    responsive: bool
+    reason: str
+    reviewed_at: datetime
+    review_status: Literal["pending", "responsive", "non_responsive"]
+    tender_status: TenderStatusName
 
 
 class ScoreSheetWrite(Input):
@@ -290,13 +367,28 @@ class RankingLine(Output):
 
 
 class AwardBidder(Output):
-    """One opened bid as the notice lists it (唱标), ranked or not."""
+    """One opened bid as the notice lists it (唱标), ranked or not, with its review."""
 
     vendor_id: UUID
     vendor_name: str
     price: Money
     valid: bool
     credit_grade_at_opening: CreditGrade | None
+    review_status: Literal["pending", "responsive", "non_responsive"] = "responsive"
+    non_responsive_reason: str | None = None
+
+
+class AwardPanelMember(Output):
+    name: str
+    role: Literal["expert", "representative"]
+
+
+class AwardCreate(Input):
+    """Single source only (74号令 Arts. 41–42): the price the panel agreed with the supplier and
+    the record of the negotiation."""
+
+    negotiated_price: PositiveMoney | None = None
+    negotiation_record: str | None = Field(default=None, min_length=1, max_length=8000)
 
 
 class AwardRead(Output):
@@ -322,25 +414,48 @@ class AwardRead(Output):
     time_zone: Literal["Asia/Shanghai"] = "Asia/Shanghai"
     calendar_warning: str | None
     voided_at: datetime | None
+    panel: list[AwardPanelMember] = Field(
+        default_factory=list, description="the panel's members, public with the result (87号令 Art. 69)"
+    )
+    panel_draw_ids: list[UUID] = Field(default_factory=list, description="the draws that made the panel")
+    negotiation_record: str | None = None
+
+
+ChallengeKindName = Literal["documents", "process", "result"]
+RemedyName = Literal["cancel", "reevaluate", "next_candidate"]
 
 
 class ChallengeCreate(Input):
     grounds: str = Field(min_length=1, max_length=8000)
+    kind: ChallengeKindName = Field(default="result", description="documents, a step of the process, or the result")
+    step: Literal["opening", "panel", "review"] | None = Field(default=None, description="process challenges: the step")
+    concerned_bid_ids: list[UUID] | None = Field(
+        default=None, max_length=50, description="result challenges: the bids it concerns (default: the winning bid)"
+    )
 
 
 class ChallengeResolve(Input):
     outcome: Literal["upheld", "dismissed"]
     reply: str = Field(min_length=1, max_length=8000)
+    remedy: RemedyName | None = Field(
+        default=None, description="upheld: documents → cancel; process → reevaluate|cancel; result → next_candidate|reevaluate|cancel"
+    )
 
 
 class ChallengeRead(Output):
     id: UUID
     tender_id: UUID
-    award_id: UUID
+    award_id: UUID | None
     vendor_id: UUID
+    kind: ChallengeKindName
+    step: str | None
+    concerned_bid_ids: list[UUID]
     grounds: str
     status: Literal["pending", "upheld", "dismissed", "moot"]
     reply: str | None
+    remedy: RemedyName | None
+    remedy_effect: dict[str, Any] | None
+    window_end: BeijingTime | None = Field(description="the end of the window in which it was filed")
     filed_at: datetime
     reply_due: BeijingTime = Field(
         description="the bureau answers by this instant: 24:00 of the 7th working day after filing "
@@ -350,4 +465,54 @@ class ChallengeRead(Output):
     reply_overdue: bool = Field(description="still pending when the answer was due")
     time_zone: Literal["Asia/Shanghai"] = "Asia/Shanghai"
     resolved_at: datetime | None
+    version: int
+
+
+# --- complaints (投诉) --------------------------------------------------------------------------
+
+
+class ComplaintCreate(Input):
+    challenge_id: UUID
+    grounds: str = Field(min_length=1, max_length=8000)
+
+
+class ComplaintRefuse(Input):
+    reason: str = Field(min_length=1, max_length=8000)
+
+
+class ComplaintSuspend(Input):
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+class ComplaintDecide(Input):
+    outcome: Literal["upheld", "dismissed"]
+    decision: str = Field(min_length=1, max_length=8000)
+    remedy: RemedyName | None = None
+    concerned_bid_ids: list[UUID] | None = Field(default=None, max_length=50)
+
+
+class ComplaintRead(Output):
+    id: UUID
+    tender_id: UUID
+    challenge_id: UUID
+    vendor_id: UUID
+    grounds: str
+    region_code: str
+    status: Literal["filed", "accepted", "refused", "decided"]
+    filed_at: datetime
+    acceptance_due: BeijingTime = Field(description="the regulator accepts or refuses by then (94号令 Art. 21: 5 working days)")
+    decision_due: BeijingTime = Field(description="and decides by then (Art. 26: 30 working days)")
+    acceptance_overdue: bool
+    decision_overdue: bool
+    accepted_at: datetime | None
+    refused_at: datetime | None
+    refusal_reason: str | None
+    decided_at: datetime | None
+    outcome: Literal["upheld", "dismissed"] | None
+    decision: str | None
+    remedy: RemedyName | None
+    remedy_effect: dict[str, Any] | None
+    suspended: bool = Field(description="the procurement is suspended by this complaint")
+    suspended_until: BeijingTime | None
+    time_zone: Literal["Asia/Shanghai"] = "Asia/Shanghai"
     version: int

@@ -1,4 +1,5 @@
-"""Tables of the procurement domain: tenders, bids, panels, awards and challenges (a tender
+"""Tables of the procurement domain: tenders, bids and their reviews, panels and their draws,
+awards, challenges and complaints (a tender
 names a catalogue item and a budget line, which are planning's tables). The schema itself
 (with its constraints) is the raw SQL of the migration; these classes name the same columns for
 Piccolo."""
@@ -51,6 +52,8 @@ class Tender(Table, tablename="tenders"):
     cancel_reason = Text(null=True)
     closed_at = Timestamptz(null=True)
     award_id = UUID(null=True)
+    suspended_until = Timestamptz(null=True)
+    suspended_by_complaint = UUID(null=True)
     created_by = ForeignKey(User, db_column_name="created_by", null=True)
     created_at = Timestamptz()
     updated_at = Timestamptz()
@@ -93,6 +96,21 @@ class Bid(Table, tablename="bids"):
     invalid_reason = Text(null=True)
     seal_nonce = Varchar(length=32)
     content_digest = Varchar(length=64)
+    review_status = Varchar(length=16, default="pending")  # pending | responsive | non_responsive
+    version = Integer(default=1)
+
+
+class BidReview(Table, tablename="bid_reviews"):
+    """资格性审查 (qualification), 符合性审查 (compliance) or an upheld challenge's finding (remedy)."""
+
+    bid = ForeignKey(Bid, db_column_name="bid_id", primary_key=True)
+    stage = Varchar(length=14)
+    tender = ForeignKey(Tender, db_column_name="tender_id")
+    responsive = Boolean()
+    reason = Text()
+    reviewed_by = ForeignKey(User, db_column_name="reviewed_by", null=True)
+    reviewed_at = Timestamptz()
+    source_id = UUID(null=True)
     version = Integer(default=1)
 
 
@@ -103,9 +121,28 @@ class ExpertAffiliation(Table, tablename="expert_affiliations"):
     declared_by = ForeignKey(User, db_column_name="declared_by", null=True)
 
 
+class PanelDraw(Table, tablename="panel_draws"):
+    """A random draw of a panel's experts (or a hand-picked panel, with its reason)."""
+
+    id = UUID(primary_key=True)
+    tender = ForeignKey(Tender, db_column_name="tender_id")
+    kind = Varchar(length=12)  # draw | replacement | hand_picked
+    seed = Varchar(length=64, null=True)
+    candidates = JSONB()
+    excluded = JSONB()
+    drawn = JSONB()
+    representatives = JSONB()
+    replaced_expert = ForeignKey(User, db_column_name="replaced_expert_id", null=True)
+    reason = Text(null=True)
+    drawn_at = Timestamptz()
+    drawn_by = ForeignKey(User, db_column_name="drawn_by", null=True)
+
+
 class TenderPanelMember(Table, tablename="tender_panel_members"):
     tender = ForeignKey(Tender, db_column_name="tender_id", primary_key=True)
     expert_user = ForeignKey(User, db_column_name="expert_user_id")
+    member_role = Varchar(length=16, default="expert")  # expert | representative
+    draw = ForeignKey(PanelDraw, db_column_name="draw_id", null=True)
     appointed_at = Timestamptz()
     appointed_by = ForeignKey(User, db_column_name="appointed_by", null=True)
 
@@ -133,14 +170,21 @@ class TenderAward(Table, tablename="tender_awards"):
     calendar_warning = Text(null=True)
     voided_at = Timestamptz(null=True)
     voided_by_challenge = UUID(null=True)
+    negotiation_record = Text(null=True)
 
 
 class TenderChallenge(Table, tablename="tender_challenges"):
     id = UUID(primary_key=True)
     tender = ForeignKey(Tender, db_column_name="tender_id")
-    award = ForeignKey(TenderAward, db_column_name="award_id")
+    award = ForeignKey(TenderAward, db_column_name="award_id", null=True)
     vendor = ForeignKey(Organisation, db_column_name="vendor_id")
     filed_by = ForeignKey(User, db_column_name="filed_by")
+    kind = Varchar(length=10, default="result")  # documents | process | result
+    step = Varchar(length=10, null=True)  # opening | panel | review (process challenges)
+    window_end = Timestamptz(null=True)
+    concerned_bid_ids = JSONB(default="[]")
+    remedy = Varchar(length=16, null=True)
+    remedy_effect = JSONB(null=True)
     grounds = Text()
     status = Varchar(length=10)  # pending | upheld | dismissed | moot
     reply = Text(null=True)
@@ -148,4 +192,33 @@ class TenderChallenge(Table, tablename="tender_challenges"):
     reply_due = Timestamptz()
     resolved_at = Timestamptz(null=True)
     resolved_by = ForeignKey(User, db_column_name="resolved_by", null=True)
+    version = Integer(default=1)
+
+
+class Complaint(Table, tablename="complaints"):
+    """A complaint (投诉) to the regulator of the tender's region about a challenge's answer."""
+
+    id = UUID(primary_key=True)
+    tender = ForeignKey(Tender, db_column_name="tender_id")
+    challenge = ForeignKey(TenderChallenge, db_column_name="challenge_id")
+    vendor = ForeignKey(Organisation, db_column_name="vendor_id")
+    filed_by = ForeignKey(User, db_column_name="filed_by")
+    grounds = Text()
+    region_code = Varchar(length=6)
+    status = Varchar(length=10, default="filed")  # filed | accepted | refused | decided
+    filed_at = Timestamptz()
+    acceptance_due = Timestamptz()
+    decision_due = Timestamptz()
+    accepted_at = Timestamptz(null=True)
+    refused_at = Timestamptz(null=True)
+    refusal_reason = Text(null=True)
+    decided_at = Timestamptz(null=True)
+    outcome = Varchar(length=10, null=True)
+    decision = Text(null=True)
+    remedy = Varchar(length=16, null=True)
+    remedy_effect = JSONB(null=True)
+    regulator = ForeignKey(Organisation, db_column_name="regulator_id", null=True)
+    handled_by = ForeignKey(User, db_column_name="handled_by", null=True)
+    suspended_at = Timestamptz(null=True)
+    resumed_at = Timestamptz(null=True)
     version = Integer(default=1)

@@ -188,6 +188,7 @@ TENDERS: tuple[TenderPlan, ...] = (
     TenderPlan(
         "assistance", "civil_affairs", "福田区困难群众救助帮扶服务项目", "A0301", "assistance",
         "competitive_negotiation", "450000.00", 12, (3, 16), 7, (11, 3, 1), "contracted",
+        evaluation_method="lowest_price", price_weight=None, criteria=(),
         milestones=(("上半年帮扶", "50", 181), ("下半年帮扶", "50", 364)),
         description="为低保、特困供养及低收入家庭提供探访评估、个案帮扶和社会资源链接服务。",
     ),
@@ -212,6 +213,7 @@ TENDERS: tuple[TenderPlan, ...] = (
     TenderPlan(
         "disabled_care", "civil_affairs", "福田区智力残疾人日间托养服务项目", "A0202", "disability",
         "single_source", "380000.00", 12, (11, 9), 9, (8,), "awarded", invited=(8,),
+        evaluation_method="lowest_price", price_weight=None, criteria=(),
         milestones=(("上半年托养", "50", 181), ("下半年托养", "50", 364)),
         description="辖区唯一具备托养资质且已承接在托学员的机构继续提供日间托养服务（单一来源公示）。",
     ),
@@ -503,6 +505,8 @@ async def _tender_story(demo: Demo, plan: TenderPlan) -> Story:
         BidCreate,
         ChallengeCreate,
         ChallengeResolve,
+        BidReviewWrite,
+        PanelDrawCreate,
         PanelWrite,
         ScoreSheetWrite,
         TenderCreate,
@@ -596,15 +600,24 @@ async def _tender_story(demo: Demo, plan: TenderPlan) -> Story:
 
     yield deadline + timedelta(hours=2)
     panel_size = 5 if plan.method == "public_tender" else 3
-    experts = [e for e in demo.experts() if e.username != "expert7"]
     if plan.key == "social_work":
         await demo.refused(
             "expert7 on the panel of a tender its former employer bid on (回避)",
-            procurement.set_panel(bureau, tender.id, PanelWrite(expert_user_ids=[e.user_id for e in demo.experts()[2:7]])),
+            procurement.set_panel(
+                bureau, tender.id,
+                PanelWrite(expert_user_ids=[e.user_id for e in demo.experts()[2:7]], reason="技术复杂，自行选定评审专家"),
+            ),
         )
-    panel = rng.sample(experts, panel_size)
-    await procurement.set_panel(bureau, tender.id, PanelWrite(expert_user_ids=[e.user_id for e in panel]))
+    # The panel is drawn at random from the pool (实施条例 Art. 39); expert7, affiliated with a
+    # bidder, is excluded by the draw itself.
+    drawn = await procurement.draw_panel(bureau, tender.id, PanelDrawCreate(size=panel_size))
+    by_user = {e.user_id: e for e in demo.experts()}
+    panel = [by_user[m.user_id] for m in drawn.experts]
     valid = [b for b in (await procurement.list_bids(bureau, tender.id, "valid", 200, None)).items]
+    # Review before scoring (87号令 Arts. 44, 50): qualification by the bureau, compliance by the panel.
+    for bid in valid:
+        await procurement.review_bid(bureau, tender.id, bid.id, BidReviewWrite(responsive=True, reason="资格审查合格"))
+        await procurement.review_bid(panel[0], tender.id, bid.id, BidReviewWrite(responsive=True, reason="实质性响应采购文件"))
 
     if plan.evaluation_method == "comprehensive":
         yield deadline + timedelta(days=1)

@@ -12,8 +12,9 @@ Time drives a tender: bids are sealed until its deadline, and the first request 
 the tender after the deadline opens it (`_tender_for`, `_OpenFirst`), whatever a background worker running
 `open_due_tenders` is doing.
 
-The service is a package by stage: `tenders`, `opening`, `questions`, `bids`, `panel`, `award`,
-`challenges`, `contracting` (what the contracts domain needs), `periods` (the recount when
+The service is a package by stage: `tenders`, `opening`, `questions`, `bids`, `panel` (the
+draw), `review`, `award`, `challenges`, `complaints`, `remedies` (what ends or rewinds a tender),
+`contracting` (what the contracts domain needs), `periods` (the recount when
 a year's schedule is recorded), with what they share in `_common`. Its public functions are
 named here, so callers write `from procurement import service` and `service.publish_tender(...)`.
 """
@@ -45,12 +46,17 @@ from procurement.service.bids import (
     withdraw_bid as withdraw_bid,
 )
 from procurement.service.panel import (
+    draw_panel as draw_panel,
     get_affiliations as get_affiliations,
     get_panel as get_panel,
+    replace_panel_member as replace_panel_member,
     list_scores as list_scores,
     put_affiliations as put_affiliations,
     put_scores as put_scores,
     set_panel as set_panel,
+)
+from procurement.service.review import (
+    review_bid as review_bid,
 )
 from procurement.service.award import (
     award_tender as award_tender,
@@ -61,9 +67,20 @@ from procurement.service.challenges import (
     list_challenges as list_challenges,
     resolve_challenge as resolve_challenge,
 )
+from procurement.service.complaints import (
+    accept_complaint as accept_complaint,
+    decide_complaint as decide_complaint,
+    file_complaint as file_complaint,
+    get_complaint as get_complaint,
+    list_complaints as list_complaints,
+    refuse_complaint as refuse_complaint,
+    resume_procurement as resume_procurement,
+    suspend_procurement as suspend_procurement,
+)
 from procurement.service.contracting import (
     AwardForContract as AwardForContract,
     award_for_contract as award_for_contract,
+    check_not_suspended as check_not_suspended,
     mark_contracted as mark_contracted,
     tenders_sql as tenders_sql,
 )

@@ -8,10 +8,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from govbuy import clock
 from govbuy import database as db
 from govbuy.audit import Actor
 from govbuy.errors import NotFound
 from planning import service as planning
+from procurement import rules
 
 
 READERS = ("admin", "supervisor")  # read everything, write nothing here
@@ -23,8 +25,10 @@ def _reads_all(actor: Actor) -> bool:
 
 # --- a tender as every stage reads it ----------------------------------------------------------
 
-_TENDER_SELECT = f"""SELECT t.*, o.name AS bureau_name, ci.code AS item_code, ci.name AS item_name,
+_TENDER_SELECT = f"""SELECT t.*, o.name AS bureau_name, o.region_code AS bureau_region_code, ci.code AS item_code, ci.name AS item_name,
        a.standstill_until AS award_standstill_until,
+       (SELECT min(c.reply_due) FROM tender_challenges c WHERE c.tender_id = t.id AND c.status = 'pending')
+           AS earliest_reply_due,
        array(SELECT i.vendor_id FROM tender_invitations i WHERE i.tender_id = t.id ORDER BY i.vendor_id)
            AS invited_ids
     FROM tenders t
@@ -33,9 +37,18 @@ _TENDER_SELECT = f"""SELECT t.*, o.name AS bureau_name, ci.code AS item_code, ci
     LEFT JOIN tender_awards a ON a.id = t.award_id"""
 
 
-def _tender_visible(actor: Actor, row: Any, on_panel: bool) -> bool:
+async def actor_region(actor: Actor) -> str:
+    """The region (行政区划代码) of the caller's organisation: a regulator's oversight."""
+    return await db.fetchval("SELECT region_code FROM organisations WHERE id = $1", actor.organisation_id)
+
+
+def _tender_visible(actor: Actor, row: Any, on_panel: bool, region: str | None = None) -> bool:
     if _reads_all(actor):
         return True
+    if actor.role == "regulator":
+        return row["published_at"] is not None and region is not None and rules.region_covers(
+            region, row["bureau_region_code"]
+        )
     if actor.role == "bureau":
         return row["bureau_id"] == actor.organisation_id
     if actor.role == "vendor":
@@ -57,9 +70,21 @@ async def _on_panel(actor: Actor, tender_id: UUID) -> bool:
 
 async def _visible_tender(actor: Actor, tender_id: UUID) -> Any:
     row = await db.fetchrow(f"{_TENDER_SELECT} WHERE t.id = $1", tender_id)
-    if row is None or not _tender_visible(actor, row, await _on_panel(actor, tender_id)):
+    region = await actor_region(actor) if actor.role == "regulator" else None
+    if row is None or not _tender_visible(actor, row, await _on_panel(actor, tender_id), region):
         raise NotFound("tender", tender_id)
     return row
+
+
+def _oversees(actor: Actor) -> bool:
+    """Reads every part of a tender it may see: admins, supervisors, the region's regulator."""
+    return _reads_all(actor) or actor.role == "regulator"
+
+
+async def check_not_suspended(tender: Any) -> None:
+    """No opening, review, award, contract or payment while the regulator suspends the
+    procurement (`procurement_suspended`, 财政部令第94号 Art. 28)."""
+    rules.check_not_suspended(tender["suspended_until"], await clock.now())
 
 
 async def _release_reservation(tender: Any, now: datetime) -> planning.BudgetMove | None:

@@ -29,7 +29,11 @@ from procurement.service.questions import _check_may_take_part
 
 # --- bids (投标) -------------------------------------------------------------------------------
 
-_BID_SELECT = """SELECT b.*, o.name AS vendor_name FROM bids b JOIN organisations o ON o.id = b.vendor_id"""
+_BID_SELECT = """SELECT b.*, o.name AS vendor_name,
+       (SELECT jsonb_agg(jsonb_build_object('stage', r.stage, 'responsive', r.responsive, 'reason', r.reason,
+                                            'reviewed_at', r.reviewed_at) ORDER BY r.reviewed_at, r.stage)
+        FROM bid_reviews r WHERE r.bid_id = b.id) AS reviews
+    FROM bids b JOIN organisations o ON o.id = b.vendor_id"""
 
 
 def _seal(price: Decimal, proposal: str) -> tuple[str, str]:
@@ -57,6 +61,8 @@ def _bid_read(row: Any, *, full: bool, price: bool) -> BidRead:
         eligibility_at_opening=row["eligibility_at_opening"] if full else None,
         credit_grade_at_opening=row["credit_grade_at_opening"],
         invalid_reason=row["invalid_reason"],
+        review_status=row["review_status"],
+        reviews=(row.get("reviews") or []) if full else None,
         content_digest=row["content_digest"] if full else None,
         seal_nonce=row["seal_nonce"] if full else None,
         version=row["version"],

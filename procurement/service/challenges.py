@@ -1,4 +1,6 @@
-"""Challenges (质疑) against an award, filed within the standstill, and their resolution."""
+"""Challenges (质疑) against the documents, a step of the process or the result, each within its
+window; the bureau's answer within 7 working days, public once given; and the remedy of an
+upheld one (财政部令第94号 Arts. 31–32), applied in the same transaction as the answer."""
 
 from __future__ import annotations
 
@@ -12,62 +14,104 @@ from govbuy.audit import Actor
 from govbuy.errors import Forbidden, NotFound
 from govbuy.pagination import Page, check_limit, page
 from govbuy.pagination import typed_cursor as _keyset
-from govbuy.rules import conflict, last_day
+from govbuy.rules import RuleViolation, conflict, last_day
 from procurement import rules
 from procurement.schemas import ChallengeCreate, ChallengeRead, ChallengeResolve
 
+from procurement.service._common import _oversees
 from procurement.service.tenders import _own_tender
 from procurement.service.opening import _open_if_due, _tender_for
-
-
-# --- challenges (质疑) ------------------------------------------------------------------------
+from procurement.service.remedies import apply_remedy
 
 
 def _challenge_read(row: Any, now: datetime) -> ChallengeRead:
     return ChallengeRead.model_validate(
         {
             **dict(row),
+            "concerned_bid_ids": [UUID(b) for b in row["concerned_bid_ids"] or []],
             "reply_last_day": last_day(row["reply_due"]),
             "reply_overdue": rules.challenge_reply_overdue(row["status"], row["reply_due"], now),
         }
     )
 
 
+async def _opened_bid(tender_id: UUID, vendor_id: UUID) -> Any:
+    return await db.fetchrow(
+        "SELECT * FROM bids WHERE tender_id = $1 AND vendor_id = $2 AND status IN ('valid','invalid')", tender_id, vendor_id
+    )
+
+
+async def _window_end(actor: Actor, tender: Any, kind: rules.ChallengeKind, step: str | None, calendar: Any) -> tuple[datetime, Any]:
+    """The end of the window the challenge is filed in, and the award it concerns (result only)."""
+    if kind is rules.ChallengeKind.DOCUMENTS:
+        if tender["method"] in ("invited_tender", "single_source") and not await db.fetchval(
+            "SELECT 1 FROM tender_invitations WHERE tender_id = $1 AND vendor_id = $2", tender["id"], actor.organisation_id
+        ):
+            raise Forbidden("only an invited vendor may challenge these documents", "not_invited")
+        return rules.documents_window_end(tender["published_at"], calendar), None
+    bid = await _opened_bid(tender["id"], actor.organisation_id)
+    if bid is None:
+        raise Forbidden("only a vendor whose bid was opened may challenge the process or the result", "not_a_bidder")
+    if kind is rules.ChallengeKind.RESULT:
+        award = await db.fetchrow("SELECT * FROM tender_awards WHERE id = $1", tender["award_id"])
+        return award["standstill_until"], award
+    if step is None:
+        raise RuleViolation("step_required", "a process challenge names its step",
+                            errors=[{"field": "step", "message": "opening, panel or review"}])
+    step_s = rules.ProcessStep(step)
+    if step_s is rules.ProcessStep.OPENING:
+        at = tender["opened_at"]
+    elif step_s is rules.ProcessStep.PANEL:
+        at = await db.fetchval("SELECT max(drawn_at) FROM panel_draws WHERE tender_id = $1", tender["id"])
+    else:  # the review that found the challenger's own bid non-responsive
+        at = await db.fetchval(
+            "SELECT max(reviewed_at) FROM bid_reviews WHERE bid_id = $1 AND NOT responsive", bid["id"]
+        )
+    if at is None:
+        raise conflict("step_not_taken", f"the {step_s.value} step has not taken place for this bidder")
+    return rules.process_window_end(at, calendar), None
+
+
 async def file_challenge(actor: Actor, tender_id: UUID, data: ChallengeCreate) -> ChallengeRead:
-    """A bidder challenges the award (质疑) during the standstill."""
+    """A vendor challenges the documents (any vendor that may bid), a step of the process or the
+    result (a bidder whose bid was opened), within the window of its kind."""
     await _tender_for(actor, tender_id)
+    kind = rules.ChallengeKind(data.kind)
+    if data.step is not None and kind is not rules.ChallengeKind.PROCESS:
+        raise RuleViolation("step_not_allowed", "only a process challenge names a step",
+                            errors=[{"field": "step", "message": "only for kind process"}])
+    if data.concerned_bid_ids is not None and kind is not rules.ChallengeKind.RESULT:
+        raise RuleViolation("concerned_bids_not_allowed", "only a result challenge names the bids it concerns",
+                            errors=[{"field": "concerned_bid_ids", "message": "only for kind result"}])
     async with db.transaction():
         tender = await db.fetchrow("SELECT * FROM tenders WHERE id = $1 FOR UPDATE", tender_id)
-        bid_on_it = await db.fetchval(
-            "SELECT 1 FROM bids WHERE tender_id = $1 AND vendor_id = $2 AND status IN ('valid','invalid')",
-            tender_id,
-            actor.organisation_id,
-        )
-        if not bid_on_it:
+        calendar = await clock.calendar_for_update()
+        if kind is rules.ChallengeKind.RESULT and not await _opened_bid(tender_id, actor.organisation_id):
             raise Forbidden("only a vendor whose bid was opened may challenge the award", "not_a_bidder")
-        if tender["status"] != "awarded":
-            raise conflict("no_award_to_challenge", f"the tender is {tender['status']}: there is no award to challenge")
-        award = await db.fetchrow("SELECT * FROM tender_awards WHERE id = $1", tender["award_id"])
+        rules.check_filing_status(kind, tender["status"])
+        window_end, award = await _window_end(actor, tender, kind, data.step, calendar)
         now = await clock.now()
-        rules.check_challenge_window(now, award["standstill_until"])
+        rules.check_window(kind, now, window_end)
+        concerned: list[UUID] = []
+        if kind is rules.ChallengeKind.RESULT:
+            ranked = {UUID(str(r["bid_id"])) for r in award["ranking"]}
+            concerned = list(dict.fromkeys(data.concerned_bid_ids or [award["winning_bid_id"]]))
+            stray = [b for b in concerned if b not in ranked]
+            if stray:
+                raise RuleViolation("invalid_concerned_bids", "a result challenge concerns ranked bids of this award",
+                                    errors=[{"field": "concerned_bid_ids", "message": f"{b} is not ranked"} for b in stray])
         if await db.fetchval(
-            "SELECT 1 FROM tender_challenges WHERE award_id = $1 AND vendor_id = $2 AND status = 'pending'",
-            award["id"],
-            actor.organisation_id,
+            """SELECT 1 FROM tender_challenges WHERE tender_id = $1 AND vendor_id = $2 AND kind = $3 AND status = 'pending'
+                 AND award_id IS NOT DISTINCT FROM $4""",
+            tender_id, actor.organisation_id, kind.value, award["id"] if award else None,
         ):
-            raise conflict("challenge_already_pending", "the vendor already has a pending challenge to this award")
-        reply_due = rules.challenge_reply_due(now, await clock.calendar_for_update())
+            raise conflict("challenge_already_pending", f"the vendor already has a pending {kind.value} challenge here")
         row = await db.fetchrow(
-            """INSERT INTO tender_challenges (id, tender_id, award_id, vendor_id, filed_by, grounds, filed_at, reply_due)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *""",
-            uuid4(),
-            tender_id,
-            award["id"],
-            actor.organisation_id,
-            actor.user_id,
-            data.grounds,
-            now,
-            reply_due,
+            """INSERT INTO tender_challenges (id, tender_id, award_id, vendor_id, filed_by, grounds, filed_at, reply_due,
+                   kind, step, window_end, concerned_bid_ids)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *""",
+            uuid4(), tender_id, award["id"] if award else None, actor.organisation_id, actor.user_id, data.grounds, now,
+            rules.challenge_reply_due(now, calendar), kind.value, data.step, window_end, [str(b) for b in concerned],
         )
         result = _challenge_read(row, now)
         await audit.record(actor, "challenge.filed", "challenge", row["id"], after=result.model_dump())
@@ -75,7 +119,7 @@ async def file_challenge(actor: Actor, tender_id: UUID, data: ChallengeCreate) -
 
 
 async def list_challenges(actor: Actor, tender_id: UUID, limit: int | None, cursor: str | None) -> Page[ChallengeRead]:
-    """The bureau, admins and supervisors see every challenge; a vendor its own."""
+    """The bureau, admins, supervisors and the regulator see every challenge; a vendor its own."""
     await _tender_for(actor, tender_id)
     if actor.role == "expert":
         return Page(items=[])
@@ -86,7 +130,7 @@ async def list_challenges(actor: Actor, tender_id: UUID, limit: int | None, curs
              AND ($3::timestamptz IS NULL OR (filed_at, id) > ($3, $4::uuid))
            ORDER BY filed_at, id LIMIT $5""",
         tender_id,
-        actor.organisation_id if actor.role == "vendor" else None,
+        actor.organisation_id if actor.role == "vendor" and not _oversees(actor) else None,
         after_at,
         after_id,
         limit + 1,
@@ -96,8 +140,9 @@ async def list_challenges(actor: Actor, tender_id: UUID, limit: int | None, curs
 
 
 async def resolve_challenge(actor: Actor, tender_id: UUID, challenge_id: UUID, data: ChallengeResolve) -> ChallengeRead:
-    """The bureau answers a challenge: upheld voids the award and sends the tender back to
-    evaluation (experts may rescore; award again later); dismissed keeps the award."""
+    """The bureau answers a challenge. Dismissed: nothing changes. Upheld: its remedy is applied
+    (documents → cancel and tender again; process → back to the panel, or cancel; result → the
+    concerned bids out and the next candidate awarded, or the tender fails)."""
     await _open_if_due(tender_id)
     async with db.transaction():
         tender = await _own_tender(actor, tender_id, lock="UPDATE")
@@ -109,57 +154,34 @@ async def resolve_challenge(actor: Actor, tender_id: UUID, challenge_id: UUID, d
         if row["status"] != "pending":
             raise conflict("challenge_already_resolved", f"the challenge is already {row['status']}")
         now = await clock.now()
-        effect = rules.challenge_resolution_effect(data.outcome)
-        moot: list[Any] = []
-        if effect is rules.TenderStatus.EVALUATING:
-            rules.check_tender_transition(tender["status"], "evaluating")
-            moot = await db.fetch(
-                "SELECT * FROM tender_challenges WHERE award_id = $1 AND status = 'pending' AND id <> $2 FOR UPDATE",
-                row["award_id"],
-                challenge_id,
+        remedy = None
+        if data.outcome == "upheld":
+            remedy = rules.choose_remedy(row["kind"], data.remedy)
+        elif data.remedy is not None:
+            raise RuleViolation("remedy_not_allowed", "a dismissed challenge has no remedy",
+                                errors=[{"field": "remedy", "message": "only for an upheld challenge"}])
+        effect = None
+        if remedy is not None:
+            effect = await apply_remedy(
+                actor, tender, remedy, [UUID(b) for b in row["concerned_bid_ids"]], data.reply, challenge_id
             )
         updated = await db.fetchrow(
-            """UPDATE tender_challenges SET status = $2, reply = $3, resolved_at = $4, resolved_by = $5,
-                   version = version + 1 WHERE id = $1 RETURNING *""",
-            challenge_id,
-            data.outcome,
-            data.reply,
-            now,
-            actor.user_id,
+            """UPDATE tender_challenges SET status = $2, reply = $3, resolved_at = $4, resolved_by = $5, remedy = $6,
+                   remedy_effect = $7, version = version + 1 WHERE id = $1 RETURNING *""",
+            challenge_id, data.outcome, data.reply, now, actor.user_id, remedy.value if remedy else None, effect,
         )
-        if effect is rules.TenderStatus.EVALUATING:
-            await db.execute(
-                """UPDATE tender_challenges SET status = 'moot', reply = $2, resolved_at = $3, resolved_by = $4,
-                       version = version + 1 WHERE id = ANY($1::uuid[])""",
-                [m["id"] for m in moot],
-                f"the award was voided by challenge {challenge_id}",
-                now,
-                actor.user_id,
-            )
-            await db.execute(
-                """UPDATE tenders SET status = 'evaluating', award_id = NULL, updated_at = $2, version = version + 1
-                   WHERE id = $1""",
-                tender_id,
-                now,
-            )
-            await db.execute(
-                "UPDATE tender_awards SET status = 'voided', voided_at = $2, voided_by_challenge = $3 WHERE id = $1",
-                row["award_id"],
-                now,
-                challenge_id,
-            )
         result = _challenge_read(updated, now)
         await audit.record(
             actor, f"challenge.{data.outcome}", "challenge", challenge_id,
             before=_challenge_read(row, now).model_dump(), after=result.model_dump(),
         )
-        for m in moot:
-            await audit.record(actor, "challenge.moot", "challenge", m["id"], before=_challenge_read(m, now).model_dump(),
-                               after={"status": "moot", "voided_by_challenge": challenge_id})
-        if effect is rules.TenderStatus.EVALUATING:
-            await audit.record(
-                actor, "tender.award_voided", "tender", tender_id,
-                before={"status": "awarded", "award_id": row["award_id"]},
-                after={"status": "evaluating", "challenge_id": challenge_id},
-            )
     return result
+
+
+async def challenge_for_complaint(actor: Actor, challenge_id: UUID) -> Any:
+    """The vendor's own challenge, locked with its tender, for the complaint that follows it."""
+    row = await db.fetchrow("SELECT tender_id, vendor_id FROM tender_challenges WHERE id = $1", challenge_id)
+    if row is None or row["vendor_id"] != actor.organisation_id:
+        raise NotFound("challenge", challenge_id)
+    await db.fetchrow("SELECT id FROM tenders WHERE id = $1 FOR UPDATE", row["tender_id"])
+    return await db.fetchrow("SELECT * FROM tender_challenges WHERE id = $1 FOR UPDATE", challenge_id)

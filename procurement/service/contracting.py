@@ -16,6 +16,15 @@ from procurement import rules
 
 from procurement.service.opening import _open_if_due
 from procurement.service.bids import tender_bidder_ids
+from procurement.service._common import check_not_suspended as _check_tender_not_suspended
+from procurement.service.complaints import open_complaints
+
+
+async def check_not_suspended(tender_id: UUID) -> None:
+    """For the contracts domain: no payment while the regulator suspends the procurement."""
+    tender = await db.fetchrow("SELECT suspended_until FROM tenders WHERE id = $1", tender_id)
+    if tender is not None:
+        await _check_tender_not_suspended(tender)
 
 
 # --- what the contracts domain needs -----------------------------------------------------------
@@ -58,10 +67,12 @@ async def award_for_contract(tender_id: UUID, bureau_org_id: UUID) -> AwardForCo
             raise NotFound("tender", tender_id)
         if tender["status"] != "awarded":
             raise conflict("tender_not_awarded", f"the tender is {tender['status']}: a contract needs an award")
+        await _check_tender_not_suspended(tender)
         award = await db.fetchrow("SELECT * FROM tender_awards WHERE id = $1", tender["award_id"])
+        # any challenge of the tender still unanswered, and any complaint still being handled
         pending = await db.fetchval(
-            "SELECT count(*) FROM tender_challenges WHERE award_id = $1 AND status = 'pending'", award["id"]
-        )
+            "SELECT count(*) FROM tender_challenges WHERE tender_id = $1 AND status = 'pending'", tender_id
+        ) + await open_complaints(tender_id)
         rules.check_contract_allowed(await clock.now(), award["standstill_until"], pending)
         return AwardForContract(
             tender_id=tender_id,

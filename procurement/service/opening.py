@@ -22,13 +22,19 @@ from procurement.service._common import _audit_release, _release_reservation, _v
 
 async def _open_if_due(tender_id: UUID) -> None:
     """Open the tender now if its deadline has passed and nobody has opened it yet."""
-    row = await db.fetchrow("SELECT status, bid_deadline FROM tenders WHERE id = $1", tender_id)
-    if row is not None and row["status"] == "published" and await clock.now() >= row["bid_deadline"]:
+    row = await db.fetchrow("SELECT status, bid_deadline, suspended_until FROM tenders WHERE id = $1", tender_id)
+    if row is not None and _due(row, await clock.now()):
         await open_tender(tender_id)
 
 
 def _due(row: Any, now: datetime) -> bool:
-    return row["status"] == "published" and now >= row["bid_deadline"]
+    """Past its deadline and not yet opened; a suspended procurement is not opened until the
+    regulator resumes it (财政部令第94号 Art. 28)."""
+    return (
+        row["status"] == "published"
+        and now >= row["bid_deadline"]
+        and not rules.is_suspended(row["suspended_until"], now)
+    )
 
 
 async def _tender_for(actor: Actor, tender_id: UUID) -> Any:
@@ -51,7 +57,7 @@ async def open_tender(tender_id: UUID) -> bool:
     async with db.transaction():
         row = await db.fetchrow("SELECT * FROM tenders WHERE id = $1 FOR UPDATE", tender_id)
         now = await clock.now()
-        if row is None or row["status"] != "published" or now < row["bid_deadline"]:
+        if row is None or not _due(row, now):
             return False
         await _open_locked(row, now)
     return True
@@ -66,6 +72,7 @@ async def open_due_tenders(limit: int = 100) -> int:
             now = await clock.now()
             row = await db.fetchrow(
                 """SELECT * FROM tenders WHERE status = 'published' AND bid_deadline <= $1
+                     AND (suspended_until IS NULL OR suspended_until <= $1)
                    ORDER BY bid_deadline, id LIMIT 1 FOR UPDATE SKIP LOCKED""",
                 now,
             )
@@ -101,11 +108,15 @@ async def _open_locked(tender: Any, now: datetime) -> None:
         reason = None
         if not result.eligible:
             reason = "not eligible at opening: " + "; ".join(r.detail for r in result.reasons)
+        elif bid["price"] > tender["ceiling_amount"]:
+            # 政府采购法实施条例 Art. 36 / 87号令 Art. 63: a bid above the ceiling (最高限价) is void.
+            reason = f"the price {bid['price']} is above the ceiling {tender['ceiling_amount']}"
         outcomes.append((bid, checked, grade, reason))
     if outcomes:
         await db.executemany(
-            """UPDATE bids SET status = $2, eligibility_at_opening = $3, credit_grade_at_opening = $4,
-                   invalid_reason = $5, version = version + 1 WHERE id = $1""",
+            """UPDATE bids SET status = $2::text, eligibility_at_opening = $3, credit_grade_at_opening = $4,
+                   invalid_reason = $5, review_status = CASE WHEN $2::text = 'invalid' THEN 'non_responsive' ELSE 'pending' END,
+                   version = version + 1 WHERE id = $1""",
             [(b["id"], "invalid" if r else "valid", c, g, r) for b, c, g, r in outcomes],
         )
     valid = sum(1 for *_, r in outcomes if r is None)

@@ -24,11 +24,11 @@ from procurement.schemas import TenderCreate, TenderRead, TenderUpdate
 from procurement.service._common import (
     READERS,
     _TENDER_SELECT,
-    _audit_release,
     _reads_all,
-    _release_reservation,
+    actor_region,
 )
-from procurement.service.opening import _open_if_due, _tender_for, open_due_tenders, open_tender
+from procurement.service.remedies import cancel_locked
+from procurement.service.opening import _due, _open_if_due, _tender_for, open_due_tenders, open_tender
 
 
 # Fields that a tender is created with and that a draft may change.
@@ -113,6 +113,8 @@ def _tender_read(actor: Actor, row: Any, now: datetime, calendar: Any) -> Tender
         closed_at=row["closed_at"],
         award_id=row["award_id"],
         standstill_until=row["award_standstill_until"],
+        suspended_until=row["suspended_until"] if rules.is_suspended(row["suspended_until"], now) else None,
+        challenge_reply_overdue=row["earliest_reply_due"] is not None and now >= row["earliest_reply_due"],
         invited_vendor_ids=invited_ids if sees_invitations else None,
         invited=invited,
         created_at=row["created_at"],
@@ -143,6 +145,7 @@ async def _check_tender(
     method = fields["method"]
     rules.check_contract_term(fields["contract_months"], fields["recurring"])
     scheme = rules.validate_scoring(fields["evaluation_method"], fields["price_weight"], fields["criteria"])
+    rules.check_evaluation_method(method, fields["evaluation_method"])
     milestones = rules.validate_milestone_plan(fields["milestones"], fields["contract_months"])
     payment_rule = rules.payment_rule_bands(fields["payment_rule"])
     eligibility = fields["eligibility"] or {}
@@ -340,36 +343,9 @@ async def cancel_tender(actor: Actor, tender_id: UUID, reason: str, if_match: st
         rules.check_tender_transition(row["status"], "cancelled")
         before = await _read_tender(actor, tender_id)
         now = await clock.now()
-        released = await _release_reservation(row, now)
-        await db.execute(
-            """UPDATE tenders SET status = 'cancelled', cancel_reason = $2, closed_at = $3, reserved_amount = 0,
-                   award_id = NULL, updated_at = $3, version = version + 1 WHERE id = $1""",
-            tender_id,
-            reason,
-            now,
-        )
-        moot: list[Any] = []
-        if row["award_id"] is not None:
-            await db.execute(
-                "UPDATE tender_awards SET status = 'voided', voided_at = $2 WHERE id = $1 AND status = 'active'",
-                row["award_id"],
-                now,
-            )
-            # Challenges to an award that no longer stands have nothing left to decide.
-            moot = await db.fetch(
-                """UPDATE tender_challenges SET status = 'moot', reply = $2, resolved_at = $3, resolved_by = $4,
-                       version = version + 1
-                   WHERE award_id = $1 AND status = 'pending' RETURNING id""",
-                row["award_id"],
-                "the tender was cancelled",
-                now,
-                actor.user_id,
-            )
+        await cancel_locked(actor, row, now, reason)
         after = await _read_tender(actor, tender_id)
         await audit.record(actor, "tender.cancelled", "tender", tender_id, before=before.model_dump(), after=after.model_dump())
-        for challenge in moot:
-            await audit.record(actor, "challenge.moot", "challenge", challenge["id"], after={"status": "moot", "reason": "tender cancelled"})
-        await _audit_release(actor, row, released, "tender cancelled")
     return after
 
 
@@ -394,7 +370,7 @@ async def list_tenders(
     one, an expert those on whose panel it sits, admins and supervisors all."""
     limit = check_limit(limit)
     after_at, after_id = _keyset(cursor, datetime, UUID)
-    if actor.role not in ("bureau", "vendor", "expert", *READERS):
+    if actor.role not in ("bureau", "vendor", "expert", "regulator", *READERS):
         return Page(items=[])
     # A list read touches every tender it may show: those past their deadline open first.
     await open_due_tenders(limit=200)
@@ -403,6 +379,9 @@ async def list_tenders(
         where.add("t.bureau_id = {}::uuid", actor.organisation_id)
     elif actor.role == "vendor":
         where.add("t.published_at IS NOT NULL")
+    elif actor.role == "regulator":  # every published procurement of the regions it oversees
+        where.add("t.published_at IS NOT NULL")
+        where.add("o.region_code LIKE {}::text", rules.region_prefix(await actor_region(actor)) + "%")
     elif actor.role == "expert":  # driven by the expert's few panels, not by all tenders
         where.add("t.id IN (SELECT p.tender_id FROM tender_panel_members p WHERE p.expert_user_id = {}::uuid)",
                   actor.user_id)
@@ -420,7 +399,7 @@ async def list_tenders(
     args = where.args
     rows = await db.fetch(query, *args)
     now = await clock.now()
-    due = [r["id"] for r in rows[:limit] if r["status"] == "published" and r["bid_deadline"] <= now]
+    due = [r["id"] for r in rows[:limit] if _due(r, now)]
     if due:  # claimed by another request a moment ago: wait for it and read again
         for tender_id in due:
             await open_tender(tender_id)

@@ -135,10 +135,12 @@ async def credit_list(client: httpx.AsyncClient, admin: SignedIn, vendor: Signed
 
 
 async def opened_tender(
-    client: httpx.AsyncClient, w: World, prices: list[str], **overrides: Any
+    client: httpx.AsyncClient, w: World, prices: list[str], *, review: bool = True, **overrides: Any
 ) -> tuple[dict[str, Any], list[SignedIn], list[dict[str, Any]]]:
     """A published tender with one bid per price (a vendor each), opened; returns the tender as
-    read after the opening, the vendors and their bids (as the bureau reads them)."""
+    read after the opening, the vendors and their bids (as the bureau reads them). With `review`
+    (the default) its panel is drawn and every valid bid reviewed responsive, so that it may be
+    scored and awarded: `appoint_panel` then gives the drawn experts."""
     tender = await published_tender(client, w, **overrides)
     vendors = await factories.many_signed_in("vendor", len(prices), name_prefix="社会服务机构")
     for vendor, price in zip(vendors, prices):
@@ -148,16 +150,57 @@ async def opened_tender(
     tender = (await client.get(f"{API}/tenders/{tender['id']}", headers=w.bureau.headers)).json()
     bids = (await client.get(f"{API}/tenders/{tender['id']}/bids", headers=w.bureau.headers)).json()["items"]
     by_vendor = {b["vendor_id"]: b for b in bids}
-    return tender, vendors, [by_vendor[str(v.organisation_id)] for v in vendors]
+    bids = [by_vendor[str(v.organisation_id)] for v in vendors]
+    if review and tender["status"] == "evaluating":
+        await review_all(client, w, tender, bids)
+    return tender, vendors, bids
+
+
+#: The experts drawn for each tender by `draw_panel`, by tender id.
+_DRAWN: dict[str, list[SignedIn]] = {}
+
+
+async def draw_panel(client: httpx.AsyncClient, w: World, tender: dict[str, Any], size: int | None = None) -> list[SignedIn]:
+    """Put `size` experts (default: the method's minimum) in the pool and draw the panel from it."""
+    size = size or (5 if tender["method"] in ("public_tender", "invited_tender") else 3)
+    pool = await factories.many_signed_in("expert", size)
+    r = await client.post(f"{API}/tenders/{tender['id']}/panel/draw", json={"size": size}, headers=w.bureau.headers)
+    assert r.status_code == 200, r.text
+    drawn = {e["user_id"] for e in r.json()["experts"]}
+    _DRAWN[str(tender["id"])] = [e for e in pool if str(e.id) in drawn]
+    assert len(_DRAWN[str(tender["id"])]) == size
+    return _DRAWN[str(tender["id"])]
+
+
+async def review(client: httpx.AsyncClient, who: SignedIn, tender_id: Any, bid_id: Any, responsive: bool = True,
+                 reason: str = "符合招标文件要求", stage: str | None = None) -> httpx.Response:
+    body: dict[str, Any] = {"responsive": responsive, "reason": reason}
+    if stage:
+        body["stage"] = stage
+    return await client.put(f"{API}/tenders/{tender_id}/bids/{bid_id}/review", json=body, headers=who.headers)
+
+
+async def review_all(client: httpx.AsyncClient, w: World, tender: dict[str, Any], bids: list[dict[str, Any]],
+                     experts: list[SignedIn] | None = None) -> list[SignedIn]:
+    """Draw the panel if it has none (or use `experts`, a panel appointed otherwise) and find
+    every valid bid responsive: the bureau's qualification review, then the panel's compliance."""
+    experts = experts or _DRAWN.get(str(tender["id"])) or await draw_panel(client, w, tender)
+    for bid in bids:
+        if bid["status"] != "valid":
+            continue
+        r = await review(client, w.bureau, tender["id"], bid["id"], reason="资格审查合格")
+        assert r.status_code == 200, r.text
+        r = await review(client, experts[0], tender["id"], bid["id"], reason="实质性响应招标文件")
+        assert r.status_code == 200, r.text
+    return experts
 
 
 async def appoint_panel(client: httpx.AsyncClient, w: World, tender_id: Any, size: int = 5) -> list[SignedIn]:
-    experts = await factories.many_signed_in("expert", size)
-    r = await client.put(
-        f"{API}/tenders/{tender_id}/panel", json={"expert_user_ids": [str(e.id) for e in experts]}, headers=w.bureau.headers
-    )
-    assert r.status_code == 200, r.text
-    return experts
+    """The tender's drawn panel (drawn now if it has none)."""
+    if str(tender_id) in _DRAWN:
+        return _DRAWN[str(tender_id)]
+    tender = (await client.get(f"{API}/tenders/{tender_id}", headers=w.bureau.headers)).json()
+    return await draw_panel(client, w, tender, size)
 
 
 async def score(client: httpx.AsyncClient, expert: SignedIn, tender_id: Any, bid_id: Any, sheet: dict[str, Any]) -> httpx.Response:

@@ -17,6 +17,7 @@ from tests.procurement import support as s
 
 API = "/api/v1/tenders"
 FULL = {"服务方案": "40", "团队与经验": "30"}
+HAND_PICKED = "技术复杂、专业性强，随机抽取难以确定合适的评审专家（87号令第48条）"
 LOWEST_PRICE = dict(days=10, method="inquiry", evaluation_method="lowest_price", price_weight=None, criteria=[])
 
 
@@ -33,29 +34,29 @@ async def test_the_panel_is_appointed_only_after_the_opening(client):
     w = await s.world()
     tender = await s.published_tender(client, w)
     experts = await factories.many_signed_in("expert", 5)
-    r = await client.put(f"{API}/{tender['id']}/panel", json={"expert_user_ids": [str(e.id) for e in experts]}, headers=w.bureau.headers)
+    r = await client.put(f"{API}/{tender['id']}/panel", json={"expert_user_ids": [str(e.id) for e in experts], "reason": HAND_PICKED}, headers=w.bureau.headers)
     assert (r.status_code, r.json()["code"]) == (409, "tender_not_evaluating")
 
 
 async def test_a_public_tender_panel_needs_an_odd_five_or_more_real_experts(client):
     w = await s.world()
-    tender, _, _ = await s.opened_tender(client, w, ["800000.00", "810000.00", "820000.00"])
+    tender, _, _ = await s.opened_tender(client, w, ["800000.00", "810000.00", "820000.00"], review=False)
     experts = await factories.many_signed_in("expert", 5)
     four = [str(e.id) for e in experts[:4]]
-    r = await client.put(f"{API}/{tender['id']}/panel", json={"expert_user_ids": four}, headers=w.bureau.headers)
+    r = await client.put(f"{API}/{tender['id']}/panel", json={"expert_user_ids": four, "reason": HAND_PICKED}, headers=w.bureau.headers)
     assert (r.status_code, r.json()["code"]) == (422, "invalid_panel_size")
     not_expert = await factories.signed_in("supervisor")
     r = await client.put(
-        f"{API}/{tender['id']}/panel", json={"expert_user_ids": four + [str(not_expert.id)]}, headers=w.bureau.headers
+        f"{API}/{tender['id']}/panel", json={"expert_user_ids": four + [str(not_expert.id)], "reason": HAND_PICKED}, headers=w.bureau.headers
     )
     assert r.json()["code"] == "expert_not_found"
-    r = await client.put(f"{API}/{tender['id']}/panel", json={"expert_user_ids": [str(e.id) for e in experts]}, headers=w.bureau.headers)
+    r = await client.put(f"{API}/{tender['id']}/panel", json={"expert_user_ids": [str(e.id) for e in experts], "reason": HAND_PICKED}, headers=w.bureau.headers)
     assert r.status_code == 200 and len(r.json()["experts"]) == 5
 
 
 async def test_an_expert_affiliated_with_a_bidder_may_not_sit_or_score(client):
     w = await s.world()
-    tender, vendors, bids = await s.opened_tender(client, w, ["800000.00", "810000.00", "820000.00"])
+    tender, vendors, bids = await s.opened_tender(client, w, ["800000.00", "810000.00", "820000.00"], review=False)
     experts = await factories.many_signed_in("expert", 5)
     url = f"/api/v1/experts/{experts[0].id}/affiliations"
     body = {"organisation_ids": [str(vendors[1].organisation_id)]}
@@ -65,13 +66,14 @@ async def test_an_expert_affiliated_with_a_bidder_may_not_sit_or_score(client):
     assert (await client.get(url, headers=experts[0].headers)).json() == r.json()
     assert (await client.get(url, headers=experts[1].headers)).status_code == 404
     before = await s.count("tender_panel_members")
-    r = await client.put(f"{API}/{tender['id']}/panel", json={"expert_user_ids": [str(e.id) for e in experts]}, headers=w.bureau.headers)
+    r = await client.put(f"{API}/{tender['id']}/panel", json={"expert_user_ids": [str(e.id) for e in experts], "reason": HAND_PICKED}, headers=w.bureau.headers)
     assert (r.status_code, r.json()["code"]) == (422, "expert_conflict_of_interest")
     assert str(experts[0].id) in r.json()["detail"]
     assert await s.count("tender_panel_members") == before
     # An affiliation declared after the appointment stops the expert from scoring.
     await client.put(url, json={"organisation_ids": []}, headers=w.admin.headers)
-    assert (await client.put(f"{API}/{tender['id']}/panel", json={"expert_user_ids": [str(e.id) for e in experts]}, headers=w.bureau.headers)).status_code == 200
+    assert (await client.put(f"{API}/{tender['id']}/panel", json={"expert_user_ids": [str(e.id) for e in experts], "reason": HAND_PICKED}, headers=w.bureau.headers)).status_code == 200
+    await s.review_all(client, w, tender, bids, experts)
     await client.put(url, json=body, headers=w.admin.headers)
     r = await s.score(client, experts[0], tender["id"], bids[0]["id"], FULL)
     assert (r.status_code, r.json()["code"]) == (422, "expert_conflict_of_interest")
@@ -105,7 +107,7 @@ async def test_a_score_sheet_covers_every_criterion_within_its_weight(client):
     assert again.json()["version"] == 2
     # Once scoring has started the panel is fixed.
     others = await factories.many_signed_in("expert", 5)
-    r = await client.put(f"{API}/{tender['id']}/panel", json={"expert_user_ids": [str(e.id) for e in others]}, headers=w.bureau.headers)
+    r = await client.put(f"{API}/{tender['id']}/panel", json={"expert_user_ids": [str(e.id) for e in others], "reason": HAND_PICKED}, headers=w.bureau.headers)
     assert (r.status_code, r.json()["code"]) == (409, "panel_locked")
     own = (await client.get(f"{API}/{tender['id']}/scores", headers=experts[1].headers)).json()
     assert own["items"] == []
@@ -121,6 +123,8 @@ async def test_the_award_notice_lists_every_opened_bid_with_its_credit_grade_at_
         await s.bid(client, tender["id"], v, price)
     await s.credit_list(client, w.admin, vendors[3], tender["bid_deadline"][:10])
     await s.pass_deadline(client, w, tender)
+    bids = (await client.get(f"{API}/{tender['id']}/bids", headers=w.bureau.headers)).json()["items"]
+    await s.review_all(client, w, tender, bids)
     award = (await client.post(f"{API}/{tender['id']}/award", headers=w.bureau.headers)).json()
     assert [line["price"] for line in award["ranking"]] == ["480000.00", "490000.00", "500000.00"]
     assert [(b["price"], b["valid"]) for b in award["bidders"]] == [
@@ -260,7 +264,7 @@ async def test_an_upheld_challenge_voids_the_award_and_the_panel_rescores(client
     upheld = (await client.post(f"{API}/{tender['id']}/challenges", json={"grounds": "评分有误"}, headers=vendors[0].headers)).json()
     other = (await client.post(f"{API}/{tender['id']}/challenges", json={"grounds": "同上"}, headers=vendors[2].headers)).json()
     r = await client.post(
-        f"{API}/{tender['id']}/challenges/{upheld['id']}/resolve", json={"outcome": "upheld", "reply": "重新评审"}, headers=w.bureau.headers
+        f"{API}/{tender['id']}/challenges/{upheld['id']}/resolve", json={"outcome": "upheld", "reply": "重新评审", "remedy": "reevaluate"}, headers=w.bureau.headers
     )
     assert r.status_code == 200 and r.json()["status"] == "upheld"
     read = (await client.get(f"{API}/{tender['id']}", headers=w.bureau.headers)).json()

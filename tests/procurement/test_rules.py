@@ -126,7 +126,7 @@ def test_allowed_tender_transition_passes(current, target):
         ("published", "awarded"),
         ("published", "draft"),
         ("evaluating", "contracted"),
-        ("awarded", "failed"),
+        ("awarded", "published"),
         ("contracted", "cancelled"),
         ("cancelled", "published"),
         ("failed", "evaluating"),

@@ -51,7 +51,13 @@ BAD_TERMS = [
     ({"eligibility": {"min_assessment_grade": "6A"}}, "invalid_input"),
     ({"invited_vendor_ids": ["00000000-0000-0000-0000-000000000001"]}, "invitations_not_allowed"),
     ({"method": "invited_tender", "invited_vendor_ids": ["00000000-0000-0000-0000-000000000001"]}, "invitations_required"),
-    ({"method": "single_source"}, "single_source_requires_one_vendor"),
+    ({"method": "single_source", "evaluation_method": "lowest_price", "price_weight": None, "criteria": []},
+     "single_source_requires_one_vendor"),
+    ({"method": "inquiry"}, "evaluation_method_not_allowed"),
+    ({"method": "competitive_negotiation"}, "evaluation_method_not_allowed"),
+    ({"method": "single_source"}, "evaluation_method_not_allowed"),
+    ({"method": "competitive_consultation", "evaluation_method": "lowest_price", "price_weight": None, "criteria": []},
+     "evaluation_method_not_allowed"),
     ({"bid_deadline": "2030-01-01T00:00:00"}, "timezone_required"),
     ({"ceiling_amount": "0.00"}, "invalid_input"),
     ({"ceiling_amount": "1000000.005"}, "invalid_input"),
@@ -257,7 +263,7 @@ async def test_negotiation_published_just_before_national_day_2026_gets_the_righ
 
     monkeypatch.setattr(clock, "now", fixed_now)
     w = await s.world()
-    body = dict(method="competitive_negotiation")
+    body = dict(method="competitive_negotiation", evaluation_method="lowest_price", price_weight=None, criteria=[])
     draft = await client.post(API, json=s.tender_body(w, datetime(2026, 10, 10, 9, 30, tzinfo=SHANGHAI), **body), headers=w.bureau.headers)
     assert draft.status_code == 201, draft.text
     minimum = datetime.fromisoformat(draft.json()["minimum_bid_deadline"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ import httpx
 from govbuy.public import ocds
 from govbuy.settings import get_settings
 from tests import factories
+from tests.procurement import support as procurement_support
 from tests.factories import SignedIn
 
 API = "/api/v1"
@@ -140,11 +142,12 @@ async def pass_deadline(client: httpx.AsyncClient, p: Process) -> None:
 
 
 async def score_and_award(client: httpx.AsyncClient, p: Process) -> dict[str, Any]:
-    """A panel of five experts scores every valid bid (each expert a different score), then
+    """A panel of five experts drawn from the pool reviews and scores every valid bid (each expert a different score), then
     the bureau publishes the award notice."""
-    p.experts = [await factories.signed_in("expert") for _ in range(5)]
-    ok(await client.put(f"{API}/tenders/{p.id}/panel", json={"expert_user_ids": [str(e.id) for e in p.experts]}, headers=p.bureau.user.headers))
+    panel_world = SimpleNamespace(bureau=p.bureau.user)
+    p.experts = await procurement_support.draw_panel(client, panel_world, p.tender, 5)
     bids = ok(await client.get(f"{API}/tenders/{p.id}/bids", headers=p.bureau.user.headers))["items"]
+    await procurement_support.review_all(client, panel_world, p.tender, bids, p.experts)
     for n, b in enumerate(bids):
         for expert, technical in zip(p.experts, EXPERT_SCORES):
             scores = {"服务方案": technical, "团队与经验": f"{25 - n}.00"}

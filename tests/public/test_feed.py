@@ -85,7 +85,7 @@ async def test_an_upheld_challenge_publishes_one_release_cancelling_the_award(cl
     s.ok(
         await client.post(
             f"/api/v1/tenders/{p.id}/challenges/{challenge['id']}/resolve",
-            json={"outcome": "upheld", "reply": "复核后质疑成立"},
+            json={"outcome": "upheld", "reply": "复核后质疑成立", "remedy": "reevaluate"},
             headers=b.user.headers,
         )
     )

@@ -171,10 +171,9 @@ async def awarded_tender(
         await procurement.credit_list(client, world.admin, vendors[n], today.isoformat())
     await procurement.pass_deadline(client, world, tender)
     tender = ok(await client.get(f"{API}/tenders/{tender['id']}", headers=world.bureau.headers))
-    experts = [await factories.signed_in("expert") for _ in range(5)]
-    ok(await client.put(f"{API}/tenders/{tender['id']}/panel", json={"expert_user_ids": [str(e.id) for e in experts]},
-                        headers=world.bureau.headers))
+    experts = await procurement.draw_panel(client, world, tender, 5)
     bids = ok(await client.get(f"{API}/tenders/{tender['id']}/bids", headers=world.bureau.headers))["items"]
+    await procurement.review_all(client, world, tender, bids, experts)
     for n, b in enumerate(x for x in bids if x["status"] == "valid"):
         for m, expert in enumerate(experts):
             scores = {"服务方案": f"{36 + m % 3 - n}.00", "团队与经验": f"{26 - n}.50"}

@@ -124,8 +124,10 @@ async def test_public_tender_from_catalogue_to_a_standstill_that_passes(client):
     assert sorted(b["price"] for b in sung) == sorted(PRICES[:5])  # 唱标, without the withdrawn bid
     await rate(vendors[2], "C", "60.00")  # a later rating does not change the grade at opening
 
-    # A five-expert panel scores every valid bid.
+    # A five-expert panel, drawn at random from the pool, reviews and scores every valid bid.
     experts = await s.appoint_panel(client, w, tid, size=5)
+    opened_bids = (await client.get(f"{API}/tenders/{tid}/bids", headers=bureau.headers)).json()["items"]
+    await s.review_all(client, w, opened, opened_bids, experts)
     for bidder, sheets in SHEETS.items():
         for expert, (plan, team) in zip(experts, sheets):
             r = await s.score(client, expert, tid, bids[bidder]["id"], {"服务方案": plan, "团队与经验": team})
@@ -164,7 +166,7 @@ async def test_public_tender_from_catalogue_to_a_standstill_that_passes(client):
     verify = (await client.get(f"{API}/audit-events/verify", headers=admin.headers)).json()
     assert verify["ok"] is True
     actions = {e["action"] for e in (await client.get(f"{API}/audit-events", params={"entity_id": tid, "limit": 200}, headers=admin.headers)).json()["items"]}
-    assert {"tender.created", "tender.published", "tender.opened", "tender.panel_appointed", "tender.awarded"} <= actions
+    assert {"tender.created", "tender.published", "tender.opened", "tender.panel_drawn", "tender.awarded"} <= actions
 
 
 async def test_a_public_tender_with_two_bids_fails_and_frees_its_budget(client):

@@ -22,7 +22,10 @@ from tests.security.routes import Endpoint, app_endpoints
 
 PUBLIC = "public"
 SIGNED_IN = ROLES  # any_signed_in
-TENDER_ROLES = ("admin", "bureau", "expert", "supervisor", "vendor")  # evaluators have no business with tenders
+# evaluators have no business with tenders; the regulator reads those of its region
+TENDER_ROLES = ("admin", "bureau", "expert", "regulator", "supervisor", "vendor")
+PANEL_READERS = ("admin", "bureau", "expert", "regulator", "supervisor")
+COMPLAINT_READERS = ("admin", "bureau", "regulator", "supervisor", "vendor")
 READERS = ("admin", "supervisor")
 # Experts score bids; contracts, evaluations and their reports are none of their business.
 CONTRACT_READERS = ("admin", "bureau", "evaluator", "supervisor", "vendor")
@@ -96,16 +99,29 @@ EXPECTED: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("PATCH", "/api/v1/tenders/{tender_id}/bids/{bid_id}"): ("vendor",),
     ("POST", "/api/v1/tenders/{tender_id}/bids/{bid_id}/withdraw"): ("vendor",),
     # experts' individual scores are never public, nor shown to bidders (§8)
-    ("GET", "/api/v1/tenders/{tender_id}/bids/{bid_id}/scores"): ("admin", "bureau", "expert", "supervisor"),
-    ("PUT", "/api/v1/tenders/{tender_id}/bids/{bid_id}/scores"): ("expert",),
-    ("GET", "/api/v1/tenders/{tender_id}/scores"): ("admin", "bureau", "expert", "supervisor"),
-    ("GET", "/api/v1/tenders/{tender_id}/panel"): ("admin", "bureau", "expert", "supervisor"),
+    ("GET", "/api/v1/tenders/{tender_id}/bids/{bid_id}/scores"): PANEL_READERS,
+    # the panel scores: its experts and the purchaser's representatives (bureau users on it)
+    ("PUT", "/api/v1/tenders/{tender_id}/bids/{bid_id}/scores"): ("bureau", "expert"),
+    ("PUT", "/api/v1/tenders/{tender_id}/bids/{bid_id}/review"): ("bureau", "expert"),
+    ("GET", "/api/v1/tenders/{tender_id}/scores"): PANEL_READERS,
+    ("GET", "/api/v1/tenders/{tender_id}/panel"): PANEL_READERS,
     ("PUT", "/api/v1/tenders/{tender_id}/panel"): ("bureau",),
+    ("POST", "/api/v1/tenders/{tender_id}/panel/draw"): ("bureau",),
+    ("POST", "/api/v1/tenders/{tender_id}/panel/replace"): ("bureau",),
     ("POST", "/api/v1/tenders/{tender_id}/award"): ("bureau",),
     ("GET", "/api/v1/tenders/{tender_id}/award"): TENDER_ROLES,
     ("GET", "/api/v1/tenders/{tender_id}/challenges"): TENDER_ROLES,
     ("POST", "/api/v1/tenders/{tender_id}/challenges"): ("vendor",),
     ("POST", "/api/v1/tenders/{tender_id}/challenges/{challenge_id}/resolve"): ("bureau",),
+    # complaints (§1, §5): filed by a challenger, handled by the regulator of the region
+    ("GET", "/api/v1/complaints"): COMPLAINT_READERS,
+    ("POST", "/api/v1/complaints"): ("vendor",),
+    ("GET", "/api/v1/complaints/{complaint_id}"): COMPLAINT_READERS,
+    ("POST", "/api/v1/complaints/{complaint_id}/accept"): ("regulator",),
+    ("POST", "/api/v1/complaints/{complaint_id}/refuse"): ("regulator",),
+    ("POST", "/api/v1/complaints/{complaint_id}/suspend"): ("regulator",),
+    ("POST", "/api/v1/complaints/{complaint_id}/resume"): ("regulator",),
+    ("POST", "/api/v1/complaints/{complaint_id}/decide"): ("regulator",),
     ("GET", "/api/v1/experts/{user_id}/affiliations"): ("admin", "expert", "supervisor"),
     ("PUT", "/api/v1/experts/{user_id}/affiliations"): ("admin",),
     # contracts: the parties and the evaluators commissioned on them read (404 for the rest)
@@ -142,7 +158,7 @@ EXPECTED: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("POST", "/api/v1/evaluations/{evaluation_id}/appeals/{appeal_id}/resolve"): ("bureau",),
     ("GET", "/api/v1/evaluations/{evaluation_id}/report.pdf"): CONTRACT_READERS,
     # documents: everyone who writes may upload (not supervisors); reading is decided per document
-    ("POST", "/api/v1/documents"): ("admin", "bureau", "evaluator", "expert", "vendor"),
+    ("POST", "/api/v1/documents"): ("admin", "bureau", "evaluator", "expert", "regulator", "vendor"),
     ("GET", "/api/v1/documents/{sha256}"): SIGNED_IN,
     ("GET", "/api/v1/documents/{sha256}/meta"): SIGNED_IN,
     # reports
