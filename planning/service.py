@@ -16,11 +16,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -52,8 +55,31 @@ def _reads_all(actor: Actor) -> bool:
     return actor.role in READERS
 
 
-def _negative_keywords() -> tuple[str, ...]:
-    return get_settings().negative_keywords or rules.DEFAULT_NEGATIVE_KEYWORDS
+def negative_patterns() -> tuple[rules.NegativePattern, ...]:
+    """The negative list (负面清单) in force: the patterns of GOVBUY_NEGATIVE_LIST_FILE and the
+    phrases of GOVBUY_NEGATIVE_KEYWORDS when either is set (together they replace the default
+    list), else `rules.DEFAULT_NEGATIVE_PATTERNS`."""
+    settings = get_settings()
+    if settings.negative_list_file is None and not settings.negative_keywords:
+        return rules.DEFAULT_NEGATIVE_PATTERNS
+    from_file: tuple[rules.NegativePattern, ...] = ()
+    if settings.negative_list_file is not None:
+        path = settings.negative_list_file
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError as exc:
+            raise RuntimeError(f"GOVBUY_NEGATIVE_LIST_FILE {path} cannot be read: {exc}") from exc
+        from_file = _patterns_file(str(path), stamp)
+    return from_file + rules.negative_patterns_from_keywords(settings.negative_keywords or ())
+
+
+@lru_cache(maxsize=4)
+def _patterns_file(path: str, stamp: int) -> tuple[rules.NegativePattern, ...]:
+    # Keyed by the file's modification time: an edited list applies without a restart.
+    try:
+        return rules.negative_patterns_from_data(json.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:  # json.JSONDecodeError is a ValueError
+        raise RuntimeError(f"GOVBUY_NEGATIVE_LIST_FILE {path} is not a valid negative list: {exc}") from exc
 
 
 # --- catalogue (指导性目录) ----------------------------------------------------------------
@@ -200,7 +226,7 @@ async def add_catalogue_item(actor: Actor, catalogue_id: UUID, data: CatalogueIt
         await _lock_draft_catalogue(actor, catalogue_id)
         existing = [r["code"] for r in await db.fetch("SELECT code FROM catalogue_items WHERE catalogue_id = $1", catalogue_id)]
         item = rules.validate_catalogue_item(
-            data.code, data.name, data.description, existing_codes=existing, keywords=_negative_keywords()
+            data.code, data.name, data.description, existing_codes=existing, patterns=negative_patterns()
         )
         row = await db.fetchrow(
             f"""INSERT INTO catalogue_items (id, catalogue_id, code, level, parent_code, name, description, created_at)
@@ -464,7 +490,7 @@ async def import_catalogue(
     async with db.transaction():
         await _lock_draft_catalogue(actor, catalogue_id)
         existing = [r["code"] for r in await db.fetch("SELECT code FROM catalogue_items WHERE catalogue_id = $1", catalogue_id)]
-        items = rules.validate_catalogue_rows(raw_rows, existing, _negative_keywords())
+        items = rules.validate_catalogue_rows(raw_rows, existing, negative_patterns())
         report("checking", len(items), len(items))
         now = await clock.now()
         # Parents before children, so that the hierarchy holds at every insert.

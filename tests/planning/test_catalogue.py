@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 
 import pytest
 from openpyxl import Workbook
@@ -104,6 +105,22 @@ async def test_negative_keywords_come_from_the_settings(client, monkeypatch):
     # The default list no longer applies once the bureau configured its own.
     allowed = await client.post(f"{API}/{cat['id']}/items", json={"code": "E02", "name": "劳务派遣"}, headers=bureau.headers)
     assert allowed.status_code == 201
+
+
+async def test_the_negative_list_may_come_from_a_data_file(client, monkeypatch, tmp_path):
+    path = tmp_path / "negative-list.json"
+    path.write_text(
+        json.dumps([{"id": "goods.tea_break", "category": "goods", "pattern": "茶歇", "why": "refreshments are goods"}]),
+        encoding="utf-8",
+    )
+    configured = dataclasses.replace(get_settings(), negative_list_file=path)
+    monkeypatch.setattr(planning_service, "get_settings", lambda: configured)
+    bureau = await factories.signed_in("bureau")
+    cat = await new_catalogue(client, bureau)
+    await client.post(f"{API}/{cat['id']}/items", json={"code": "E", "name": "辅助性服务"}, headers=bureau.headers)
+    refused = await client.post(f"{API}/{cat['id']}/items", json={"code": "E01", "name": "会议茶歇"}, headers=bureau.headers)
+    assert refused.json()["errors"][0]["pattern"] == "goods.tea_break"
+    assert "第十条第（三）项" in refused.json()["detail"]
 
 
 async def test_publishing_supersedes_the_previous_version_and_freezes_it(client):
