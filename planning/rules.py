@@ -419,9 +419,9 @@ def _first_hit(item: NegativePattern, texts: Iterable[tuple[str, str]]) -> tuple
 def negative_message(match: NegativeMatch) -> str:
     """What the problem detail says of one match: the category, the pattern and the article."""
     return (
-        f"matches the negative-list pattern '{match.pattern_id}' ({match.why}) with "
-        f"'{match.matched}' in the {match.field}: {NEGATIVE_CATEGORY_LABELS[match.category]} may "
-        f"not be bought as a service ({match.article})"
+        f"matches the negative-list pattern '{match.pattern_id}' with '{match.matched}' in the "
+        f"{match.field}: {match.why}; {NEGATIVE_CATEGORY_LABELS[match.category]} may not be "
+        f"bought as a service ({match.article})"
     )
 
 

@@ -86,6 +86,7 @@ PASSING: list[str] = [
     "电梯安全检验检测服务",
     "心理健康服务",
     "就业招聘会组织服务",  # a public employment service, not the purchaser's recruitment
+    "企业招聘服务",
     "公开招聘考务服务",  # administering the exams, not hiring
     "建设工程监理服务",  # services about works are services
     "建设工程造价咨询服务",
