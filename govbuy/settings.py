@@ -34,6 +34,7 @@ class Settings:
     ocds_schema_dir: Path
     ocid_prefix: str
     negative_keywords: tuple[str, ...] | None
+    negative_list_file: Path | None
     login_max_failures: int
     login_window_seconds: int
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
@@ -62,6 +63,7 @@ def _secret_key(data_dir: Path) -> str:
 def get_settings() -> Settings:
     data_dir = Path(os.environ.get("GOVBUY_DATA_DIR", ROOT / ".govbuy")).resolve()
     keywords = os.environ.get("GOVBUY_NEGATIVE_KEYWORDS")
+    negative_list = os.environ.get("GOVBUY_NEGATIVE_LIST_FILE")
     origins = os.environ.get("GOVBUY_CORS_ORIGINS", "")
     return Settings(
         database_url=os.environ.get("DATABASE_URL") or None,
@@ -80,6 +82,7 @@ def get_settings() -> Settings:
         ),
         ocid_prefix=os.environ.get("GOVBUY_OCID_PREFIX", "ocds-govbuy"),
         negative_keywords=tuple(k for k in keywords.split(",") if k.strip()) if keywords else None,
+        negative_list_file=Path(negative_list).resolve() if negative_list else None,
         login_max_failures=int(os.environ.get("GOVBUY_LOGIN_MAX_FAILURES", "5")),
         login_window_seconds=int(os.environ.get("GOVBUY_LOGIN_WINDOW_SECONDS", "900")),
         cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),

@@ -1,5 +1,6 @@
 """Planning's commands: `govbuy import-catalogue` loads a whole guidance catalogue (指导性目录)
-from an .xlsx or .csv file with a progress bar."""
+from an .xlsx or .csv file with a progress bar; `govbuy negative-list` prints the negative list
+(负面清单) in force as the JSON a GOVBUY_NEGATIVE_LIST_FILE holds, or checks one."""
 
 from __future__ import annotations
 
@@ -83,6 +84,25 @@ def cmd_import_catalogue(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_negative_list(args: argparse.Namespace) -> None:
+    import json
+
+    from planning import rules, service
+
+    try:
+        if args.check:
+            patterns = rules.negative_patterns_from_data(json.loads(Path(args.check).read_text(encoding="utf-8")))
+        else:
+            patterns = service.negative_patterns()
+    except (OSError, ValueError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    if args.check:
+        print(f"{args.check}: {len(patterns)} patterns, all valid")
+        return
+    print(json.dumps(rules.negative_patterns_as_data(patterns), ensure_ascii=False, indent=2))
+
+
 def register_commands(subparsers: argparse._SubParsersAction) -> None:
     command = subparsers.add_parser(
         "import-catalogue", help="import a guidance catalogue (指导性目录) from an .xlsx or .csv file"
@@ -94,3 +114,10 @@ def register_commands(subparsers: argparse._SubParsersAction) -> None:
     command.add_argument("--title", help="title of the new draft")
     command.add_argument("--publish", action="store_true", help="publish the catalogue after the import")
     command.set_defaults(func=cmd_import_catalogue)
+
+    command = subparsers.add_parser(
+        "negative-list",
+        help="print the negative list (负面清单) in force as JSON, the format of GOVBUY_NEGATIVE_LIST_FILE",
+    )
+    command.add_argument("--check", metavar="FILE", help="check a negative-list file instead, and say what is wrong")
+    command.set_defaults(func=cmd_negative_list)

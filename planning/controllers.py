@@ -71,7 +71,9 @@ class CatalogueController(Controller):
     async def add_item(
         self, request: Request, catalogue_id: FromPath[UUID], data: JSONBody[CatalogueItemCreate]
     ) -> CatalogueItemRead:
-        """Add an item to a draft: its parent must exist, and the negative list (负面清单) is checked."""
+        """Add an item to a draft: its parent must exist, and the negative list (负面清单,
+        财政部令第102号 Art. 10) is checked; an item it refuses passes only with the bureau's
+        `negative_list_override_reason`, stored with the item and audited."""
         return await service.add_catalogue_item(request.user, catalogue_id, data)
 
     @get("/{catalogue_id:uuid}/items", guards=[any_signed_in])
@@ -81,11 +83,15 @@ class CatalogueController(Controller):
         catalogue_id: FromPath[UUID],
         level: Annotated[int | None, QueryParameter(ge=1, le=3)] = None,
         parent_code: Annotated[str | None, QueryParameter(max_length=5)] = None,
+        negative_list_overridden: Annotated[bool | None, QueryParameter()] = None,
         limit: Limit = None,
         cursor: Cursor = None,
     ) -> Page[CatalogueItemRead]:
-        """Items in code order, filtered by level or parent."""
-        return await service.list_catalogue_items(request.user, catalogue_id, level, parent_code, limit, cursor)
+        """Items in code order, filtered by level, parent, or whether they passed the negative
+        list (负面清单) only by the bureau's override (`negative_list_overridden=true`)."""
+        return await service.list_catalogue_items(
+            request.user, catalogue_id, level, parent_code, limit, cursor, negative_list_overridden
+        )
 
     @delete("/{catalogue_id:uuid}/items/{item_id:uuid}", guards=[requires("bureau")])
     async def remove_item(self, request: Request, catalogue_id: FromPath[UUID], item_id: FromPath[UUID]) -> None:

@@ -30,6 +30,7 @@ class CatalogueRead(Output):
     title: str
     status: Literal["draft", "published", "superseded"]
     item_count: int
+    negative_list_overrides: int = Field(description="items that passed the negative list by an override")
     created_at: datetime
     published_at: datetime | None
     superseded_at: datetime | None
@@ -41,6 +42,26 @@ class CatalogueItemCreate(Input):
     code: str = Field(max_length=20, description="A, A01 or A0101 (level 1, 2, 3)")
     name: str = Field(max_length=200)
     description: str = Field(default="", max_length=4000)
+    negative_list_override_reason: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="why an item the negative list (负面清单, 财政部令第102号 Art. 10) refuses is a "
+        "service all the same: the override is stored with the item and audited; ignored when "
+        "the item matches nothing",
+    )
+
+
+class NegativeListMatchRead(Output):
+    pattern: str = Field(description="id of the negative-list pattern, e.g. goods.purchase")
+    category: Literal["goods", "works", "works_and_services", "financing", "own_staffing", "other"]
+    article: str = Field(description="the article the pattern enforces")
+    field: Literal["name", "description"]
+    matched: str = Field(description="the text the pattern matched (normalised)")
+
+
+class NegativeListOverrideRead(Output):
+    reason: str
+    matches: list[NegativeListMatchRead] = Field(description="the patterns the bureau overrode")
 
 
 class CatalogueItemRead(Output):
@@ -51,12 +72,16 @@ class CatalogueItemRead(Output):
     parent_code: str | None
     name: str
     description: str
+    negative_list_override: NegativeListOverrideRead | None = Field(
+        description="set when the item passed the negative list only by the bureau's override"
+    )
 
 
 class CatalogueImportRead(Output):
     catalogue_id: UUID
     imported: int
     by_level: dict[str, int] = Field(description='items imported per level: {"1": n, "2": n, "3": n}')
+    negative_list_overrides: int = Field(description="rows that passed the negative list by an override")
     file_sha256: str
 
 

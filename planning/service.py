@@ -16,11 +16,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -52,15 +55,40 @@ def _reads_all(actor: Actor) -> bool:
     return actor.role in READERS
 
 
-def _negative_keywords() -> tuple[str, ...]:
-    return get_settings().negative_keywords or rules.DEFAULT_NEGATIVE_KEYWORDS
+def negative_patterns() -> tuple[rules.NegativePattern, ...]:
+    """The negative list (负面清单) in force: the patterns of GOVBUY_NEGATIVE_LIST_FILE and the
+    phrases of GOVBUY_NEGATIVE_KEYWORDS when either is set (together they replace the default
+    list), else `rules.DEFAULT_NEGATIVE_PATTERNS`."""
+    settings = get_settings()
+    if settings.negative_list_file is None and not settings.negative_keywords:
+        return rules.DEFAULT_NEGATIVE_PATTERNS
+    from_file: tuple[rules.NegativePattern, ...] = ()
+    if settings.negative_list_file is not None:
+        path = settings.negative_list_file
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError as exc:
+            raise RuntimeError(f"GOVBUY_NEGATIVE_LIST_FILE {path} cannot be read: {exc}") from exc
+        from_file = _patterns_file(str(path), stamp)
+    return from_file + rules.negative_patterns_from_keywords(settings.negative_keywords or ())
+
+
+@lru_cache(maxsize=4)
+def _patterns_file(path: str, stamp: int) -> tuple[rules.NegativePattern, ...]:
+    # Keyed by the file's modification time: an edited list applies without a restart.
+    try:
+        return rules.negative_patterns_from_data(json.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:  # json.JSONDecodeError is a ValueError
+        raise RuntimeError(f"GOVBUY_NEGATIVE_LIST_FILE {path} is not a valid negative list: {exc}") from exc
 
 
 # --- catalogue (指导性目录) ----------------------------------------------------------------
 
 _CATALOGUE_COLUMNS = """c.id, c.region_code, c.year, c.version_no, c.title, c.status, c.created_at,
     c.published_at, c.superseded_at, c.superseded_by, c.version,
-    (SELECT count(*) FROM catalogue_items i WHERE i.catalogue_id = c.id) AS item_count"""
+    (SELECT count(*) FROM catalogue_items i WHERE i.catalogue_id = c.id) AS item_count,
+    (SELECT count(*) FROM catalogue_items i
+      WHERE i.catalogue_id = c.id AND i.negative_list_override IS NOT NULL) AS negative_list_overrides"""
 
 
 def _catalogue_read(row: Any) -> CatalogueRead:
@@ -192,7 +220,27 @@ def _item_read(row: Any) -> CatalogueItemRead:
     return CatalogueItemRead.model_validate(dict(row))
 
 
-_ITEM_COLUMNS = "id, catalogue_id, code, level, parent_code, name, description"
+_ITEM_COLUMNS = "id, catalogue_id, code, level, parent_code, name, description, negative_list_override"
+
+
+def _override_json(item: rules.CatalogueRow) -> dict[str, Any] | None:
+    override = item.negative_list_override
+    return override.as_dict() if override is not None else None
+
+
+async def _audit_override(actor: Actor | None, catalogue_id: UUID, item_id: UUID, item: rules.CatalogueRow) -> None:
+    """An exception to Art. 10 gets an audit event of its own, so that supervisors find every
+    override (who made it, when, why, against which patterns) in the audit log."""
+    override = _override_json(item)
+    if override is None:
+        return
+    await audit.record(
+        actor,
+        "catalogue_item.negative_list_overridden",
+        "catalogue_item",
+        item_id,
+        after={"catalogue_id": catalogue_id, "code": item.code, "name": item.name, **override},
+    )
 
 
 async def add_catalogue_item(actor: Actor, catalogue_id: UUID, data: CatalogueItemCreate) -> CatalogueItemRead:
@@ -200,11 +248,17 @@ async def add_catalogue_item(actor: Actor, catalogue_id: UUID, data: CatalogueIt
         await _lock_draft_catalogue(actor, catalogue_id)
         existing = [r["code"] for r in await db.fetch("SELECT code FROM catalogue_items WHERE catalogue_id = $1", catalogue_id)]
         item = rules.validate_catalogue_item(
-            data.code, data.name, data.description, existing_codes=existing, keywords=_negative_keywords()
+            data.code,
+            data.name,
+            data.description,
+            existing_codes=existing,
+            patterns=negative_patterns(),
+            override_reason=data.negative_list_override_reason,
         )
         row = await db.fetchrow(
-            f"""INSERT INTO catalogue_items (id, catalogue_id, code, level, parent_code, name, description, created_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {_ITEM_COLUMNS}""",
+            f"""INSERT INTO catalogue_items
+                    (id, catalogue_id, code, level, parent_code, name, description, negative_list_override, created_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {_ITEM_COLUMNS}""",
             uuid4(),
             catalogue_id,
             item.code,
@@ -212,11 +266,13 @@ async def add_catalogue_item(actor: Actor, catalogue_id: UUID, data: CatalogueIt
             item.parent_code,
             item.name,
             item.description,
+            _override_json(item),
             await clock.now(),
         )
         await db.execute("UPDATE catalogues SET version = version + 1 WHERE id = $1", catalogue_id)
         result = _item_read(row)
         await audit.record(actor, "catalogue_item.added", "catalogue_item", row["id"], after=result.model_dump())
+        await _audit_override(actor, catalogue_id, row["id"], item)
     return result
 
 
@@ -245,8 +301,10 @@ async def list_catalogue_items(
     parent_code: str | None,
     limit: int | None,
     cursor: str | None,
+    negative_list_overridden: bool | None = None,
 ) -> Page[CatalogueItemRead]:
-    """Items in code order (A, A01, A0101, A0102, …), filtered by level or parent."""
+    """Items in code order (A, A01, A0101, A0102, …), filtered by level, parent, or whether
+    they passed the negative list by an override."""
     await get_catalogue(actor, catalogue_id)
     limit = check_limit(limit)
     (after_code,) = typed_cursor(cursor, str)
@@ -254,12 +312,14 @@ async def list_catalogue_items(
         f"""SELECT {_ITEM_COLUMNS} FROM catalogue_items
             WHERE catalogue_id = $1 AND ($2::int IS NULL OR level = $2)
               AND ($3::text IS NULL OR parent_code = $3) AND ($4::text IS NULL OR code > $4)
+              AND ($6::boolean IS NULL OR (negative_list_override IS NOT NULL) = $6)
             ORDER BY code LIMIT $5""",
         catalogue_id,
         level,
         parent_code,
         after_code,
         limit + 1,
+        negative_list_overridden,
     )
     return page(rows, limit, lambda r: (r["code"],), _item_read)
 
@@ -341,6 +401,9 @@ _HEADERS = {
     "说明": "description",
     "描述": "description",
     "备注": "description",
+    "negative_list_override_reason": "negative_list_override_reason",
+    "负面清单例外理由": "negative_list_override_reason",
+    "例外理由": "negative_list_override_reason",
 }
 MAX_IMPORT_ROWS = 50_000
 # An .xlsx is a zip: refuse one that would inflate beyond this (a zip bomb), whatever its size.
@@ -411,8 +474,8 @@ def _csv_rows(content: bytes) -> list[tuple[Any, ...]]:
 
 def read_import_file(filename: str, content: bytes) -> list[dict[str, Any]]:
     """The data rows of an import file (.xlsx or .csv with a header row naming code, name and
-    optionally description), one dict per row after the header, blank rows kept so that row
-    numbers match what a spreadsheet shows."""
+    optionally description and negative_list_override_reason), one dict per row after the
+    header, blank rows kept so that row numbers match what a spreadsheet shows."""
     if len(content) > import_limit_bytes():
         raise RuleViolation(
             "import_file_too_large", f"the file is larger than {import_limit_bytes()} bytes", status=413
@@ -444,7 +507,8 @@ def read_import_file(filename: str, content: bytes) -> list[dict[str, Any]]:
         index = columns.get(key)
         return row[index] if index is not None and index < len(row) else None
 
-    return [{k: cell(row, k) for k in ("code", "name", "description")} for row in rows[1:]]
+    keys = ("code", "name", "description", "negative_list_override_reason")
+    return [{k: cell(row, k) for k in keys} for row in rows[1:]]
 
 
 async def import_catalogue(
@@ -464,24 +528,35 @@ async def import_catalogue(
     async with db.transaction():
         await _lock_draft_catalogue(actor, catalogue_id)
         existing = [r["code"] for r in await db.fetch("SELECT code FROM catalogue_items WHERE catalogue_id = $1", catalogue_id)]
-        items = rules.validate_catalogue_rows(raw_rows, existing, _negative_keywords())
+        items = rules.validate_catalogue_rows(raw_rows, existing, negative_patterns())
         report("checking", len(items), len(items))
         now = await clock.now()
         # Parents before children, so that the hierarchy holds at every insert.
-        ordered = sorted(items, key=lambda i: (i.level, i.code))
+        ordered = [(uuid4(), i) for i in sorted(items, key=lambda i: (i.level, i.code))]
         done = 0
         for start in range(0, len(ordered), IMPORT_BATCH):
             batch = ordered[start : start + IMPORT_BATCH]
             await db.executemany(
-                """INSERT INTO catalogue_items (id, catalogue_id, code, level, parent_code, name, description, created_at)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
-                [(uuid4(), catalogue_id, i.code, i.level, i.parent_code, i.name, i.description, now) for i in batch],
+                """INSERT INTO catalogue_items
+                       (id, catalogue_id, code, level, parent_code, name, description, negative_list_override, created_at)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+                [
+                    (ident, catalogue_id, i.code, i.level, i.parent_code, i.name, i.description, _override_json(i), now)
+                    for ident, i in batch
+                ],
             )
             done += len(batch)
             report("writing", done, len(ordered))
         await db.execute("UPDATE catalogues SET version = version + 1 WHERE id = $1", catalogue_id)
         by_level = {str(level): sum(1 for i in items if i.level == level) for level in (1, 2, 3)}
-        result = CatalogueImportRead(catalogue_id=catalogue_id, imported=len(items), by_level=by_level, file_sha256=digest)
+        overridden = [(ident, i) for ident, i in ordered if i.negative_list_override is not None]
+        result = CatalogueImportRead(
+            catalogue_id=catalogue_id,
+            imported=len(items),
+            by_level=by_level,
+            negative_list_overrides=len(overridden),
+            file_sha256=digest,
+        )
         await audit.record(
             actor,
             "catalogue.imported",
@@ -489,6 +564,8 @@ async def import_catalogue(
             catalogue_id,
             after={"filename": filename[:200], **result.model_dump()},
         )
+        for ident, item in overridden:
+            await _audit_override(actor, catalogue_id, ident, item)
     return result
 
 

@@ -2,7 +2,7 @@
 lines (先有预算、后购买服务). The schema itself (with its constraints) is the raw SQL of the
 migration; these classes name the same columns for Piccolo."""
 
-from piccolo.columns import UUID, ForeignKey, Integer, Numeric, SmallInt, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, UUID, ForeignKey, Integer, Numeric, SmallInt, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from govbuy.tables import Organisation
@@ -35,6 +35,9 @@ class CatalogueItem(Table, tablename="catalogue_items"):
     parent_code = Varchar(length=5, null=True)
     name = Varchar(length=200)
     description = Text()
+    # The bureau's override of the negative list (负面清单): {reason, matches}; null when the
+    # item matched nothing.
+    negative_list_override = JSONB(null=True)
     created_at = Timestamptz()
 
 

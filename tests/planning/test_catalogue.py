@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 
 import pytest
 from openpyxl import Workbook
@@ -93,6 +94,69 @@ async def test_negative_list_item_is_refused(client):
     assert await item_count(cat["id"]) == 1
 
 
+async def test_a_refused_item_passes_by_an_override_that_supervisors_see(client):
+    bureau = await factories.signed_in("bureau")
+    supervisor = await factories.signed_in("supervisor")
+    cat = await new_catalogue(client, bureau)
+    await client.post(f"{API}/{cat['id']}/items", json={"code": "E", "name": "辅助性服务"}, headers=bureau.headers)
+    item = {"code": "E01", "name": "应急救援队伍派遣服务"}
+
+    refused = await client.post(f"{API}/{cat['id']}/items", json=item, headers=bureau.headers)
+    problem = refused.json()
+    assert (refused.status_code, problem["code"]) == (422, "catalogue_item_in_negative_list")
+    assert "'own_staffing.dispatch'" in problem["detail"] and "the purchaser's own staffing" in problem["detail"]
+    assert "财政部令第102号 第十条第（五）项" in problem["detail"]
+    assert (problem["errors"][0]["category"], problem["errors"][0]["pattern"]) == ("own_staffing", "own_staffing.dispatch")
+
+    vague = await client.post(
+        f"{API}/{cat['id']}/items", json={**item, "negative_list_override_reason": "误判"}, headers=bureau.headers
+    )
+    assert (vague.status_code, vague.json()["code"]) == (422, "negative_list_override_reason_required")
+
+    reason = "承接主体派出自有救援队伍提供现场救援，不是劳务派遣用工"
+    r = await client.post(
+        f"{API}/{cat['id']}/items", json={**item, "negative_list_override_reason": reason}, headers=bureau.headers
+    )
+    assert r.status_code == 201, r.text
+    override = r.json()["negative_list_override"]
+    assert override["reason"] == reason
+    assert [(m["pattern"], m["category"], m["matched"]) for m in override["matches"]] == [
+        ("own_staffing.dispatch", "own_staffing", "派遣")
+    ]
+
+    # Supervisors find the exception on the catalogue, among its items and in the audit log.
+    seen = (await client.get(f"{API}/{cat['id']}", headers=supervisor.headers)).json()
+    assert seen["negative_list_overrides"] == 1
+    overridden = await client.get(
+        f"{API}/{cat['id']}/items", params={"negative_list_overridden": "true"}, headers=supervisor.headers
+    )
+    assert [i["code"] for i in overridden.json()["items"]] == ["E01"]
+    events = await client.get(
+        "/api/v1/audit-events",
+        params={"entity_type": "catalogue_item", "entity_id": r.json()["id"]},
+        headers=supervisor.headers,
+    )
+    audited = {e["action"]: e for e in events.json()["items"]}
+    assert audited["catalogue_item.negative_list_overridden"]["after"]["reason"] == reason
+    assert audited["catalogue_item.negative_list_overridden"]["actor_username"] == bureau.user.username
+
+
+async def test_an_import_row_passes_the_negative_list_by_its_override_reason(client):
+    bureau = await factories.signed_in("bureau")
+    cat = await new_catalogue(client, bureau)
+    content = (
+        "code,name,description,negative_list_override_reason\n"
+        "E,政府履职所需辅助性服务,,\n"
+        "E01,应急救援服务,,\n"
+        "E0101,应急救援队伍派遣服务,,派出自有救援队伍，非劳务派遣用工\n"
+    )
+    r = await upload(client, bureau, cat["id"], "c.csv", content.encode())
+    assert r.status_code == 200, r.text
+    assert (r.json()["imported"], r.json()["negative_list_overrides"]) == (3, 1)
+    overridden = await client.get(f"{API}/{cat['id']}/items", params={"negative_list_overridden": "true"}, headers=bureau.headers)
+    assert [i["negative_list_override"]["matches"][0]["pattern"] for i in overridden.json()["items"]] == ["own_staffing.dispatch"]
+
+
 async def test_negative_keywords_come_from_the_settings(client, monkeypatch):
     configured = dataclasses.replace(get_settings(), negative_keywords=("茶歇",))
     monkeypatch.setattr(planning_service, "get_settings", lambda: configured)
@@ -104,6 +168,22 @@ async def test_negative_keywords_come_from_the_settings(client, monkeypatch):
     # The default list no longer applies once the bureau configured its own.
     allowed = await client.post(f"{API}/{cat['id']}/items", json={"code": "E02", "name": "劳务派遣"}, headers=bureau.headers)
     assert allowed.status_code == 201
+
+
+async def test_the_negative_list_may_come_from_a_data_file(client, monkeypatch, tmp_path):
+    path = tmp_path / "negative-list.json"
+    path.write_text(
+        json.dumps([{"id": "goods.tea_break", "category": "goods", "pattern": "茶歇", "why": "refreshments are goods"}]),
+        encoding="utf-8",
+    )
+    configured = dataclasses.replace(get_settings(), negative_list_file=path)
+    monkeypatch.setattr(planning_service, "get_settings", lambda: configured)
+    bureau = await factories.signed_in("bureau")
+    cat = await new_catalogue(client, bureau)
+    await client.post(f"{API}/{cat['id']}/items", json={"code": "E", "name": "辅助性服务"}, headers=bureau.headers)
+    refused = await client.post(f"{API}/{cat['id']}/items", json={"code": "E01", "name": "会议茶歇"}, headers=bureau.headers)
+    assert refused.json()["errors"][0]["pattern"] == "goods.tea_break"
+    assert "第十条第（三）项" in refused.json()["detail"]
 
 
 async def test_publishing_supersedes_the_previous_version_and_freezes_it(client):

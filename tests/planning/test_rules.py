@@ -1,5 +1,5 @@
-"""Unit tests of planning.rules: the guidance catalogue (codes, the negative list, import,
-versions, what a tender may buy) and the budget arithmetic."""
+"""Unit tests of planning.rules: the guidance catalogue (codes, import, versions, what a tender
+may buy) and the budget arithmetic. The negative list has its own: test_negative_list.py."""
 
 from __future__ import annotations
 
@@ -11,12 +11,10 @@ from hypothesis import strategies as st
 
 from govbuy.rules import RuleViolation
 from planning.rules import (
-    DEFAULT_NEGATIVE_KEYWORDS,
     LEVEL1_CATEGORIES,
     BudgetLine,
     change_amount,
     check_catalogue_transition,
-    check_negative_list,
     check_tender_catalogue_item,
     commit_extra,
     commit_reservation,
@@ -68,48 +66,6 @@ def test_parent_code_goes_one_level_up():
     assert parent_code("A0101") == "A01"
     assert parent_code("A01") == "A"
     assert parent_code("A") is None
-
-
-def test_negative_list_rejects_goods_and_names_the_keyword():
-    with pytest.raises(RuleViolation) as exc:
-        check_negative_list("办公设备采购", "", DEFAULT_NEGATIVE_KEYWORDS)
-    assert violation(exc).code == "catalogue_item_in_negative_list"
-    assert "设备采购" in violation(exc).detail
-    assert violation(exc).errors[0]["field"] == "name"
-
-
-def test_negative_list_rejects_staffing_named_in_the_description():
-    with pytest.raises(RuleViolation) as exc:
-        check_negative_list(
-            "窗口服务", "以劳务派遣方式补充本单位窗口人员", DEFAULT_NEGATIVE_KEYWORDS
-        )
-    assert "劳务派遣" in violation(exc).detail
-    assert violation(exc).errors[0]["field"] == "description"
-
-
-def test_negative_list_is_not_fooled_by_spaces_or_full_width_text():
-    with pytest.raises(RuleViolation):
-        check_negative_list("劳务 派遣", "", DEFAULT_NEGATIVE_KEYWORDS)
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        "居家养老服务",
-        "社区矫正社会工作服务",
-        "社区文化建设活动组织",
-        "设备运维服务",
-        "工程监理服务",
-    ],
-)
-def test_negative_list_accepts_ordinary_services(name):
-    check_negative_list(name, "面向辖区居民提供服务", DEFAULT_NEGATIVE_KEYWORDS)
-
-
-def test_negative_list_uses_the_keywords_it_is_given():
-    check_negative_list("办公设备采购", "", ("融资",))
-    with pytest.raises(RuleViolation):
-        check_negative_list("养老服务", "", ("养老",))
 
 
 def test_catalogue_import_accepts_a_valid_file_with_a_parent_already_in_the_catalogue():
