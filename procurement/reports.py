@@ -132,7 +132,17 @@ SELECT t.id, t.title, t.description, t.method, t.ceiling_amount, t.contract_mont
                                                    'credit_grade', x.credit_grade_at_opening)
                                  ORDER BY x.submitted_at, x.id), '[]')
           FROM bids x JOIN organisations o ON o.id = x.vendor_id
-         WHERE x.tender_id = t.id AND x.status = 'invalid') AS invalid_bids
+         WHERE x.tender_id = t.id AND x.status = 'invalid') AS invalid_bids,
+       (SELECT coalesce(json_agg(json_build_object('vendor_name', o.name, 'price', x.price,
+                                                   'reasons', (SELECT string_agg(r.reason, '；' ORDER BY r.reviewed_at)
+                                                               FROM bid_reviews r WHERE r.bid_id = x.id AND NOT r.responsive))
+                                 ORDER BY x.submitted_at, x.id), '[]')
+          FROM bids x JOIN organisations o ON o.id = x.vendor_id
+         WHERE x.tender_id = t.id AND x.status = 'valid' AND x.review_status = 'non_responsive') AS non_responsive_bids,
+       (SELECT coalesce(json_agg(json_build_object('name', u.username, 'role', p.member_role)
+                                 ORDER BY p.member_role, u.username), '[]')
+          FROM tender_panel_members p JOIN users u ON u.id = p.expert_user_id WHERE p.tender_id = t.id) AS panel,
+       (SELECT coalesce(json_agg(d.id ORDER BY d.drawn_at, d.id), '[]') FROM panel_draws d WHERE d.tender_id = t.id AND d.kind <> 'hand_picked') AS draw_ids
 FROM tenders t
 JOIN organisations b ON b.id = t.bureau_id
 JOIN LATERAL (
@@ -206,6 +216,13 @@ async def award_notice_data(tender_id: UUID) -> tuple[dict[str, Any], str, str, 
             {"vendor_name": b["vendor_name"], "price": _decimal(b["price"]), "credit_grade": b["credit_grade"],
              "reason": _invalid_reason(b["eligibility"])}
             for b in row["invalid_bids"]
+        ],
+        # 87号令 Art. 69: the notice names the panel; and says which bids were found non-responsive, and why.
+        "panel": row["panel"],
+        "draw_ids": row["draw_ids"],
+        "non_responsive_bids": [
+            {"vendor_name": b["vendor_name"], "price": _decimal(b["price"]), "reasons": b["reasons"]}
+            for b in row["non_responsive_bids"]
         ],
     }
     title = "中标结果公告" if tendering else "成交结果公告"

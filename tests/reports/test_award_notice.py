@@ -48,7 +48,7 @@ async def test_award_notice_shows_the_ranking_with_credit_grades_at_opening(clie
     assert "深圳市晨曦公益服务中心" in text and "870,000.00" in text
     assert "开标时资格审查未通过：列入信用名单" in text
     assert "有效投标3份，无效投标1份" in text
-    assert "评审委员会由5名评审专家组成" in text
+    assert "评审委员会由5名成员组成" in text and "评审专家从专家库中随机抽取（抽取记录：" in text
     assert "本公告期限为1个工作日" in text and "公告期限届满之日起7个工作日内" in text
 
 
