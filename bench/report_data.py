@@ -93,6 +93,11 @@ FINDINGS = {
 }
 
 
+# The expert pool of the sample award (姓名 as the award notice lists them, 87号令 Art. 69).
+EXPERT_NAMES = ("王建国", "李秀英", "张伟", "刘芳", "陈志强", "杨丽", "赵敏", "黄海涛")
+NON_RESPONSIVE_REASON = "服务方案未响应招标文件第三章第2条夜间应急服务的实质性要求"
+
+
 def local(day: date, hour: int = 10, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=SHANGHAI)
 
@@ -484,12 +489,15 @@ async def add_awarded_tender(
     prices: tuple[str, ...] = ("1068000.00", "1093456.78", "1126000.00", "1150000.00", "1049000.00"),
     credit_grades: tuple[str | None, ...] = ("A", "B", None, "A", "C"),
     invalid: tuple[int, ...] = (4,),
+    non_responsive: tuple[int, ...] = (3,),
     awarded_on: date | None = None,
 ) -> UUID:
-    """A public tender of the world's bureau, opened and scored by a panel of five and awarded
-    (in its standstill): bidder i is vendor i, bids `prices[i]` with `credit_grades[i]` at
-    opening; bidders in `invalid` were on a credit list at opening. The ranking is computed by
-    the procurement rules from the experts' score sheets, as `award_tender` does."""
+    """A public tender of the world's bureau, opened, reviewed and scored by a panel of five
+    drawn from a pool of eight, and awarded (in its standstill): bidder i is vendor i, bids
+    `prices[i]` with `credit_grades[i]` at opening; bidders in `invalid` were on a credit list at
+    opening, those in `non_responsive` were found non-responsive by the panel (符合性审查). The
+    draw is recorded as `draw_panel` records it (its seed replays to the panel), and the ranking
+    is computed by the procurement rules from the experts' score sheets, as `award_tender` does."""
     from govbuy import clock
     from procurement import rules as procurement_rules
 
@@ -501,15 +509,17 @@ async def add_awarded_tender(
     tender_id, award_id = world.uuid(), world.uuid()
     criteria = [{"name": "服务方案", "weight": "40"}, {"name": "团队与经验", "weight": "30"}]
     platform = world.uuid()
-    experts = [world.uuid() for _ in range(5)]
+    pool = [world.uuid() for _ in EXPERT_NAMES]
+    seed = hashlib.sha256(f"{tender_id}:draw".encode()).hexdigest()
+    experts = procurement_rules.draw_experts(seed, pool, 5)
     await db.execute(
         "INSERT INTO organisations (id, name, kind, created_at) VALUES ($1, '评审专家库', 'platform', $2)",
         platform, published,
     )
     await db.executemany(
-        """INSERT INTO users (id, username, password_hash, organisation_id, role, created_at)
-           VALUES ($1, $2, $3, $4, 'expert', $5)""",
-        [(e, f"report-expert-{e.hex[:8]}", NOT_A_PASSWORD_HASH, platform, published) for e in experts],
+        """INSERT INTO users (id, username, full_name, password_hash, organisation_id, role, created_at)
+           VALUES ($1, $2, $3, $4, $5, 'expert', $6)""",
+        [(e, f"report-expert-{e.hex[:8]}", name, NOT_A_PASSWORD_HASH, platform, published) for e, name in zip(pool, EXPERT_NAMES)],
     )
     bids, ranked_input = [], []
     for n, price in enumerate(prices):
@@ -526,7 +536,7 @@ async def add_awarded_tender(
             "not eligible at opening" if n in invalid else None,
             hashlib.md5(str(bid_id).encode()).hexdigest(), hashlib.sha256(str(bid_id).encode()).hexdigest(),
         ))
-        if n not in invalid:
+        if n not in invalid and n not in non_responsive:
             strength = rng.uniform(0.72, 0.95)
             sheets = {
                 e: {"服务方案": (Decimal(40) * Decimal(str(round(strength + rng.uniform(-0.05, 0.05), 2)))).quantize(Decimal("0.5")),
@@ -566,9 +576,35 @@ async def add_awarded_tender(
                VALUES ($1, $2, $3, $4, $5, '服务方案（略）', $7, $6, $6, $8, $8, $9, $10, $11, $12)""",
             bids,
         )
+        drawn_at = deadline + timedelta(hours=1)
+        await db.execute(
+            """INSERT INTO panel_draws (id, tender_id, kind, seed, candidates, excluded, drawn, drawn_at, drawn_by)
+               VALUES ($1, $2, 'draw', $3, $4, '[]', $5, $6, $7)""",
+            world.uuid(), tender_id, seed, [str(e) for e in pool], [str(e) for e in experts], drawn_at, world.bureau_user_id,
+        )
         await db.executemany(
             "INSERT INTO tender_panel_members (tender_id, expert_user_id, appointed_at, appointed_by) VALUES ($1, $2, $3, $4)",
-            [(tender_id, e, deadline + timedelta(hours=1), world.bureau_user_id) for e in experts],
+            [(tender_id, e, drawn_at, world.bureau_user_id) for e in experts],
+        )
+        reviews = []
+        for n, bid in enumerate(bids):
+            if n in invalid:
+                continue
+            reviews.append((bid[0], "qualification", tender_id, True, "资格证明文件齐全有效", world.bureau_user_id, drawn_at))
+            reviews.append((
+                bid[0], "compliance", tender_id, n not in non_responsive,
+                NON_RESPONSIVE_REASON if n in non_responsive else "实质性响应招标文件要求", experts[0], drawn_at,
+            ))
+        await db.executemany(
+            """INSERT INTO bid_reviews (bid_id, stage, tender_id, responsive, reason, reviewed_by, reviewed_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+            reviews,
+        )
+        await db.execute(
+            """UPDATE bids SET review_status = CASE WHEN status = 'invalid' OR id = ANY($2::uuid[]) THEN 'non_responsive'
+                                                    ELSE 'responsive' END
+               WHERE tender_id = $1""",
+            tender_id, [bids[n][0] for n in non_responsive],
         )
         await db.execute(
             """INSERT INTO tender_awards (id, tender_id, winning_bid_id, vendor_id, price, ranking, awarded_at,

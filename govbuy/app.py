@@ -40,6 +40,7 @@ from govbuy.public.controllers import (
     OcdsController,
     PublicContractController,
     PublicTenderController,
+    PublicNoticeController,
     PublicVendorController,
 )
 from govbuy.settings import get_settings
@@ -207,6 +208,7 @@ def route_handlers() -> list:
         EvaluationReportController,
         PublicTenderController,
         PublicContractController,
+        PublicNoticeController,
         PublicVendorController,
         OcdsController,
     ]

@@ -97,11 +97,15 @@ class UserCreate(Input):
     password: str = Field(min_length=10, max_length=256)
     organisation_id: UUID
     role: Role
+    full_name: str | None = Field(
+        None, min_length=1, max_length=64, description="姓名: an expert's is published in award notices (87号令 Art. 69)"
+    )
 
 
 class UserRead(Output):
     id: UUID
     username: str
+    full_name: str | None
     organisation_id: UUID
     role: Role
     active: bool

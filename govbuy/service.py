@@ -91,6 +91,11 @@ async def create_organisation(actor: Actor, data: OrganisationCreate) -> Organis
     return result
 
 
+async def region_of(organisation_id: UUID) -> str | None:
+    """An organisation's region (行政区划代码): a bureau's catalogue, a regulator's oversight."""
+    return await db.fetchval("SELECT region_code FROM organisations WHERE id = $1", organisation_id)
+
+
 async def get_organisation(org_id: UUID) -> OrganisationRead:
     row = await db.fetchrow(f"SELECT {_ORG_COLUMNS} FROM organisations WHERE id = $1", org_id)
     if row is None:
@@ -114,7 +119,7 @@ async def list_organisations(kind: str | None, limit: int | None, cursor: str | 
     return page(rows, limit, lambda r: (r["name"], r["id"]), lambda r: OrganisationRead.model_validate(dict(r)))
 
 
-_USER_COLUMNS = "id, username, organisation_id, role, active, created_at"
+_USER_COLUMNS = "id, username, full_name, organisation_id, role, active, created_at"
 
 
 async def create_user(actor: Actor | None, data: UserCreate) -> UserRead:
@@ -131,14 +136,15 @@ async def create_user(actor: Actor | None, data: UserCreate) -> UserRead:
         if await db.fetchval("SELECT 1 FROM users WHERE username = $1", data.username):
             raise RuleViolation("username_taken", f"username '{data.username}' is taken", status=409)
         row = await db.fetchrow(
-            f"""INSERT INTO users (id, username, password_hash, organisation_id, role, created_at)
-                VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_USER_COLUMNS}""",
+            f"""INSERT INTO users (id, username, password_hash, organisation_id, role, created_at, full_name)
+                VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_USER_COLUMNS}""",
             uuid4(),
             data.username,
             password_hash,
             data.organisation_id,
             data.role,
             await clock.now(),
+            data.full_name.strip() if data.full_name else None,
         )
         result = UserRead.model_validate(dict(row))
         # The password hash never enters the audit log.

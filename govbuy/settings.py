@@ -33,6 +33,7 @@ class Settings:
     max_upload_bytes: int
     ocds_schema_dir: Path
     ocid_prefix: str
+    public_url: str
     negative_keywords: tuple[str, ...] | None
     negative_list_file: Path | None
     login_max_failures: int
@@ -81,6 +82,9 @@ def get_settings() -> Settings:
             os.environ.get("GOVBUY_OCDS_SCHEMA_DIR", ROOT.parent / "shared" / "ocds-1.1")
         ),
         ocid_prefix=os.environ.get("GOVBUY_OCID_PREFIX", "ocds-govbuy"),
+        # Where the public reaches the service: the stable URLs of notices (and the OCDS
+        # documents that point at them) are built on it, not on whatever host a request used.
+        public_url=os.environ.get("GOVBUY_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
         negative_keywords=tuple(k for k in keywords.split(",") if k.strip()) if keywords else None,
         negative_list_file=Path(negative_list).resolve() if negative_list else None,
         login_max_failures=int(os.environ.get("GOVBUY_LOGIN_MAX_FAILURES", "5")),

@@ -30,6 +30,7 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from govbuy import audit, clock
+from govbuy import service as kernel
 from govbuy import database as db
 from govbuy.audit import Actor
 from govbuy.errors import NotFound, check_if_match
@@ -95,19 +96,11 @@ def _catalogue_read(row: Any) -> CatalogueRead:
     return CatalogueRead.model_validate(dict(row))
 
 
-async def _region_of(organisation_id: UUID) -> str | None:
-    return await db.fetchval("SELECT region_code FROM organisations WHERE id = $1", organisation_id)
-
-
-async def _actor_region(actor: Actor) -> str | None:
-    return await _region_of(actor.organisation_id)
-
-
 async def _check_catalogue_region(actor: Actor | None, region_code: str) -> None:
     """A bureau keeps the catalogue of its own region; the operator's CLI (actor None) any."""
     if actor is None:
         return
-    if await _actor_region(actor) != region_code:
+    if await kernel.region_of(actor.organisation_id) != region_code:
         message = f"a bureau keeps the catalogue of its own region, not of {region_code}"
         raise RuleViolation(
             "catalogue_region_not_yours", message, errors=[{"field": "region_code", "message": message}]
@@ -170,7 +163,7 @@ async def _load_catalogue(catalogue_id: UUID) -> CatalogueRead:
 
 async def get_catalogue(actor: Actor | None, catalogue_id: UUID) -> CatalogueRead:
     row = await db.fetchrow(f"SELECT {_CATALOGUE_COLUMNS} FROM catalogues c WHERE c.id = $1", catalogue_id)
-    if row is None or not _catalogue_visible(actor, row, await _actor_region(actor) if actor else None):
+    if row is None or not _catalogue_visible(actor, row, await kernel.region_of(actor.organisation_id) if actor else None):
         raise NotFound("catalogue", catalogue_id)
     return _catalogue_read(row)
 
@@ -186,7 +179,7 @@ async def list_catalogues(
     """Newest first; drafts only to the bureaus of their region (and admins, supervisors)."""
     limit = check_limit(limit)
     after_at, after_id = typed_cursor(cursor, datetime, UUID)
-    region = None if _reads_all(actor) else (await _actor_region(actor) if actor.role == "bureau" else "")
+    region = None if _reads_all(actor) else (await kernel.region_of(actor.organisation_id) if actor.role == "bureau" else "")
     rows = await db.fetch(
         f"""SELECT {_CATALOGUE_COLUMNS} FROM catalogues c
             WHERE ($1::text IS NULL OR c.region_code = $1)
@@ -209,7 +202,7 @@ async def list_catalogues(
 
 async def _lock_draft_catalogue(actor: Actor | None, catalogue_id: UUID) -> Any:
     row = await db.fetchrow("SELECT * FROM catalogues WHERE id = $1 FOR UPDATE", catalogue_id)
-    if row is None or not _catalogue_visible(actor, row, await _actor_region(actor) if actor else None):
+    if row is None or not _catalogue_visible(actor, row, await kernel.region_of(actor.organisation_id) if actor else None):
         raise NotFound("catalogue", catalogue_id)
     await _check_catalogue_region(actor, row["region_code"])
     rules.ensure_catalogue_editable(row["status"])
@@ -333,7 +326,7 @@ async def publish_catalogue(actor: Actor | None, catalogue_id: UUID, if_match: s
             raise NotFound("catalogue", catalogue_id)
         await db.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"catalogue:{row['region_code']}:{row['year']}")
         current = await db.fetchrow("SELECT * FROM catalogues WHERE id = $1 FOR UPDATE", catalogue_id)
-        if not _catalogue_visible(actor, current, await _actor_region(actor) if actor else None):
+        if not _catalogue_visible(actor, current, await kernel.region_of(actor.organisation_id) if actor else None):
             raise NotFound("catalogue", catalogue_id)
         await _check_catalogue_region(actor, current["region_code"])
         check_if_match(if_match, current["version"])
@@ -839,7 +832,7 @@ async def check_tender_item(catalogue_item_id: UUID, *, bureau_id: UUID, year: i
         catalogue_status=item["status"],
         catalogue_region_code=item["region_code"],
         catalogue_year=item["year"],
-        region_code=await _region_of(bureau_id) or "",
+        region_code=await kernel.region_of(bureau_id) or "",
         year=year,
     )
 

@@ -139,8 +139,8 @@ SELECT t.id, t.title, t.description, t.method, t.ceiling_amount, t.contract_mont
                                  ORDER BY x.submitted_at, x.id), '[]')
           FROM bids x JOIN organisations o ON o.id = x.vendor_id
          WHERE x.tender_id = t.id AND x.status = 'valid' AND x.review_status = 'non_responsive') AS non_responsive_bids,
-       (SELECT coalesce(json_agg(json_build_object('name', u.username, 'role', p.member_role)
-                                 ORDER BY p.member_role, u.username), '[]')
+       (SELECT coalesce(json_agg(json_build_object('name', coalesce(u.full_name, u.username), 'role', p.member_role)
+                                 ORDER BY p.member_role, coalesce(u.full_name, u.username)), '[]')
           FROM tender_panel_members p JOIN users u ON u.id = p.expert_user_id WHERE p.tender_id = t.id) AS panel,
        (SELECT coalesce(json_agg(d.id ORDER BY d.drawn_at, d.id), '[]') FROM panel_draws d WHERE d.tender_id = t.id AND d.kind <> 'hand_picked') AS draw_ids
 FROM tenders t

@@ -191,7 +191,7 @@ async def fast_user(role: str, org: OrganisationRead | UUID | None = None) -> Si
     org_id = org if isinstance(org, UUID) else org.id
     row = await _db.fetchrow(
         """INSERT INTO users (id, username, password_hash, organisation_id, role, created_at)
-           VALUES ($1, $2, $3, $4, $5, now()) RETURNING id, username, organisation_id, role, active, created_at""",
+           VALUES ($1, $2, $3, $4, $5, now()) RETURNING id, username, full_name, organisation_id, role, active, created_at""",
         _uuid4(), f"{role}{next(_counter)}", _PASSWORD_HASH[0], org_id, role,
     )
     token, _ = auth.issue_token(row["id"], auth.utcnow())

@@ -15,6 +15,8 @@ from govbuy.public import service
 from govbuy.public.schemas import (
     PublicContract,
     PublicContractSummary,
+    PublicNotice,
+    PublicNoticeSummary,
     PublicTender,
     PublicTenderSummary,
     PublicVendor,
@@ -108,6 +110,38 @@ class PublicVendorController(Controller):
     async def read(self, vendor_id: FromPath[UUID]) -> PublicVendor:
         """A vendor's name, type, assessment grade, credit grade and credit-list status."""
         return await service.get_vendor(vendor_id)
+
+
+class PublicNoticeController(Controller):
+    path = "/api/v1/public/notices"
+    tags = ["public"]
+    opt = PUBLIC
+
+    @get("/")
+    async def list(
+        self,
+        type: Annotated[
+            Literal["tender", "result", "challenge_reply", "complaint_decision"] | None, QueryParameter()
+        ] = None,
+        region: Annotated[
+            str | None, QueryParameter(pattern=r"^[0-9]{2,6}$", description="行政区划代码 or its prefix (44, 4403, 440304)")
+        ] = None,
+        tender_id: Annotated[UUID | None, QueryParameter()] = None,
+        since: Annotated[datetime | None, QueryParameter(description="only notices published at or after this instant")] = None,
+        limit: Limit = None,
+        cursor: Cursor = None,
+    ) -> Page[PublicNoticeSummary]:
+        """Statutory notices (公告), newest first: procurement notices, results, challenge
+        replies and complaint decisions. Each has a stable `url`."""
+        return await service.list_notices(
+            type=type, region=region, tender_id=tender_id, since=since, limit=limit, cursor=cursor
+        )
+
+    @get("/{notice_id:uuid}")
+    async def read(self, notice_id: FromPath[UUID]) -> PublicNotice:
+        """A notice in full: a reply or decision names the party, what it raised, the outcome,
+        the remedy applied and the text."""
+        return await service.get_notice(notice_id)
 
 
 class OcdsController(Controller):

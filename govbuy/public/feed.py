@@ -28,7 +28,7 @@ from prometheus_client import Counter
 
 from govbuy import audit, clock
 from govbuy import database as db
-from govbuy.public import ocds, ocds_mapping
+from govbuy.public import notices, ocds, ocds_mapping
 from govbuy.settings import get_settings
 
 log = logging.getLogger("govbuy.public.feed")
@@ -57,6 +57,7 @@ _TENDER_OF: dict[str, str] = {
     "deliverable": """SELECT c.tender_id FROM deliverables d JOIN contracts c ON c.id = d.contract_id WHERE d.id = $1""",
     "payment": """SELECT c.tender_id FROM payments p JOIN contracts c ON c.id = p.contract_id WHERE p.id = $1""",
     "evaluation": """SELECT c.tender_id FROM evaluations e JOIN contracts c ON c.id = e.contract_id WHERE e.id = $1""",
+    "complaint": "SELECT tender_id FROM complaints WHERE id = $1",
     "appeal": """SELECT c.tender_id FROM appeals a JOIN evaluations e ON e.id = a.evaluation_id
                  JOIN contracts c ON c.id = e.contract_id WHERE a.id = $1""",
 }
@@ -77,6 +78,11 @@ _SILENT_ACTIONS = frozenset(
         "evaluation.returned",
         "evaluation.appeal_window_extended",
         "appeal.filed",
+        "complaint.filed",
+        "complaint.accepted",
+        "complaint.refused",
+        "complaint.suspended",
+        "complaint.resumed",
     }
 )
 
@@ -202,7 +208,7 @@ async def load_process(tender_id: UUID, now: datetime) -> ocds_mapping.Process |
     bids: Sequence[Mapping[str, Any]] = ()
     if opened:
         bids = await db.fetch(
-            """SELECT id, vendor_id, price, status, submitted_at FROM bids
+            """SELECT id, vendor_id, price, status, review_status, submitted_at FROM bids
                WHERE tender_id = $1 AND status <> 'withdrawn' ORDER BY submitted_at, id""",
             tender_id,
         )
@@ -240,6 +246,12 @@ async def load_process(tender_id: UUID, now: datetime) -> ocds_mapping.Process |
                FROM payments WHERE contract_id = $1 ORDER BY created_at, id""",
             contract["id"],
         )
+    published_notices = [
+        {**dict(n), "title": notices.title(n), "text": notices.text(n), "url": notices.url(get_settings().public_url, n["id"])}
+        for n in await db.fetch(
+            f"{notices.query(list(notices.TYPES))} WHERE n.tender_id = $1 ORDER BY n.published_at, n.id", tender_id
+        )
+    ]
     vendor_ids = {b["vendor_id"] for b in bids} | {a["vendor_id"] for a in awards} | {p["payee_id"] for p in payments}
     if contract is not None:
         vendor_ids.add(contract["vendor_id"])
@@ -262,6 +274,7 @@ async def load_process(tender_id: UUID, now: datetime) -> ocds_mapping.Process |
         amendments=amendments,
         evaluations=evaluations,
         payments=payments,
+        notices=published_notices,
     )
 
 

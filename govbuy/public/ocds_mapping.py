@@ -71,7 +71,25 @@ METHOD_DETAILS = {
 AWARD_CRITERIA = {"comprehensive": "ratedCriteria", "lowest_price": "priceOnly"}
 AWARD_CRITERIA_DETAILS = {"comprehensive": "综合评分法", "lowest_price": "最低评标价法"}
 
-BID_STATUS = {"submitted": "pending", "valid": "valid", "invalid": "disqualified"}
+def bid_status(status: str, review_status: str | None) -> str:
+    """A bid's bidStatus. `invalid` (ineligible or above the ceiling at the opening) and a bid
+    found non-responsive at review or by a remedy (87号令 Arts. 44, 50; 94号令 Art. 16) are
+    disqualified; a bid valid at the opening is pending until found responsive at both reviews
+    (资格性审查 and 符合性审查), then valid."""
+    if status == "invalid" or review_status == "non_responsive":
+        return "disqualified"
+    if status == "valid" and review_status in (None, "responsive"):
+        return "valid"
+    return "pending"
+
+
+# Where each kind of statutory notice appears as an OCDS document (documentType codelist).
+NOTICE_DOCUMENT_TYPE = {
+    "tender": "tenderNotice",
+    "result": "awardNotice",
+    "challenge_reply": "complaints",
+    "complaint_decision": "complaints",
+}
 
 CONTRACT_STATUS = {"draft": "pending", "active": "active", "completed": "terminated", "terminated": "terminated"}
 
@@ -137,6 +155,21 @@ class Process:
     amendments: Sequence[Mapping[str, Any]] = ()
     evaluations: Sequence[Mapping[str, Any]] = ()
     payments: Sequence[Mapping[str, Any]] = ()
+    notices: Sequence[Mapping[str, Any]] = ()
+
+
+def _document(notice: Mapping[str, Any]) -> dict[str, Any]:
+    """A published notice as an OCDS document: its stable URL, title and text."""
+    return {
+        "id": str(notice["id"]),
+        "documentType": NOTICE_DOCUMENT_TYPE[notice["type"]],
+        "title": notice["title"],
+        "description": notice["text"],
+        "url": notice["url"],
+        "datePublished": timestamp(notice["published_at"]),
+        "format": "application/json",
+        "language": LANGUAGE,
+    }
 
 
 def _reference(org: Mapping[str, Any]) -> dict[str, Any]:
@@ -207,6 +240,9 @@ def _tender_section(p: Process) -> dict[str, Any]:
     }
     if t.get("description"):
         tender["description"] = t["description"]
+    documents = [_document(n) for n in p.notices if n["type"] in ("tender", "challenge_reply", "complaint_decision")]
+    if documents:
+        tender["documents"] = documents
     if p.opened:
         tender["numberOfTenderers"] = len({b["vendor_id"] for b in p.bids})
         tender["tenderers"] = [_reference(p.vendors[v]) for v in _unique(b["vendor_id"] for b in p.bids)]
@@ -240,7 +276,7 @@ def _bids_section(p: Process) -> dict[str, Any]:
         detail: dict[str, Any] = {
             "id": str(b["id"]),
             "date": timestamp(b["submitted_at"]),
-            "status": BID_STATUS.get(b["status"], "pending"),
+            "status": bid_status(b["status"], b.get("review_status")),
             "tenderers": [_reference(p.vendors[b["vendor_id"]])],
             "value": money(b["price"]),
         }
@@ -248,16 +284,15 @@ def _bids_section(p: Process) -> dict[str, Any]:
             detail["hasRank"] = True
             detail["rank"] = ranks[str(b["id"])]
         details.append(detail)
-    valid = [b for b in p.bids if b["status"] == "valid"]
+    statuses = [detail["status"] for detail in details]
+    valid = [b for b, status in zip(p.bids, statuses) if status == "valid"]
     statistics: list[dict[str, Any]] = [
         {"id": "bids", "measure": "bids", "value": len(p.bids)},
         {"id": "bidders", "measure": "bidders", "value": len({b["vendor_id"] for b in p.bids})},
     ]
-    if any(b["status"] in ("valid", "invalid") for b in p.bids):
+    if any(status in ("valid", "disqualified") for status in statuses):
         statistics.append({"id": "validBids", "measure": "validBids", "value": len(valid)})
-        statistics.append(
-            {"id": "disqualifiedBids", "measure": "disqualifiedBids", "value": sum(b["status"] == "invalid" for b in p.bids)}
-        )
+        statistics.append({"id": "disqualifiedBids", "measure": "disqualifiedBids", "value": statuses.count("disqualified")})
     if valid:
         low = min(Decimal(str(b["price"])) for b in valid)
         high = max(Decimal(str(b["price"])) for b in valid)
@@ -289,6 +324,9 @@ def _awards_section(p: Process, now: datetime) -> list[dict[str, Any]]:
         }
         if a["status"] == "voided" and a.get("voided_at"):
             award["description"] = f"质疑成立，成交结果于 {timestamp(a['voided_at'])} 撤销"
+        documents = [_document(n) for n in p.notices if n["type"] == "result" and str(n["id"]) == str(a["id"])]
+        if documents:
+            award["documents"] = documents
         awards.append(award)
     return awards
 

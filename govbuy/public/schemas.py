@@ -197,3 +197,35 @@ class PublicVendor(Output):
     credit_rating_provisional: bool
     listed: bool = Field(description="on at least one credit list (信用名单) today")
     credit_listings: list[PublicCreditListing]
+
+
+NoticeType = Literal["tender", "result", "challenge_reply", "complaint_decision"]
+
+
+class PublicNoticeSummary(Output):
+    """A statutory notice as listed: what it is, when it was published, of which tender."""
+
+    id: UUID = Field(description="the notice's own id (the tender's, the award's, the challenge's or the complaint's)")
+    type: NoticeType = Field(
+        description="tender (采购公告), result (中标/成交结果公告), challenge_reply (质疑答复), "
+        "complaint_decision (投诉处理决定)"
+    )
+    title: str
+    published_at: BeijingTime
+    url: str = Field(description="the notice's stable URL")
+    tender_id: UUID
+    ocid: str
+    bureau: OrganisationRef
+    region_code: str | None
+
+
+class PublicNotice(PublicNoticeSummary):
+    """A notice in full. A challenge reply or a complaint decision names the party that raised
+    it, what it raised, the outcome and the remedy applied (财政部令第94号 Arts. 16, 32, 35)."""
+
+    party: OrganisationRef | None = Field(description="the challenger or complainant; the winner of a result")
+    subject: str | None = Field(description="the challenge's or complaint's grounds (质疑/投诉事项)")
+    outcome: Literal["upheld", "dismissed"] | None
+    remedy: Literal["cancel", "reevaluate", "next_candidate"] | None
+    text: str = Field(description="the notice's text: the tender's description, the result, the reply, the decision")
+    due_at: BeijingTime | None = Field(description="when the law required it by (reply: 7 working days; decision: 30)")

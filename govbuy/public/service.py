@@ -17,8 +17,8 @@ from uuid import UUID
 from govbuy import clock
 from govbuy import database as db
 from govbuy.errors import NotFound
-from govbuy.pagination import Page, check_limit, decode_cursor, page
-from govbuy.public import feed, ocds, ocds_mapping
+from govbuy.pagination import Page, check_limit, decode_cursor, page, typed_cursor
+from govbuy.public import feed, notices, ocds, ocds_mapping
 from govbuy.public.schemas import (
     CatalogueItemRef,
     OrganisationRef,
@@ -30,6 +30,8 @@ from govbuy.public.schemas import (
     PublicCreditListing,
     PublicEvaluation,
     PublicMilestone,
+    PublicNotice,
+    PublicNoticeSummary,
     PublicPayment,
     PublicRankingLine,
     PublicTender,
@@ -381,6 +383,64 @@ async def get_contract(contract_id: UUID) -> PublicContract:
         signed_at=row["activated_at"],
         terminated_at=row["terminated_at"],
         milestones=milestones,
+    )
+
+
+# --- notices --------------------------------------------------------------------------------
+
+def _notice_summary(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "type": row["type"],
+        "title": notices.title(row),
+        "published_at": row["published_at"],
+        "url": notices.url(get_settings().public_url, row["id"]),
+        "tender_id": row["tender_id"],
+        "ocid": feed.ocid_of(row["tender_id"]),
+        "bureau": OrganisationRef(id=row["bureau_id"], name=row["bureau_name"]),
+        "region_code": row["region_code"],
+    }
+
+
+async def list_notices(
+    *,
+    type: str | None,
+    region: str | None,
+    tender_id: UUID | None,
+    since: datetime | None,
+    limit: int | None,
+    cursor: str | None,
+) -> Page[PublicNoticeSummary]:
+    """Every statutory notice published so far, newest first, keyset-paginated; `since` keeps
+    those published at or after an instant (a reader polling for what is new)."""
+    limit = check_limit(limit)
+    after_at, after_id = typed_cursor(cursor, datetime, UUID)
+    where = db.Conditions()
+    where.given("o.region_code LIKE {}::text || '%'", region)
+    where.given("n.tender_id = {}::uuid", tender_id)
+    where.given("n.published_at >= {}::timestamptz", since)
+    if after_at is not None:
+        where.add("(n.published_at, n.id) < ({}::timestamptz, {}::uuid)", after_at, after_id)
+    query = f"""{notices.query([type] if type else list(notices.TYPES))}
+        WHERE {where}
+        ORDER BY n.published_at DESC, n.id DESC
+        LIMIT {where.param(limit + 1)}"""
+    rows = await db.fetch(query, *where.args)
+    return page(rows, limit, lambda r: (r["published_at"], r["id"]), lambda r: PublicNoticeSummary(**_notice_summary(r)))
+
+
+async def get_notice(notice_id: UUID) -> PublicNotice:
+    row = await db.fetchrow(f"{notices.query(list(notices.TYPES))} WHERE n.id = $1", notice_id)
+    if row is None:
+        raise NotFound("notice", notice_id)
+    return PublicNotice(
+        **_notice_summary(row),
+        party=OrganisationRef(id=row["party_id"], name=row["party_name"]) if row["party_id"] else None,
+        subject=row["subject"],
+        outcome=row["outcome"] if row["type"] in ("challenge_reply", "complaint_decision") else None,
+        remedy=row["remedy"],
+        text=notices.text(row),
+        due_at=row["due_at"],
     )
 
 

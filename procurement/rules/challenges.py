@@ -20,11 +20,12 @@ Remedies (94号令 Arts. 31–32, DESIGN §2), each applied by the service and a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from uuid import UUID
 from enum import StrEnum
 
-from govbuy.rules import WorkCalendar, conflict, last_day, working_period_end
+from govbuy.rules import RuleViolation, WorkCalendar, conflict, last_day, working_period_end
 from procurement.rules._common import _invalid, _iso, _require_aware
 from procurement.rules.award import CHALLENGE_WORKING_DAYS
 from procurement.rules.tenders import TenderStatus, minimum_valid_bids
@@ -99,6 +100,22 @@ def check_window(kind: ChallengeKind, now: datetime, window_end: datetime) -> No
             f"the window for a {kind.value} challenge closed at 24:00 of {last_day(window_end)} "
             f"(Asia/Shanghai, {_iso(window_end)})",
         )
+
+
+def concerned_bids(requested: Sequence[UUID] | None, default: Sequence[UUID], ranking: Iterable[Mapping]) -> list[UUID]:
+    """The bids a result challenge (or the complaint on it) concerns: those named, else the
+    winner's; each must be ranked in the award challenged (94号令 Art. 12: a challenge is
+    against the result that was published)."""
+    concerned = list(dict.fromkeys(requested or default))
+    ranked = {str(line["bid_id"]) for line in ranking if line.get("bid_id")}
+    stray = [b for b in concerned if str(b) not in ranked]
+    if stray:
+        raise RuleViolation(
+            "invalid_concerned_bids",
+            "a result challenge concerns ranked bids of the award it challenges",
+            errors=[{"field": "concerned_bid_ids", "message": f"{b} is not ranked"} for b in stray],
+        )
+    return concerned
 
 
 def choose_remedy(kind: str, requested: str | None) -> Remedy:

@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from govbuy import clock
+from govbuy import service as kernel
 from govbuy import database as db
 from govbuy.audit import Actor
 from govbuy.errors import NotFound
@@ -39,7 +40,7 @@ _TENDER_SELECT = f"""SELECT t.*, o.name AS bureau_name, o.region_code AS bureau_
 
 async def actor_region(actor: Actor) -> str:
     """The region (行政区划代码) of the caller's organisation: a regulator's oversight."""
-    return await db.fetchval("SELECT region_code FROM organisations WHERE id = $1", actor.organisation_id)
+    return await kernel.region_of(actor.organisation_id)
 
 
 def _tender_visible(actor: Actor, row: Any, on_panel: bool, region: str | None = None) -> bool:

@@ -94,12 +94,7 @@ async def file_challenge(actor: Actor, tender_id: UUID, data: ChallengeCreate) -
         rules.check_window(kind, now, window_end)
         concerned: list[UUID] = []
         if kind is rules.ChallengeKind.RESULT:
-            ranked = {UUID(str(r["bid_id"])) for r in award["ranking"]}
-            concerned = list(dict.fromkeys(data.concerned_bid_ids or [award["winning_bid_id"]]))
-            stray = [b for b in concerned if b not in ranked]
-            if stray:
-                raise RuleViolation("invalid_concerned_bids", "a result challenge concerns ranked bids of this award",
-                                    errors=[{"field": "concerned_bid_ids", "message": f"{b} is not ranked"} for b in stray])
+            concerned = rules.concerned_bids(data.concerned_bid_ids, [award["winning_bid_id"]], award["ranking"])
         if await db.fetchval(
             """SELECT 1 FROM tender_challenges WHERE tender_id = $1 AND vendor_id = $2 AND kind = $3 AND status = 'pending'
                  AND award_id IS NOT DISTINCT FROM $4""",

@@ -230,7 +230,13 @@ async def decide_complaint(actor: Actor, complaint_id: UUID, data: ComplaintDeci
         remedy = effect = None
         if data.outcome == "upheld":
             remedy = rules.choose_remedy(challenge["kind"], data.remedy)
-            concerned = data.concerned_bid_ids or [UUID(b) for b in challenge["concerned_bid_ids"]]
+            concerned = [UUID(b) for b in challenge["concerned_bid_ids"]]
+            if challenge["award_id"] is not None:
+                ranking = await db.fetchval("SELECT ranking FROM tender_awards WHERE id = $1", challenge["award_id"])
+                concerned = rules.concerned_bids(data.concerned_bid_ids, concerned, ranking)
+            elif data.concerned_bid_ids:
+                raise RuleViolation("invalid_concerned_bids", "only a complaint on a result challenge concerns bids",
+                                    errors=[{"field": "concerned_bid_ids", "message": "only for a result challenge"}])
             await _lift_suspension(tender, complaint_id, now)
             tender = await db.fetchrow("SELECT * FROM tenders WHERE id = $1", tender["id"])
             effect = await apply_remedy(actor, tender, remedy, concerned, data.decision, complaint_id)

@@ -171,10 +171,16 @@ async def _draws(tender_id: UUID) -> list[PanelDrawRead]:
 
 
 async def _panel_read(tender_id: UUID, rows: Sequence[Any], *, with_draws: bool = False) -> PanelRead:
-    draws = await _draws(tender_id) if with_draws or rows else []
+    draws = await _draws(tender_id) if with_draws else None
     selection = "none"
     if rows:
-        selection = "hand_picked" if not draws or any(d.kind == "hand_picked" for d in draws) else "drawn"
+        if draws is not None:
+            hand_picked = not draws or any(d.kind == "hand_picked" for d in draws)
+        else:  # the records are not shown: one look at their kinds
+            hand_picked = await db.fetchval(
+                "SELECT coalesce(bool_or(kind = 'hand_picked'), true) FROM panel_draws WHERE tender_id = $1", tender_id
+            )
+        selection = "hand_picked" if hand_picked else "drawn"
     member = lambda r: PanelExpertRead(user_id=r["expert_user_id"], username=r["username"], role=r["member_role"])  # noqa: E731
     return PanelRead(
         tender_id=tender_id,
@@ -182,7 +188,7 @@ async def _panel_read(tender_id: UUID, rows: Sequence[Any], *, with_draws: bool 
         representatives=[member(r) for r in rows if r["member_role"] == "representative"],
         selection=selection,
         appointed_at=max((r["appointed_at"] for r in rows), default=None),
-        draws=draws if with_draws else None,
+        draws=draws,
     )
 
 

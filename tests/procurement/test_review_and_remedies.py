@@ -397,3 +397,38 @@ async def test_the_regulator_of_another_region_sees_nothing_and_decides_nothing(
     r = await client.post(f"/api/v1/complaints/{complaint['id']}/decide",
                           json={"outcome": "dismissed", "decision": "投诉缺乏事实依据，驳回"}, headers=regulator.headers)
     assert r.status_code == 200 and r.json()["status"] == "decided"
+
+
+async def test_an_upheld_complaint_concerns_only_bids_ranked_in_the_award_challenged(client):
+    w = await s.world()
+    tender, vendors, bids = await s.opened_tender(client, w, ["500000.00", "480000.00", "490000.00", "495000.00"],
+                                                  **LOWEST_PRICE)
+    await award(client, w, tender["id"])
+    c = await challenge(client, tender["id"], vendors[0])
+    await resolve(client, w, tender["id"], c["id"], "dismissed")
+    complaint = (await complaint_about(client, tender["id"], vendors[0], c["id"])).json()
+    regulator = await regulator_of(w)
+    assert (await client.post(f"/api/v1/complaints/{complaint['id']}/accept", headers=regulator.headers)).status_code == 200
+    stray = str(uuid4())
+    r = await client.post(f"/api/v1/complaints/{complaint['id']}/decide",
+                          json={"outcome": "upheld", "decision": "投诉成立", "concerned_bid_ids": [stray]},
+                          headers=regulator.headers)
+    assert (r.status_code, r.json()["code"]) == (422, "invalid_concerned_bids")
+    assert r.json()["errors"] == [{"field": "concerned_bid_ids", "message": f"{stray} is not ranked"}]
+    read = (await client.get(f"/api/v1/complaints/{complaint['id']}", headers=regulator.headers)).json()
+    assert read["status"] == "accepted"  # nothing decided, nothing remedied
+    assert (await client.get(f"{API}/{tender['id']}/award", headers=w.bureau.headers)).json()["status"] == "active"
+
+
+async def test_a_challenge_is_a_public_notice_once_answered_and_not_before(client):
+    w = await s.world()
+    tender = await s.published_tender(client, w)
+    vendor = await factories.signed_in("vendor")
+    c = await challenge(client, tender["id"], vendor, kind="documents", grounds="资格条件设置了注册地限制")
+    assert (await client.get(f"/api/v1/public/notices/{c['id']}")).status_code == 404
+    listed = (await client.get("/api/v1/public/notices", params={"tender_id": tender["id"]})).json()["items"]
+    assert [n["type"] for n in listed] == ["tender"]
+    await resolve(client, w, tender["id"], c["id"], "dismissed")
+    notice = (await client.get(f"/api/v1/public/notices/{c['id']}")).json()
+    assert (notice["type"], notice["outcome"], notice["subject"]) == ("challenge_reply", "dismissed", "资格条件设置了注册地限制")
+    assert notice["party"]["id"] == str(vendor.organisation_id) and notice["due_at"] == c["reply_due"]

@@ -132,3 +132,18 @@ def test_tender_statuses_map_to_the_tender_status_codelist(status, expected):
         replace(p, tender={**p.tender, "status": status}), ocid="o", release_id="o-1", date=sample.T0, tags=["tender"], now=sample.T0
     )
     assert release["tender"]["status"] == expected
+
+
+@pytest.mark.parametrize(
+    "status, review_status, expected",
+    [
+        ("invalid", "non_responsive", "disqualified"),  # ineligible or above the ceiling at the opening
+        ("valid", "pending", "pending"),  # awaiting 资格性 or 符合性审查
+        ("valid", "responsive", "valid"),
+        ("valid", "non_responsive", "disqualified"),  # failed a review, or by a remedy
+        ("valid", None, "valid"),  # a row from before reviews existed
+        ("submitted", "pending", "pending"),
+    ],
+)
+def test_a_bid_status_follows_its_review(status, review_status, expected):
+    assert ocds_mapping.bid_status(status, review_status) == expected

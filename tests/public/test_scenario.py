@@ -150,8 +150,12 @@ async def test_every_release_and_record_of_a_whole_process_validates(client):
     # Each step that changed something public, and nothing else, published one release.
     assert [r["tag"] for r in releases] == [
         ["tender"],  # published
-        ["tenderUpdate"],  # opened: bidders and prices
+        ["tenderUpdate"],  # opened: bidders and prices, every bid pending review
+        ["tenderUpdate"],  # the first bid found responsive (资格性 and 符合性审查): valid
+        ["tenderUpdate"],
+        ["tenderUpdate"],
         ["tenderUpdate", "award"],  # award notice, pending during the standstill
+        ["tenderUpdate"],  # the challenge's reply, a public notice (a `complaints` document)
         ["awardUpdate", "contract"],  # contract drafted; the award, past its standstill, in force
         ["contractUpdate"],  # signed (the tender becoming contracted is still `complete`)
         ["contractAmendment"],

@@ -4,10 +4,11 @@ winner and the amount in capitals, invalid bids, the standstill; public and repr
 from __future__ import annotations
 
 from decimal import Decimal
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
+from govbuy import database as db
 from procurement.reports import rmb_capital
 from tests import factories
 from tests.procurement import support as procurement
@@ -109,3 +110,24 @@ async def test_the_signed_in_path_needs_a_token(client):
 )
 def test_amount_in_capitals(amount, words):
     assert rmb_capital(Decimal(amount)) == words
+
+
+async def test_the_notice_lists_the_panel_by_the_experts_names(client, awarded):
+    """87号令 Art. 69: the notice names the panel (评审专家名单) — by full name where one is recorded."""
+    admin = await factories.signed_in("admin")
+    pool = await factories.organisation("platform", "评审专家库")
+    r = await client.post(f"{API}/users", json={"username": "expert-wang", "password": "a-long-password-1",
+                                                 "organisation_id": str(pool.id), "role": "expert", "full_name": " 王建国 "},
+                          headers=admin.headers)
+    assert r.status_code == 201 and r.json()["full_name"] == "王建国"
+    panel = ok(await client.get(f"{API}/tenders/{awarded.tender['id']}/panel", headers=awarded.world.bureau.headers))
+    experts = panel["experts"]
+    named = dict(zip((e["user_id"] for e in experts[:3]), ("李秀英", "张伟", "刘芳")))
+    for user_id, name in named.items():
+        await db.execute("UPDATE users SET full_name = $2 WHERE id = $1", UUID(user_id), name)
+    text = squash((await get_pdf(client, f"{API}/public/tenders/{awarded.tender['id']}/award-notice.pdf")).text)
+    for expert in experts:
+        if expert["user_id"] in named:
+            assert named[expert["user_id"]] in text and expert["username"] not in text
+        else:
+            assert expert["username"] in text  # no name recorded: the username stands in

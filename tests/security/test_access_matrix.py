@@ -167,6 +167,8 @@ EXPECTED: dict[tuple[str, str], tuple[str, ...] | str] = {
     # disclosure (§8): no sign-in
     ("GET", "/api/v1/public/tenders/{tender_id}/award-notice.pdf"): PUBLIC,
     ("GET", "/api/v1/public/tenders"): PUBLIC,
+    ("GET", "/api/v1/public/notices"): PUBLIC,
+    ("GET", "/api/v1/public/notices/{notice_id}"): PUBLIC,
     ("GET", "/api/v1/public/tenders/{tender_id}"): PUBLIC,
     ("GET", "/api/v1/public/contracts"): PUBLIC,
     ("GET", "/api/v1/public/contracts/{contract_id}"): PUBLIC,

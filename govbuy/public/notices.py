@@ -1,0 +1,115 @@
+"""Statutory notices (公告), pure: what each kind of notice is called, what it says and where it
+lives. The service lists them (`/api/v1/public/notices`) and the OCDS feed points at them as
+documents, so both read the same titles and texts from here.
+
+The kinds published so far, with the rule that makes each public:
+- `tender` — the procurement notice (采购公告), 政府采购法 Art. 11, 87号令 Art. 13;
+- `result` — the award notice (中标/成交结果公告), 政府采购法 Art. 44, 87号令 Art. 69;
+- `challenge_reply` — the purchaser's reply to a challenge (质疑答复), 财政部令第94号 Arts. 13, 15
+  (in writing to the challenger and the other suppliers concerned; govbuy publishes it, DESIGN §8);
+- `complaint_decision` — the regulator's decision on a complaint (投诉处理决定), 94号令 Art. 35
+  (announced on the designated media).
+
+Top layer (STYLE habit 14): reads any domain's tables directly, set-based.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+TYPES = ("tender", "result", "challenge_reply", "complaint_decision")
+
+# The name of the procurement notice by method (87号令 Arts. 13–14; 74号令 Art. 12; the single
+# source 公示 of 实施条例 Art. 38).
+TENDER_NOTICE = {
+    "public_tender": "公开招标公告",
+    "invited_tender": "邀请招标资格预审公告",
+    "competitive_negotiation": "竞争性谈判公告",
+    "competitive_consultation": "竞争性磋商公告",
+    "inquiry": "询价公告",
+    "single_source": "单一来源采购公示",
+}
+
+OUTCOME = {"upheld": "成立", "dismissed": "不成立"}
+REMEDY = {
+    "cancel": "采购活动终止，重新开展采购",
+    "reevaluate": "退回评审，重新评审",
+    "next_candidate": "涉及的投标（响应）无效，依序确定其他中标（成交）候选人",
+}
+
+
+# --- the query -----------------------------------------------------------------------------
+
+# One branch per kind of notice, each in the same columns; a list reads only the branches asked
+# for, each through its own (published_at DESC, id DESC) index (procurement_0002, _0006).
+COLUMNS = ("id", "type", "published_at", "tender_id", "party_id", "subject", "outcome", "remedy", "body", "due_at",
+           "amount", "state")
+BRANCHES = {
+    "tender": """SELECT t.id, 'tender'::text AS type, t.published_at, t.id AS tender_id, NULL::uuid AS party_id,
+                        NULL::text AS subject, NULL::text AS outcome, NULL::text AS remedy, t.description AS body,
+                        NULL::timestamptz AS due_at, t.ceiling_amount AS amount, NULL::text AS state
+                 FROM tenders t WHERE t.published_at IS NOT NULL""",
+    "result": """SELECT a.id, 'result'::text, a.awarded_at, a.tender_id, a.vendor_id, NULL::text, NULL::text,
+                        NULL::text, NULL::text, NULL::timestamptz, a.price, a.status::text
+                 FROM tender_awards a""",
+    "challenge_reply": """SELECT c.id, 'challenge_reply'::text, c.resolved_at, c.tender_id, c.vendor_id, c.grounds,
+                                 c.status::text, c.remedy::text, c.reply, c.reply_due, NULL::numeric, NULL::text
+                          FROM tender_challenges c WHERE c.status IN ('upheld', 'dismissed')""",
+    "complaint_decision": """SELECT k.id, 'complaint_decision'::text, k.decided_at, k.tender_id, k.vendor_id, k.grounds,
+                                    k.outcome::text, k.remedy::text, k.decision, k.decision_due, NULL::numeric,
+                                    NULL::text
+                             FROM complaints k WHERE k.status = 'decided'""",
+}
+
+
+def query(types: list[str]) -> str:
+    """The notices of the kinds given, each row with what `title` and `text` read; the caller
+    adds its WHERE (on n.*, t.*, o.*) and its order."""
+    union = "\n    UNION ALL\n".join(BRANCHES[t] for t in types)
+    return f"""SELECT n.*, t.title AS tender_title, t.method, t.bureau_id, o.name AS bureau_name, o.region_code,
+                      p.name AS party_name
+               FROM ({union}) AS n ({", ".join(COLUMNS)})
+               JOIN tenders t ON t.id = n.tender_id
+               JOIN organisations o ON o.id = t.bureau_id
+               LEFT JOIN organisations p ON p.id = n.party_id"""
+
+
+# --- what a notice says ---------------------------------------------------------------------
+
+
+def url(public_url: str, notice_id: UUID | str) -> str:
+    """A notice's stable URL (on the configured public address, never a request's host)."""
+    return f"{public_url}/api/v1/public/notices/{notice_id}"
+
+
+def title(row: Mapping[str, Any]) -> str:
+    """`row`: type, tender_title, method."""
+    kind = row["type"]
+    if kind == "tender":
+        return f"{row['tender_title']} {TENDER_NOTICE.get(row['method'], '采购公告')}"
+    if kind == "result":
+        return f"{row['tender_title']} 中标（成交）结果公告"
+    if kind == "challenge_reply":
+        return f"{row['tender_title']} 质疑答复"
+    return f"{row['tender_title']} 投诉处理决定"
+
+
+def text(row: Mapping[str, Any]) -> str:
+    """The notice's body. `row`: type, body, amount, party_name, outcome, remedy, state, voided_at."""
+    kind = row["type"]
+    if kind == "tender":
+        return f"{row['body'] or ''}\n最高限价：{Decimal(str(row['amount'])):.2f} 元".lstrip()
+    if kind == "result":
+        line = f"中标（成交）供应商：{row['party_name']}；中标（成交）金额：{Decimal(str(row['amount'])):.2f} 元"
+        if row.get("state") == "voided":
+            line += "。该结果已因质疑或投诉成立而撤销"
+        return line
+    what = "质疑" if kind == "challenge_reply" else "投诉"
+    lines = [f"{what}供应商：{row['party_name']}", f"{what}事项：{row['subject']}", f"结论：{what}{OUTCOME[row['outcome']]}"]
+    if row.get("remedy"):
+        lines.append(f"处理：{REMEDY[row['remedy']]}")
+    lines.append(f"{'答复' if kind == 'challenge_reply' else '处理决定'}：{row['body']}")
+    return "\n".join(lines)
