@@ -40,6 +40,11 @@ Points = Annotated[Decimal, Field(max_digits=7, decimal_places=2)]
 class CriterionIn(Input):
     name: str = Field(max_length=100)
     weight: Points
+    points_by_grade: dict[AssessmentGradeLabel, Points] | None = Field(
+        default=None,
+        description="scored by rule, not by the experts: the points of a social organisation by its assessment "
+        "grade at the opening, e.g. {\"3A\": 2, \"4A\": 4, \"5A\": 5}; every other bidder gets 0 (民政部令第39号 Art. 30)",
+    )
 
 
 class MilestoneIn(Input):
@@ -55,10 +60,21 @@ class PaymentBandIn(Input):
 
 
 class EligibilityIn(Input):
-    """The only restrictions a tender may set; any other field is refused."""
+    """The only restriction a tender may set; any other field is refused. `min_assessment_grade`
+    is refused too (`assessment_grade_not_a_bar`): a grade is a priority, given as points."""
 
     min_assessment_grade: AssessmentGradeLabel | None = None
-    min_credit_grade: CreditGrade | None = None
+    min_credit_grade: CreditGrade | None = Field(
+        default=None, description="bars rated vendors below it, never one with no grade yet (provisional)"
+    )
+
+
+class SmeIn(Input):
+    """财库〔2020〕46号 as amended by 财库〔2022〕19号: reserved for SMEs, or a price deduction of
+    10–20 % for small and micro enterprises (10 when not given)."""
+
+    reserved: bool = False
+    price_deduction_percent: Points | None = None
 
 
 class TenderCreate(Input):
@@ -74,6 +90,7 @@ class TenderCreate(Input):
     price_weight: Points | None = None
     criteria: list[CriterionIn] = Field(default_factory=list, max_length=50)
     eligibility: EligibilityIn = Field(default_factory=EligibilityIn)
+    sme: SmeIn = Field(default_factory=SmeIn)
     milestones: list[MilestoneIn] = Field(max_length=50)
     payment_rule: list[PaymentBandIn] | None = Field(default=None, max_length=20)
     bid_deadline: datetime
@@ -95,6 +112,7 @@ class TenderUpdate(Input):
     price_weight: Points | None = None
     criteria: list[CriterionIn] | None = Field(default=None, max_length=50)
     eligibility: EligibilityIn | None = None
+    sme: SmeIn | None = None
     milestones: list[MilestoneIn] | None = Field(default=None, max_length=50)
     payment_rule: list[PaymentBandIn] | None = Field(default=None, max_length=20)
     bid_deadline: datetime | None = None
@@ -108,6 +126,12 @@ class TenderCancel(Input):
 class CriterionRead(Output):
     name: str
     weight: Decimal
+    points_by_grade: dict[str, Decimal] | None = None
+
+
+class SmeRead(Output):
+    reserved: bool = Field(description="专门面向中小企业: only SMEs may bid")
+    price_deduction_percent: Decimal = Field(description="small and micro enterprises' price deduction in the evaluation")
 
 
 class MilestoneRead(Output):
@@ -145,6 +169,7 @@ class TenderRead(Output):
     price_weight: Decimal | None
     criteria: list[CriterionRead]
     eligibility: EligibilityRead
+    sme: SmeRead
     milestones: list[MilestoneRead]
     payment_rule: list[PaymentBandRead] | None = Field(description="None: the default payment rule applies")
     bid_deadline: BeijingTime
@@ -204,14 +229,29 @@ class QuestionRead(Output):
 # --- bids ------------------------------------------------------------------------------------
 
 
+SmeDeclaration = Literal["medium", "small", "micro", "prison_enterprise", "disability_welfare_unit"]
+SME_DECLARATION_DESCRIPTION = (
+    "中小企业声明函 (财库〔2020〕46号 Art. 11): an enterprise's size, or 监狱企业 / 残疾人福利性单位 (both count as small or "
+    "micro); a social organisation or an institution declares nothing (null)"
+)
+
+
 class BidCreate(Input):
     price: PositiveMoney
     proposal: str = Field(min_length=1, max_length=200_000)
+    sme_declaration: SmeDeclaration | None = Field(default=None, description=SME_DECLARATION_DESCRIPTION)
 
 
 class BidUpdate(Input):
     price: PositiveMoney | None = None
     proposal: str | None = Field(default=None, min_length=1, max_length=200_000)
+    sme_declaration: SmeDeclaration | None = Field(default=None, description="given: replaces the declaration (null: none)")
+
+
+class SmeDeclarationFalse(Input):
+    """The finding that a bid's size declaration was false (财库〔2020〕46号 Art. 20)."""
+
+    finding: str = Field(min_length=1, max_length=4000)
 
 
 class BidReviewLine(Output):
@@ -239,6 +279,8 @@ class BidRead(Output):
     eligibility_at_opening: dict[str, Any] | None
     credit_grade_at_opening: CreditGrade | None
     invalid_reason: str | None
+    sme_declaration: SmeDeclaration | None = Field(default=None, description=SME_DECLARATION_DESCRIPTION)
+    sme_declaration_false_at: datetime | None = Field(default=None, description="when the declaration was found false")
     review_status: Literal["pending", "responsive", "non_responsive"] = Field(
         description="after the opening: qualification (资格性审查) and compliance (符合性审查) reviews; only "
         "responsive bids are scored and ranked"
@@ -364,6 +406,10 @@ class RankingLine(Output):
     total_score: Decimal | None
     credit_grade_at_opening: CreditGrade | None
     submitted_at: datetime
+    sme_declaration: SmeDeclaration | None = None
+    price_deduction_percent: Decimal = Field(default=Decimal(0), description="SME deduction in the evaluation")
+    evaluated_price: Money | None = Field(default=None, description="评审价: the price the evaluation used")
+    assessment_grade_at_opening: int | None = Field(default=None, description="1–5 (1A–5A), in force at the opening")
 
 
 class AwardBidder(Output):
@@ -374,6 +420,7 @@ class AwardBidder(Output):
     price: Money
     valid: bool
     credit_grade_at_opening: CreditGrade | None
+    sme_declaration: SmeDeclaration | None = None
     review_status: Literal["pending", "responsive", "non_responsive"] = "responsive"
     non_responsive_reason: str | None = None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath, JSONBody
 
 from govbuy.auth import any_signed_in, requires
@@ -12,6 +12,9 @@ from govbuy.http import Cursor, Limit, with_etag
 from govbuy.pagination import Page
 from vendors import service
 from vendors.schemas import (
+    LegalExclusionLift,
+    LegalExclusionRead,
+    LegalExclusionWrite,
     AssessmentGradeCreate,
     AssessmentGradeRead,
     CreditListEntryCreate,
@@ -78,6 +81,20 @@ class VendorController(Controller):
             request.user, vendor_id, entry_id, data, request.headers.get("if-match")
         )
         return with_etag(entry)
+
+    @put("/{vendor_id:uuid}/legal-exclusion", guards=[requires("admin")])
+    async def record_exclusion(
+        self, request: Request, vendor_id: FromPath[UUID], data: JSONBody[LegalExclusionWrite]
+    ) -> LegalExclusionRead:
+        """Record that the organisation is excluded by 102号令 Art. 8 (公益一类事业单位, or a 群团组织
+        on 事业编制 funded by the budget), with the source: its bids are refused
+        (`vendor_excluded_by_law`) and found ineligible at opening."""
+        return await service.record_legal_exclusion(request.user, vendor_id, data)
+
+    @post("/{vendor_id:uuid}/legal-exclusion/lift", guards=[requires("admin")], status_code=204)
+    async def lift_exclusion(self, request: Request, vendor_id: FromPath[UUID], data: JSONBody[LegalExclusionLift]) -> None:
+        """Lift a recorded exclusion, with the reason (kept in the audit log)."""
+        await service.lift_legal_exclusion(request.user, vendor_id, data)
 
     @get("/{vendor_id:uuid}/credit-rating")
     async def rating(self, vendor_id: FromPath[UUID]) -> CreditRatingRead:

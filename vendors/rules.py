@@ -291,22 +291,64 @@ class EligibilityReason:
         return {"code": self.code, "detail": self.detail}
 
 
+# Which rule decided a stored eligibility check. Results stored before a version keep the rule
+# they were decided by: a bid is never re-judged by a later rule except at its own opening.
+#   1 — a tender's minimum assessment grade barred unassessed or lower-graded vendors, and a
+#       minimum credit grade barred vendors with no grade yet (provisional);
+#   2 — 政府购买服务管理办法 (财政部令第102号) Arts. 6–8: an assessment grade is a priority, never a
+#       bar (民政部令第39号 Art. 30: 3A and above "优先"; enterprises are never assessed and may
+#       bid, Art. 6); a minimum credit grade bars rated vendors below it, never a provisional one
+#       (实施条例 Art. 20: no history is no fault); the organisations of Art. 8 may not bid.
+ELIGIBILITY_RULE_VERSION = 2
+
+# 102号令 Art. 8: 公益一类事业单位、使用事业编制且由财政拨款保障的群团组织 may not be suppliers
+# of government-purchased services. The admin records the attribute with its source.
+LEGAL_EXCLUSIONS = {
+    "public_welfare_institution_class_1": "公益一类事业单位",
+    "budget_funded_mass_organisation": "使用事业编制且由财政拨款保障的群团组织",
+}
+
+
+@dataclass(frozen=True)
+class LegalExclusion:
+    """A recorded 102号令 Art. 8 exclusion of an organisation."""
+
+    category: str
+    source: str
+
+
+def check_exclusion_category(category: str) -> str:
+    if category not in LEGAL_EXCLUSIONS:
+        raise RuleViolation(
+            "invalid_exclusion_category",
+            f"{category!r} is not an exclusion of 102号令 Art. 8",
+            errors=[{"field": "category", "message": "one of " + ", ".join(LEGAL_EXCLUSIONS)}],
+        )
+    return category
+
+
 @dataclass(frozen=True)
 class EligibilityResult:
     """The outcome of one eligibility check, stored with the bid it was made for.
 
-    The requirements checked against are kept with the outcome so that a stored result explains
-    itself even after the tender's requirements are edited.
+    The requirements checked against and the rule version are kept with the outcome so that a
+    stored result explains itself even after the tender's requirements or the rule change.
+    `min_assessment_grade` is only ever set on results of rule version 1.
     """
 
     eligible: bool
     reasons: tuple[EligibilityReason, ...] = ()
     min_assessment_grade: int | None = None
     min_credit_grade: str | None = None
+    rule_version: int = ELIGIBILITY_RULE_VERSION
 
     @property
     def codes(self) -> list[str]:
         return [r.code for r in self.reasons]
+
+    @property
+    def excluded_by_law(self) -> bool:
+        return "excluded_by_law" in self.codes
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -314,6 +356,7 @@ class EligibilityResult:
             "reasons": [r.as_dict() for r in self.reasons],
             "min_assessment_grade": self.min_assessment_grade,
             "min_credit_grade": self.min_credit_grade,
+            "rule_version": self.rule_version,
         }
 
     @classmethod
@@ -323,26 +366,26 @@ class EligibilityResult:
             reasons=tuple(EligibilityReason(r["code"], r["detail"]) for r in data["reasons"]),
             min_assessment_grade=data.get("min_assessment_grade"),
             min_credit_grade=data.get("min_credit_grade"),
+            rule_version=int(data.get("rule_version") or 1),
         )
 
 
 def check_eligibility(
     *,
     active_list_entries: Iterable[CreditListEntry],
-    current_grade: CurrentGrade | None,
     credit_grade: str | Rating | None,
-    min_assessment_grade: int | None,
     min_credit_grade: str | None,
+    exclusion: LegalExclusion | None = None,
 ) -> EligibilityResult:
-    """Whether a vendor may bid, with every reason it may not (not just the first).
+    """Whether a vendor may bid, with every reason it may not (not just the first), by rule
+    version 2 (`ELIGIBILITY_RULE_VERSION`).
 
-    Only what the law allows is checked: no active credit-list entry, and the tender's optional
-    minimum assessment and credit grades. Anything else (region, ownership) would be
-    差别待遇 and is deliberately not an input. `credit_grade` may be the vendor's `Rating`; a
-    provisional rating has no grade, which counts as missing when a minimum is required.
+    Only what the law allows is checked: no active credit-list entry (财库〔2016〕125号), no
+    exclusion of 102号令 Art. 8, and the tender's optional minimum credit grade, which a vendor
+    with no grade yet (never rated, or provisional) always meets. Anything else (region,
+    ownership, size, assessment grade) would be 差别待遇 (政府采购法 Art. 22, 实施条例 Art. 20)
+    and is deliberately not an input. `credit_grade` may be the vendor's `Rating`.
     """
-    if min_assessment_grade is not None:
-        check_grade_number(min_assessment_grade, "min_assessment_grade")
     if min_credit_grade is not None:
         _check_credit_grade(min_credit_grade, "min_credit_grade")
     if not isinstance(credit_grade, str | None):
@@ -351,6 +394,14 @@ def check_eligibility(
         _check_credit_grade(credit_grade, "credit_grade")
 
     reasons: list[EligibilityReason] = []
+    if exclusion is not None:
+        reasons.append(
+            EligibilityReason(
+                "excluded_by_law",
+                f"{LEGAL_EXCLUSIONS.get(exclusion.category, exclusion.category)} may not supply government-purchased "
+                f"services (102号令 Art. 8); recorded from {exclusion.source}",
+            )
+        )
     for entry in sorted(active_list_entries, key=entry_sort_key):
         reasons.append(
             EligibilityReason(
@@ -359,54 +410,15 @@ def check_eligibility(
                 + (f": {entry.reason}" if entry.reason else ""),
             )
         )
-
-    if min_assessment_grade is not None:
-        required = ASSESSMENT_GRADES[min_assessment_grade]
-        if current_grade is None:
-            reasons.append(
-                EligibilityReason(
-                    "assessment_grade_missing",
-                    f"the tender requires assessment grade {required} or above; "
-                    "the vendor has none",
-                )
+    if (
+        min_credit_grade is not None
+        and credit_grade is not None
+        and CREDIT_GRADES.index(credit_grade) > CREDIT_GRADES.index(min_credit_grade)
+    ):
+        reasons.append(
+            EligibilityReason(
+                "credit_grade_below_minimum",
+                f"credit grade {credit_grade} is below the required {min_credit_grade}",
             )
-        elif current_grade.expired:
-            reasons.append(
-                EligibilityReason(
-                    "assessment_grade_expired",
-                    f"assessment grade {current_grade.label} expired on "
-                    f"{current_grade.expires_on.isoformat()}; the tender requires {required} "
-                    "or above",
-                )
-            )
-        elif current_grade.grade < min_assessment_grade:
-            reasons.append(
-                EligibilityReason(
-                    "assessment_grade_below_minimum",
-                    f"assessment grade {current_grade.label} is below the required {required}",
-                )
-            )
-
-    if min_credit_grade is not None:
-        if credit_grade is None:
-            reasons.append(
-                EligibilityReason(
-                    "credit_grade_missing",
-                    f"the tender requires credit grade {min_credit_grade} or better; the vendor "
-                    "has no credit grade (no rating, or a provisional one)",
-                )
-            )
-        elif CREDIT_GRADES.index(credit_grade) > CREDIT_GRADES.index(min_credit_grade):
-            reasons.append(
-                EligibilityReason(
-                    "credit_grade_below_minimum",
-                    f"credit grade {credit_grade} is below the required {min_credit_grade}",
-                )
-            )
-
-    return EligibilityResult(
-        eligible=not reasons,
-        reasons=tuple(reasons),
-        min_assessment_grade=min_assessment_grade,
-        min_credit_grade=min_credit_grade,
-    )
+        )
+    return EligibilityResult(eligible=not reasons, reasons=tuple(reasons), min_credit_grade=min_credit_grade)

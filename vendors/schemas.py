@@ -63,6 +63,27 @@ class CreditListEntryRead(Output):
     version: int
 
 
+class LegalExclusionWrite(Input):
+    """Record that an organisation is excluded by 102号令 Art. 8, and from what source (the
+    编制 or 分类 document, the register consulted)."""
+
+    category: Literal["public_welfare_institution_class_1", "budget_funded_mass_organisation"] = Field(
+        description="公益一类事业单位, or a 群团组织 on 事业编制 funded by the budget"
+    )
+    source: str = Field(min_length=1, max_length=2000)
+
+
+class LegalExclusionLift(Input):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class LegalExclusionRead(Output):
+    category: str
+    category_label: str
+    source: str
+    recorded_at: datetime
+
+
 class EligibilityReasonRead(Output):
     code: str
     detail: str
@@ -109,6 +130,7 @@ class VendorRead(Output):
     region_code: str | None
     assessment_grade: CurrentGradeRead | None
     active_credit_list_entries: list[CreditListEntryRead]
+    legal_exclusion: LegalExclusionRead | None = Field(description="102号令 Art. 8: may not supply purchased services")
     may_bid_today: bool
     bid_blockers: list[EligibilityReasonRead]
     credit_rating: CreditRatingSummary | None

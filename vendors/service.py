@@ -21,6 +21,9 @@ from govbuy.rules import SHANGHAI, end_of_day
 from vendors import rules
 from vendors.rating import VendorFacts, lookback_start, rate_for_storage
 from vendors.schemas import (
+    LegalExclusionLift,
+    LegalExclusionRead,
+    LegalExclusionWrite,
     AssessmentGradeCreate,
     AssessmentGradeRead,
     CreditListEntryCreate,
@@ -79,6 +82,12 @@ async def _latest_rating(vendor_id: UUID) -> Any:
     )
 
 
+async def assessment_grade_on(vendor_id: UUID, today: date) -> int | None:
+    """The vendor's assessment grade in force that day (3 for 3A), None if none or expired."""
+    current = rules.current_assessment_grade(await _grade_records(vendor_id), today)
+    return current.grade if current is not None and not current.expired else None
+
+
 async def current_credit_grade(vendor_id: UUID) -> str | None:
     """The grade of the vendor's current rating (None while provisional or never rated)."""
     return await db.fetchval(
@@ -86,19 +95,71 @@ async def current_credit_grade(vendor_id: UUID) -> str | None:
     )
 
 
-async def check_eligibility(
-    vendor_id: UUID, *, min_assessment_grade: int | None, min_credit_grade: str | None, today: date
-) -> rules.EligibilityResult:
+def vendor_type(uscc: str | None) -> str:
+    """What an organisation is, by its USCC (enterprise, social_group, …; other without one)."""
+    return rules.vendor_type(uscc) if uscc else "other"
+
+
+async def _exclusion(vendor_id: UUID) -> Any:
+    return await db.fetchrow("SELECT * FROM legal_exclusions WHERE vendor_id = $1", vendor_id)
+
+
+async def check_eligibility(vendor_id: UUID, *, min_credit_grade: str | None, today: date) -> rules.EligibilityResult:
     """Whether the vendor may bid today under a tender's requirements, with every reason not."""
     await _vendor_row(vendor_id)
     entries = [rules.CreditListEntry(r["list"], r["listed_on"], r["removed_on"], r["reason"]) for r in await _entries(vendor_id)]
+    exclusion = await _exclusion(vendor_id)
     return rules.check_eligibility(
         active_list_entries=rules.active_entries(entries, today),
-        current_grade=rules.current_assessment_grade(await _grade_records(vendor_id), today),
         credit_grade=await current_credit_grade(vendor_id),
-        min_assessment_grade=min_assessment_grade,
         min_credit_grade=min_credit_grade,
+        exclusion=rules.LegalExclusion(exclusion["category"], exclusion["source"]) if exclusion else None,
     )
+
+
+def _exclusion_read(row: Any) -> LegalExclusionRead:
+    return LegalExclusionRead(
+        category=row["category"],
+        category_label=rules.LEGAL_EXCLUSIONS[row["category"]],
+        source=row["source"],
+        recorded_at=row["recorded_at"],
+    )
+
+
+async def record_legal_exclusion(actor: Actor, vendor_id: UUID, data: LegalExclusionWrite) -> LegalExclusionRead:
+    """Record (or correct) that the organisation is excluded by 102号令 Art. 8: from now on it
+    may not bid, and its open bids are found ineligible at their opening."""
+    rules.check_exclusion_category(data.category)
+    async with db.transaction():
+        await _vendor_row(vendor_id)
+        before = await db.fetchrow("SELECT * FROM legal_exclusions WHERE vendor_id = $1 FOR UPDATE", vendor_id)
+        row = await db.fetchrow(
+            """INSERT INTO legal_exclusions (vendor_id, category, source, recorded_by, recorded_at)
+               VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT (vendor_id) DO UPDATE SET category = EXCLUDED.category, source = EXCLUDED.source,
+                   recorded_by = EXCLUDED.recorded_by, recorded_at = EXCLUDED.recorded_at,
+                   version = legal_exclusions.version + 1
+               RETURNING *""",
+            vendor_id, data.category, data.source.strip(), actor.user_id, await clock.now(),
+        )
+        result = _exclusion_read(row)
+        await audit.record(
+            actor, "vendor.legal_exclusion_recorded", "vendor", vendor_id,
+            before=_exclusion_read(before).model_dump() if before else None, after=result.model_dump(),
+        )
+    return result
+
+
+async def lift_legal_exclusion(actor: Actor, vendor_id: UUID, data: LegalExclusionLift) -> None:
+    """Lift a recorded exclusion (the organisation was reclassified, or recorded in error)."""
+    async with db.transaction():
+        row = await db.fetchrow("DELETE FROM legal_exclusions WHERE vendor_id = $1 RETURNING *", vendor_id)
+        if row is None:
+            raise NotFound("legal exclusion of vendor", vendor_id)
+        await audit.record(
+            actor, "vendor.legal_exclusion_lifted", "vendor", vendor_id,
+            before=_exclusion_read(row).model_dump(), after={"reason": data.reason},
+        )
 
 
 async def get_vendor(vendor_id: UUID) -> VendorRead:
@@ -106,7 +167,8 @@ async def get_vendor(vendor_id: UUID) -> VendorRead:
     today = await clock.today()
     current = rules.current_assessment_grade(await _grade_records(vendor_id), today)
     entries = [_entry_read(r, today) for r in await _entries(vendor_id)]
-    eligibility = await check_eligibility(vendor_id, min_assessment_grade=None, min_credit_grade=None, today=today)
+    eligibility = await check_eligibility(vendor_id, min_credit_grade=None, today=today)
+    exclusion = await _exclusion(vendor_id)
     rating = await _latest_rating(vendor_id)
     vendor_type = rules.vendor_type(row["uscc"]) if row["uscc"] else "other"
     return VendorRead(
@@ -122,6 +184,7 @@ async def get_vendor(vendor_id: UUID) -> VendorRead:
         if current
         else None,
         active_credit_list_entries=[e for e in entries if e.active],
+        legal_exclusion=_exclusion_read(exclusion) if exclusion else None,
         may_bid_today=eligibility.eligible,
         bid_blockers=[EligibilityReasonRead(code=r.code, detail=r.detail) for r in eligibility.reasons],
         credit_rating=CreditRatingSummary.model_validate(dict(rating)) if rating else None,

@@ -63,3 +63,14 @@ class CreditRating(Table, tablename="credit_ratings"):
     inputs = JSONB()
     result = JSONB()
     created_at = Timestamptz()
+
+
+class LegalExclusion(Table, tablename="legal_exclusions"):
+    """An organisation 102号令 Art. 8 excludes from supplying purchased services, as recorded."""
+
+    vendor = ForeignKey(Organisation, db_column_name="vendor_id", primary_key=True)
+    category = Varchar(length=40)
+    source = Text()
+    recorded_by = ForeignKey(User, db_column_name="recorded_by", null=True)
+    recorded_at = Timestamptz()
+    version = Integer(default=1)

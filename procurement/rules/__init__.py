@@ -43,3 +43,4 @@ from procurement.rules.panel import *  # noqa: F403
 from procurement.rules.review import *  # noqa: F403
 from procurement.rules.challenges import *  # noqa: F403
 from procurement.rules.complaints import *  # noqa: F403
+from procurement.rules.sme import *  # noqa: F403

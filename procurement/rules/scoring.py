@@ -43,11 +43,14 @@ def _criteria_of(criteria: Iterable[Any]) -> tuple[Criterion, ...]:
 def _score_sheet_errors(
     criteria: Sequence[Criterion], scores: Mapping[str, Any], prefix: str
 ) -> tuple[dict[str, Decimal], list[dict[str, Any]]]:
-    weights = {c.name: c.weight for c in criteria}
+    weights = {c.name: c.weight for c in criteria if not c.scored_by_rule}
     errors: list[dict[str, Any]] = []
     clean: dict[str, Decimal] = {}
+    by_rule = {c.name for c in criteria if c.scored_by_rule}
     for name in scores:
-        if name not in weights:
+        if name in by_rule:
+            errors.append(_error(f"{prefix}{name}", "scored by rule from the assessment grade, not by the experts"))
+        elif name not in weights:
             errors.append(_error(f"{prefix}{name}", "not a criterion of this tender"))
     for name, weight in weights.items():
         if name not in scores:
@@ -81,6 +84,14 @@ class BidForRanking:
     price: Decimal
     submitted_at: datetime
     expert_scores: Mapping[Hashable, Mapping[str, Decimal]] = field(default_factory=dict)
+    # The price after any SME deduction (sme.evaluated_price); None: the bid price.
+    evaluated_price: Decimal | None = None
+    # The bidder's assessment grade at the opening, for a criterion scored by grade.
+    assessment_grade: int | None = None
+
+    @property
+    def price_evaluated(self) -> Decimal:
+        return self.price if self.evaluated_price is None else self.evaluated_price
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,7 @@ class RankedBid:
     technical_score: Decimal | None
     total_score: Decimal | None
     submitted_at: datetime
+    evaluated_price: Decimal | None = None
 
 
 def rank_bids(
@@ -106,9 +118,11 @@ def rank_bids(
 ) -> list[RankedBid]:
     """Rank the valid bids of a tender; rank 1 is the recommended winner.
 
-    Comprehensive (综合评分法, 87号令 Art. 55): price score = lowest valid price ÷ bid price ×
-    price weight; technical score = Σ over criteria of the experts' mean score; every bid must
-    be scored by every expert in `expert_ids`. Lowest price (最低评标价法, Art. 56): by price.
+    Comprehensive (综合评分法, 87号令 Art. 55): price score = lowest evaluated price ÷ evaluated
+    price × price weight; technical score = Σ over the experts' criteria of their mean score,
+    plus the points of a criterion scored by assessment grade; every bid must be scored by every
+    expert in `expert_ids`. Lowest price (最低评标价法, Art. 56): by evaluated price. The
+    evaluated price is the bid price less any SME deduction (财库〔2020〕46号 Art. 9).
 
     Rounding: the price score and the technical score are computed at full precision (no
     intermediate rounding of per-expert means or of the price ratio) and each rounded once,
@@ -129,9 +143,9 @@ def rank_bids(
         return []
 
     if evaluation is EvaluationMethod.LOWEST_PRICE:
-        ordered = sorted(bids, key=lambda b: (b.price, b.submitted_at, str(b.bid_id)))
+        ordered = sorted(bids, key=lambda b: (b.price_evaluated, b.price, b.submitted_at, str(b.bid_id)))
         return [
-            RankedBid(i, b.bid_id, b.vendor_name, b.price, None, None, None, b.submitted_at)
+            RankedBid(i, b.bid_id, b.vendor_name, b.price, None, None, None, b.submitted_at, b.price_evaluated)
             for i, b in enumerate(ordered, start=1)
         ]
 
@@ -181,25 +195,27 @@ def rank_bids(
             "invalid_scores", "some score sheets are invalid or unexpected", errors=invalid
         )
 
-    lowest = min(b.price for b in bids)
+    lowest = min(b.price_evaluated for b in bids)
     scored: list[tuple[BidForRanking, Decimal, Decimal, Decimal]] = []
     with localcontext() as ctx:
         ctx.prec = 50
         for bid in bids:
-            price_score = _round_score(lowest / bid.price * scheme.price_weight)
+            price_score = _round_score(lowest / bid.price_evaluated * scheme.price_weight)
             experts = Decimal(len(panel))
             technical_full = sum(
                 (
-                    sum((sheet[c.name] for sheet in sheets[bid.bid_id]), Decimal(0)) / experts
+                    c.points_for(bid.assessment_grade)
+                    if c.scored_by_rule
+                    else sum((sheet[c.name] for sheet in sheets[bid.bid_id]), Decimal(0)) / experts
                     for c in scheme.criteria
                 ),
                 Decimal(0),
             )
             technical_score = _round_score(technical_full)
             scored.append((bid, price_score, technical_score, price_score + technical_score))
-    scored.sort(key=lambda s: (-s[3], s[0].price, s[0].submitted_at, str(s[0].bid_id)))
+    scored.sort(key=lambda s: (-s[3], s[0].price_evaluated, s[0].price, s[0].submitted_at, str(s[0].bid_id)))
     return [
-        RankedBid(i, b.bid_id, b.vendor_name, b.price, p, t, total, b.submitted_at)
+        RankedBid(i, b.bid_id, b.vendor_name, b.price, p, t, total, b.submitted_at, b.price_evaluated)
         for i, (b, p, t, total) in enumerate(scored, start=1)
     ]
 

@@ -166,10 +166,24 @@ MAX_PRICE_WEIGHT = Decimal(30)
 
 @dataclass(frozen=True)
 class Criterion:
-    """A technical criterion (评审因素) and its weight, the most points an expert may give."""
+    """A technical criterion (评审因素) and its weight, the most points an expert may give.
+
+    With `points_by_grade` the criterion is not scored by the experts but by rule, from the
+    bidder's assessment grade at the opening ((grade number, points), e.g. ((3, 2), (4, 4),
+    (5, 5))): the priority 民政部令第39号 Art. 30 gives social organisations of 3A and above,
+    which bars nobody — an enterprise or an unassessed organisation gets 0 on it."""
 
     name: str
     weight: Decimal
+    points_by_grade: tuple[tuple[int, Decimal], ...] = ()
+
+    @property
+    def scored_by_rule(self) -> bool:
+        return bool(self.points_by_grade)
+
+    def points_for(self, grade: int | None) -> Decimal:
+        """The points of a bidder with that assessment grade (None: none, or expired)."""
+        return dict(self.points_by_grade).get(grade or 0, Decimal(0))
 
 
 @dataclass(frozen=True)
@@ -185,12 +199,13 @@ def _criteria(criteria: Iterable[Any]) -> tuple[tuple[Criterion, ...], list[dict
     seen: set[str] = set()
     for i, item in enumerate(criteria or ()):
         if isinstance(item, Criterion):
-            raw_name, raw_weight = item.name, item.weight
-        elif isinstance(item, Mapping):
-            raw_name, raw_weight = item.get("name"), item.get("weight")
-        else:
+            parsed.append(item)
+            seen.add(item.name)
+            continue
+        if not isinstance(item, Mapping):
             errors.append(_error(f"criteria[{i}]", "must have a name and a weight"))
             continue
+        raw_name, raw_weight = item.get("name"), item.get("weight")
         name = raw_name.strip() if isinstance(raw_name, str) else ""
         weight = as_decimal(raw_weight)
         if not name:
@@ -200,9 +215,39 @@ def _criteria(criteria: Iterable[Any]) -> tuple[tuple[Criterion, ...], list[dict
         seen.add(name)
         if weight is None or weight <= 0:
             errors.append(_error(f"criteria[{i}].weight", "weight must be a number above 0"))
+        points, point_errors = _points_by_grade(item.get("points_by_grade"), weight, f"criteria[{i}].points_by_grade")
+        errors.extend(point_errors)
         if name and weight is not None:
-            parsed.append(Criterion(name, weight))
+            parsed.append(Criterion(name, weight, points))
+    if sum(1 for c in parsed if c.scored_by_rule) > 1:
+        errors.append(_error("criteria", "at most one criterion gives points by assessment grade"))
     return tuple(parsed), errors
+
+
+def _points_by_grade(
+    raw: Any, weight: Decimal | None, field: str
+) -> tuple[tuple[tuple[int, Decimal], ...], list[dict[str, Any]]]:
+    """{"3A": 2, "4A": 4, "5A": 5} → ((3, 2), (4, 4), (5, 5)): each grade's points within the
+    criterion's weight, and a higher grade never worth less."""
+    if not raw:
+        return (), []
+    if not isinstance(raw, Mapping):
+        return (), [_error(field, "maps assessment grades (1A–5A) to points")]
+    errors: list[dict[str, Any]] = []
+    points: dict[int, Decimal] = {}
+    for label, value in raw.items():
+        if label not in ASSESSMENT_GRADES:
+            errors.append(_error(f"{field}.{label}", "not an assessment grade (1A–5A)"))
+            continue
+        number = as_decimal(value)
+        if number is None or number < 0 or (weight is not None and number > weight):
+            errors.append(_error(f"{field}.{label}", f"points must be between 0 and the criterion's weight {weight}"))
+            continue
+        points[ASSESSMENT_GRADES.index(label) + 1] = number
+    ordered = tuple(sorted(points.items()))
+    if any(a[1] > b[1] for a, b in zip(ordered, ordered[1:])):
+        errors.append(_error(field, "a higher grade is never worth fewer points"))
+    return ordered, errors
 
 
 def validate_scoring(
@@ -438,9 +483,14 @@ def validate_eligibility(
     min_assessment_grade: str | None = None, min_credit_grade: str | None = None
 ) -> EligibilityRequirement:
     errors = []
-    if min_assessment_grade is not None and min_assessment_grade not in ASSESSMENT_GRADES:
-        errors.append(
-            _error("eligibility.min_assessment_grade", "must be one of 1A, 2A, 3A, 4A, 5A")
+    if min_assessment_grade is not None:
+        # 民政部令第39号 Art. 30 makes a grade of 3A or above a priority, and 102号令 Art. 6 lets
+        # enterprises (never assessed) bid: a minimum grade would bar them (差别待遇).
+        raise RuleViolation(
+            "assessment_grade_not_a_bar",
+            "an assessment grade is a priority, never a bar: give graded social organisations points with a "
+            "criterion's points_by_grade instead",
+            errors=[_error("eligibility.min_assessment_grade", "not allowed (102号令 Art. 6; 民政部令第39号 Art. 30)")],
         )
     if min_credit_grade is not None and min_credit_grade not in CREDIT_GRADES:
         errors.append(_error("eligibility.min_credit_grade", "must be one of A, B, C, D"))
@@ -453,12 +503,13 @@ def validate_eligibility(
     return EligibilityRequirement(min_assessment_grade, min_credit_grade)
 
 
-def ineligible(reasons: Sequence[Mapping[str, Any]]) -> RuleViolation:
+def ineligible(reasons: Sequence[Mapping[str, Any]], excluded_by_law: bool = False) -> RuleViolation:
     """The refusal of a bid by a vendor that fails the eligibility check (资格审查); `reasons`
-    are the check's reasons ({code, detail}), each reported in `errors`."""
+    are the check's reasons ({code, detail}), each reported in `errors`. An organisation that
+    102号令 Art. 8 excludes is refused as such (`vendor_excluded_by_law`), whatever else."""
     details = [str(r.get("detail") or r.get("code")) for r in reasons]
     return conflict(
-        "vendor_ineligible",
+        "vendor_excluded_by_law" if excluded_by_law else "vendor_ineligible",
         "the vendor may not bid: " + ("; ".join(details) or "not eligible"),
         errors=[
             {"field": "vendor", "code": str(r.get("code")), "message": str(r.get("detail"))}

@@ -29,7 +29,7 @@ _AWARD_SELECT = """SELECT a.*, o.name AS vendor_name FROM tender_awards a JOIN o
 async def _award_read(row: Any) -> AwardRead:
     bidders = await db.fetch(
         """SELECT b.vendor_id, o.name AS vendor_name, b.price, b.status = 'valid' AS valid, b.credit_grade_at_opening,
-                  b.review_status,
+                  b.review_status, b.sme_declaration,
                   CASE WHEN b.status = 'invalid' THEN b.invalid_reason ELSE
                       (SELECT string_agg(r.reason, '; ' ORDER BY r.reviewed_at) FROM bid_reviews r
                        WHERE r.bid_id = b.id AND NOT r.responsive) END AS non_responsive_reason
@@ -38,7 +38,7 @@ async def _award_read(row: Any) -> AwardRead:
         row["tender_id"],
     )
     panel = await db.fetch(
-        """SELECT u.username AS name, p.member_role AS role, p.draw_id
+        """SELECT coalesce(u.full_name, u.username) AS name, p.member_role AS role, p.draw_id
            FROM tender_panel_members p JOIN users u ON u.id = p.expert_user_id
            WHERE p.tender_id = $1 ORDER BY p.member_role, u.username""",
         row["tender_id"],
@@ -62,7 +62,7 @@ async def award_locked(actor: Actor, tender: Any, now: datetime, negotiated: Awa
     await check_panel_complete(tender)
     bids = await db.fetch(
         """SELECT b.id, b.vendor_id, o.name AS vendor_name, b.price, b.submitted_at, b.credit_grade_at_opening,
-                  b.review_status
+                  b.review_status, b.sme_declaration, b.assessment_grade_at_opening
            FROM bids b JOIN organisations o ON o.id = b.vendor_id
            WHERE b.tender_id = $1 AND b.status = 'valid' ORDER BY b.submitted_at, b.id""",
         tender_id,
@@ -76,11 +76,20 @@ async def award_locked(actor: Actor, tender: Any, now: datetime, negotiated: Awa
     for s in await db.fetch("SELECT bid_id, expert_user_id, scores FROM bid_scores WHERE tender_id = $1", tender_id):
         if s["bid_id"] in sheets:
             sheets[s["bid_id"]][s["expert_user_id"]] = {k: Decimal(v) for k, v in s["scores"].items()}
+    policy = rules.SmePolicy(tender["sme_reserved"], tender["sme_price_deduction_percent"])
+    deduction = {b["id"]: rules.deduction_percent(policy, b["sme_declaration"]) for b in bids}
     ranked = rules.rank_bids(
         tender["evaluation_method"],
         tender["price_weight"],
         tender["criteria"],
-        [rules.BidForRanking(b["id"], b["vendor_name"], b["price"], b["submitted_at"], sheets[b["id"]]) for b in bids],
+        [
+            rules.BidForRanking(
+                b["id"], b["vendor_name"], b["price"], b["submitted_at"], sheets[b["id"]],
+                evaluated_price=rules.evaluated_price(b["price"], deduction[b["id"]]),
+                assessment_grade=b["assessment_grade_at_opening"],
+            )
+            for b in bids
+        ],
         panel,
     )
     if not ranked:
@@ -102,6 +111,10 @@ async def award_locked(actor: Actor, tender: Any, now: datetime, negotiated: Awa
             "total_score": r.total_score,
             "credit_grade_at_opening": by_id[r.bid_id]["credit_grade_at_opening"],
             "submitted_at": r.submitted_at,
+            "sme_declaration": by_id[r.bid_id]["sme_declaration"],
+            "price_deduction_percent": deduction[r.bid_id],
+            "evaluated_price": r.evaluated_price,
+            "assessment_grade_at_opening": by_id[r.bid_id]["assessment_grade_at_opening"],
         }
         for r in ranked
     ]

@@ -61,12 +61,21 @@ def _bid_read(row: Any, *, full: bool, price: bool) -> BidRead:
         eligibility_at_opening=row["eligibility_at_opening"] if full else None,
         credit_grade_at_opening=row["credit_grade_at_opening"],
         invalid_reason=row["invalid_reason"],
+        sme_declaration=row["sme_declaration"],
+        sme_declaration_false_at=row["sme_declaration_false_at"],
         review_status=row["review_status"],
         reviews=(row.get("reviews") or []) if full else None,
         content_digest=row["content_digest"] if full else None,
         seal_nonce=row["seal_nonce"] if full else None,
         version=row["version"],
     )
+
+
+def _declaration(tender: Any, uscc: str | None, declaration: str | None) -> str | None:
+    """The bidder's size declaration, checked against what it is and the tender's reservation."""
+    declared = rules.check_declaration(vendors.vendor_type(uscc), declaration)
+    rules.check_reservation(rules.SmePolicy(tender["sme_reserved"], tender["sme_price_deduction_percent"]), declared)
+    return declared
 
 
 def _seal_summary(row: Any) -> dict[str, Any]:
@@ -78,20 +87,16 @@ def _seal_summary(row: Any) -> dict[str, Any]:
         "submitted_at": row["submitted_at"],
         "content_digest": row["content_digest"],
         "eligibility": row["eligibility_at_submission"],
+        "sme_declaration": row["sme_declaration"],
         "version": row["version"],
     }
 
 
 async def _eligibility_now(tender: Any, vendor_id: UUID, today: date) -> dict[str, Any]:
-    result = await vendors.check_eligibility(
-        vendor_id,
-        min_assessment_grade=tender["min_assessment_grade"],
-        min_credit_grade=tender["min_credit_grade"],
-        today=today,
-    )
+    result = await vendors.check_eligibility(vendor_id, min_credit_grade=tender["min_credit_grade"], today=today)
     checked = {**result.as_dict(), "checked_on": today.isoformat()}
     if not result.eligible:
-        raise rules.ineligible([r.as_dict() for r in result.reasons])
+        raise rules.ineligible([r.as_dict() for r in result.reasons], excluded_by_law=result.excluded_by_law)
     return checked
 
 
@@ -134,7 +139,7 @@ async def submit_bid(actor: Actor, tender_id: UUID, data: BidCreate) -> BidRead:
             tender, now = await _lock_open_tender(actor, tender_id)
             rules.check_bid_price(data.price, tender["ceiling_amount"])
             vendor = await db.fetchrow(
-                """SELECT o.name, EXISTS (SELECT 1 FROM bids b WHERE b.tender_id = $1 AND b.vendor_id = o.id
+                """SELECT o.name, o.uscc, EXISTS (SELECT 1 FROM bids b WHERE b.tender_id = $1 AND b.vendor_id = o.id
                                                     AND b.status <> 'withdrawn') AS has_bid
                    FROM organisations o WHERE o.id = $2""",
                 tender_id,
@@ -142,12 +147,13 @@ async def submit_bid(actor: Actor, tender_id: UUID, data: BidCreate) -> BidRead:
             )
             if vendor["has_bid"]:
                 raise _already_submitted()
+            declaration = _declaration(tender, vendor["uscc"], data.sme_declaration)
             eligibility = await _eligibility_now(tender, actor.organisation_id, local_date(now))
             nonce, digest = _seal(data.price, data.proposal)
             inserted = await db.fetchrow(
                 """INSERT INTO bids (id, tender_id, vendor_id, submitted_by, price, proposal, first_submitted_at,
-                       submitted_at, eligibility_at_submission, seal_nonce, content_digest)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10) RETURNING *""",
+                       submitted_at, eligibility_at_submission, seal_nonce, content_digest, sme_declaration)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11) RETURNING *""",
                 uuid4(),
                 tender_id,
                 actor.organisation_id,
@@ -158,6 +164,7 @@ async def submit_bid(actor: Actor, tender_id: UUID, data: BidCreate) -> BidRead:
                 eligibility,
                 nonce,
                 digest,
+                declaration,
             )
             row = {**dict(inserted), "vendor_name": vendor["name"]}
             await audit.record(actor, "bid.submitted", "bid", row["id"], after=_seal_summary(row))
@@ -188,11 +195,15 @@ async def revise_bid(actor: Actor, tender_id: UUID, bid_id: UUID, data: BidUpdat
             price = data.price if data.price is not None else row["price"]
             proposal = data.proposal if data.proposal is not None else row["proposal"]
             rules.check_bid_price(price, tender["ceiling_amount"])
+            declared = data.sme_declaration if "sme_declaration" in data.model_fields_set else row["sme_declaration"]
+            uscc = await db.fetchval("SELECT uscc FROM organisations WHERE id = $1", actor.organisation_id)
+            declaration = _declaration(tender, uscc, declared)
             eligibility = await _eligibility_now(tender, actor.organisation_id, local_date(now))
             nonce, digest = _seal(price, proposal)
             updated = await db.fetchrow(
                 """UPDATE bids SET price = $2, proposal = $3, submitted_at = $4, eligibility_at_submission = $5,
-                       seal_nonce = $6, content_digest = $7, version = version + 1 WHERE id = $1 RETURNING *""",
+                       seal_nonce = $6, content_digest = $7, sme_declaration = $8, version = version + 1
+                   WHERE id = $1 RETURNING *""",
                 bid_id,
                 price,
                 proposal,
@@ -200,6 +211,7 @@ async def revise_bid(actor: Actor, tender_id: UUID, bid_id: UUID, data: BidUpdat
                 eligibility,
                 nonce,
                 digest,
+                declaration,
             )
             updated = {**dict(updated), "vendor_name": row["vendor_name"]}
             await audit.record(actor, "bid.revised", "bid", bid_id, before=_seal_summary(row), after=_seal_summary(updated))

@@ -97,13 +97,9 @@ async def _open_locked(tender: Any, now: datetime) -> None:
     as_of = local_date(tender["bid_deadline"])
     outcomes = []
     for bid in bids:
-        result = await vendors.check_eligibility(
-            bid["vendor_id"],
-            min_assessment_grade=tender["min_assessment_grade"],
-            min_credit_grade=tender["min_credit_grade"],
-            today=as_of,
-        )
+        result = await vendors.check_eligibility(bid["vendor_id"], min_credit_grade=tender["min_credit_grade"], today=as_of)
         grade = await vendors.current_credit_grade(bid["vendor_id"])
+        assessment = await vendors.assessment_grade_on(bid["vendor_id"], as_of)
         checked = {**result.as_dict(), "checked_on": as_of.isoformat(), "credit_grade": grade}
         reason = None
         if not result.eligible:
@@ -111,13 +107,14 @@ async def _open_locked(tender: Any, now: datetime) -> None:
         elif bid["price"] > tender["ceiling_amount"]:
             # 政府采购法实施条例 Art. 36 / 87号令 Art. 63: a bid above the ceiling (最高限价) is void.
             reason = f"the price {bid['price']} is above the ceiling {tender['ceiling_amount']}"
-        outcomes.append((bid, checked, grade, reason))
+        outcomes.append((bid, checked, grade, assessment, reason))
     if outcomes:
         await db.executemany(
             """UPDATE bids SET status = $2::text, eligibility_at_opening = $3, credit_grade_at_opening = $4,
-                   invalid_reason = $5, review_status = CASE WHEN $2::text = 'invalid' THEN 'non_responsive' ELSE 'pending' END,
+                   assessment_grade_at_opening = $5, invalid_reason = $6,
+                   review_status = CASE WHEN $2::text = 'invalid' THEN 'non_responsive' ELSE 'pending' END,
                    version = version + 1 WHERE id = $1""",
-            [(b["id"], "invalid" if r else "valid", c, g, r) for b, c, g, r in outcomes],
+            [(b["id"], "invalid" if r else "valid", c, g, a, r) for b, c, g, a, r in outcomes],
         )
     valid = sum(1 for *_, r in outcomes if r is None)
     status = rules.opening_outcome(tender["method"], valid)
@@ -154,7 +151,7 @@ async def _open_locked(tender: Any, now: datetime) -> None:
                     "content_digest": b["content_digest"],
                     "valid": r is None,
                 }
-                for b, _, _, r in outcomes
+                for b, _, _, _, r in outcomes
             ],
         },
     )

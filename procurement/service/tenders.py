@@ -45,6 +45,7 @@ _TENDER_FIELDS = (
     "price_weight",
     "criteria",
     "eligibility",
+    "sme",
     "milestones",
     "payment_rule",
     "bid_deadline",
@@ -99,6 +100,7 @@ def _tender_read(actor: Actor, row: Any, now: datetime, calendar: Any) -> Tender
             "min_assessment_grade": _grade_label(row["min_assessment_grade"]),
             "min_credit_grade": row["min_credit_grade"],
         },
+        sme={"reserved": row["sme_reserved"], "price_deduction_percent": row["sme_price_deduction_percent"]},
         milestones=row["milestones"],
         payment_rule=row["payment_rule"],
         bid_deadline=row["bid_deadline"],
@@ -150,6 +152,8 @@ async def _check_tender(
     payment_rule = rules.payment_rule_bands(fields["payment_rule"])
     eligibility = fields["eligibility"] or {}
     requirement = rules.validate_eligibility(eligibility.get("min_assessment_grade"), eligibility.get("min_credit_grade"))
+    sme = fields.get("sme") or {}
+    policy = rules.validate_sme_policy(bool(sme.get("reserved")), sme.get("price_deduction_percent"))
     invited = rules.check_invitations(method, fields["invited_vendor_ids"])
 
     year = await planning.budget_line_year(actor.organisation_id, fields["budget_line_id"])
@@ -182,9 +186,11 @@ async def _check_tender(
         "recurring": fields["recurring"],
         "evaluation_method": scheme.evaluation_method.value,
         "price_weight": scheme.price_weight,
-        "criteria": [{"name": c.name, "weight": str(c.weight)} for c in scheme.criteria],
+        "criteria": [_criterion_json(c) for c in scheme.criteria],
         "min_assessment_grade": requirement.min_assessment_grade_number,
         "min_credit_grade": requirement.min_credit_grade,
+        "sme_reserved": policy.reserved,
+        "sme_price_deduction_percent": policy.price_deduction_percent,
         "milestones": [
             {"title": m.title, "percentage": str(m.percentage), "due_offset_days": m.due_offset_days} for m in milestones
         ],
@@ -192,6 +198,13 @@ async def _check_tender(
         "bid_deadline": fields["bid_deadline"],
     }
     return _CheckedTender(values, tuple(invited), warning)
+
+
+def _criterion_json(c: rules.Criterion) -> dict[str, Any]:
+    stored: dict[str, Any] = {"name": c.name, "weight": str(c.weight)}
+    if c.scored_by_rule:
+        stored["points_by_grade"] = {rules.ASSESSMENT_GRADES[g - 1]: str(p) for g, p in c.points_by_grade}
+    return stored
 
 
 def _fields_of(data: TenderCreate | TenderUpdate, base: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -214,10 +227,10 @@ def _fields_of_row(row: Any, invited: list[UUID]) -> dict[str, Any]:
         "evaluation_method": row["evaluation_method"],
         "price_weight": row["price_weight"],
         "criteria": row["criteria"],
-        "eligibility": {
-            "min_assessment_grade": _grade_label(row["min_assessment_grade"]),
-            "min_credit_grade": row["min_credit_grade"],
-        },
+        # A draft of rule version 1 loses its minimum assessment grade at its next change: the
+        # grade is a priority now, never a bar (vendors.rules.ELIGIBILITY_RULE_VERSION).
+        "eligibility": {"min_assessment_grade": None, "min_credit_grade": row["min_credit_grade"]},
+        "sme": {"reserved": row["sme_reserved"], "price_deduction_percent": row["sme_price_deduction_percent"] or None},
         "milestones": [{**m, "percentage": Decimal(m["percentage"])} for m in row["milestones"]],
         "payment_rule": row["payment_rule"],
         "bid_deadline": row["bid_deadline"],
@@ -251,6 +264,8 @@ _TENDER_COLUMNS = (
     "milestones",
     "payment_rule",
     "bid_deadline",
+    "sme_reserved",
+    "sme_price_deduction_percent",
 )
 
 
@@ -266,8 +281,9 @@ async def create_tender(actor: Actor, data: TenderCreate) -> TenderRead:
             """INSERT INTO tenders (id, bureau_id, title, description, catalogue_item_id, budget_line_id, method,
                    ceiling_amount, contract_months, recurring, evaluation_method, price_weight, criteria,
                    min_assessment_grade, min_credit_grade, milestones, payment_rule, bid_deadline,
-                   created_by, created_at, updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20)""",
+                   sme_reserved, sme_price_deduction_percent, created_by, created_at, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+                       $21, $22, $22)""",
             tender_id,
             actor.organisation_id,
             *(v[name] for name in _TENDER_COLUMNS),
@@ -296,7 +312,8 @@ async def update_tender(actor: Actor, tender_id: UUID, data: TenderUpdate, if_ma
             """UPDATE tenders SET title = $2, description = $3, catalogue_item_id = $4, budget_line_id = $5,
                    method = $6, ceiling_amount = $7, contract_months = $8, recurring = $9, evaluation_method = $10,
                    price_weight = $11, criteria = $12, min_assessment_grade = $13, min_credit_grade = $14,
-                   milestones = $15, payment_rule = $16, bid_deadline = $17, updated_at = $18, version = version + 1
+                   milestones = $15, payment_rule = $16, bid_deadline = $17, sme_reserved = $18,
+                   sme_price_deduction_percent = $19, updated_at = $20, version = version + 1
                WHERE id = $1""",
             tender_id,
             *(v[name] for name in _TENDER_COLUMNS),

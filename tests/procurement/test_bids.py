@@ -3,6 +3,8 @@ at opening, the opening by time alone, and 唱标 afterwards."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from govbuy import database as db
 from procurement import service as procurement_service
 from tests import factories
@@ -48,21 +50,66 @@ async def test_a_vendor_on_a_credit_list_is_turned_away_with_the_reasons(client)
     assert await s.count("bids") == before
 
 
-async def test_a_minimum_assessment_grade_turns_away_a_vendor_without_one(client):
+async def test_a_minimum_assessment_grade_is_refused_as_a_bar(client):
     w = await s.world()
-    tender = await s.published_tender(client, w, eligibility={"min_assessment_grade": "3A"})
-    assert tender["eligibility"] == {"min_assessment_grade": "3A", "min_credit_grade": None}
-    graded, ungraded = await factories.many_signed_in("vendor", 2)
-    r = await client.post(
-        f"/api/v1/vendors/{graded.organisation_id}/assessment-grades",
-        json={"grade": "4A", "awarded_on": "2025-06-01"},
-        headers=w.admin.headers,
-    )
+    r = await client.post(API, json=s.tender_body(w, await s.now(client, w.bureau) + timedelta(days=25),
+                                                  eligibility={"min_assessment_grade": "3A"}), headers=w.bureau.headers)
+    assert (r.status_code, r.json()["code"]) == (422, "assessment_grade_not_a_bar")
+
+
+async def vendor_of(kind_prefix: str) -> factories.SignedIn:
+    org = await factories.organisation("vendor", code=factories.uscc(kind_prefix))
+    return await factories.signed_in("vendor", org)
+
+
+async def test_an_enterprise_and_a_new_4a_organisation_may_bid_where_a_credit_grade_is_required(client):
+    """The case of issue: a tender requiring credit grade B turned away an enterprise (never
+    assessed, 102号令 Art. 6) and a 4A organisation new to the platform (no grade yet)."""
+    w = await s.world()
+    tender = await s.published_tender(client, w, eligibility={"min_credit_grade": "B"})
+    enterprise, newcomer = await vendor_of("91"), await vendor_of("52")
+    r = await client.post(f"/api/v1/vendors/{newcomer.organisation_id}/assessment-grades",
+                          json={"grade": "4A", "awarded_on": "2025-06-01"}, headers=w.admin.headers)
     assert r.status_code in (200, 201), r.text
-    assert (await s.bid(client, tender["id"], graded, "800000.00")).status_code == 201
-    refused = await s.bid(client, tender["id"], ungraded, "800000.00")
-    assert refused.json()["code"] == "vendor_ineligible"
-    assert refused.json()["errors"][0]["code"] == "assessment_grade_missing"
+    for vendor in (enterprise, newcomer):
+        r = await s.bid(client, tender["id"], vendor, "800000.00")
+        assert r.status_code == 201, r.text
+        assert r.json()["eligibility_at_submission"]["rule_version"] == 2
+
+
+async def test_a_public_welfare_institution_may_not_bid_nor_be_opened(client):
+    """102号令 Art. 8: a 公益一类事业单位 is no supplier of purchased services — refused at the bid,
+    and found ineligible at the opening if it was recorded as one after bidding."""
+    w = await s.world()
+    tender = await s.published_tender(client, w)
+    institution, later = await vendor_of("12"), await vendor_of("12")
+    body = {"category": "public_welfare_institution_class_1", "source": "市委编办《事业单位分类目录》（2024）"}
+    r = await client.put(f"/api/v1/vendors/{institution.organisation_id}/legal-exclusion", json=body, headers=w.admin.headers)
+    assert r.status_code == 200 and r.json()["category_label"] == "公益一类事业单位"
+    refused = await s.bid(client, tender["id"], institution, "800000.00")
+    assert (refused.status_code, refused.json()["code"]) == (409, "vendor_excluded_by_law")
+    assert refused.json()["errors"][0]["code"] == "excluded_by_law"
+    assert "市委编办《事业单位分类目录》（2024）" in refused.json()["errors"][0]["message"]
+    vendors = await factories.many_signed_in("vendor", 3)
+    for vendor in (later, *vendors):
+        assert (await s.bid(client, tender["id"], vendor, "800000.00")).status_code == 201
+    r = await client.put(f"/api/v1/vendors/{later.organisation_id}/legal-exclusion", json=body, headers=w.admin.headers)
+    assert r.status_code == 200
+    read = (await client.get(f"/api/v1/vendors/{later.organisation_id}", headers=w.admin.headers)).json()
+    assert read["may_bid_today"] is False and read["legal_exclusion"]["source"] == body["source"]
+    await s.pass_deadline(client, w, tender)
+    bids = (await client.get(f"{API}/{tender['id']}/bids", headers=w.bureau.headers)).json()["items"]
+    mine = next(b for b in bids if b["vendor_id"] == str(later.organisation_id))
+    assert mine["status"] == "invalid" and "102号令 Art. 8" in mine["invalid_reason"]
+    # Lifted (reclassified): it may bid again, and the audit log keeps both steps.
+    r = await client.post(f"/api/v1/vendors/{later.organisation_id}/legal-exclusion/lift",
+                          json={"reason": "经复核为公益二类"}, headers=w.admin.headers)
+    assert r.status_code == 204
+    assert (await client.get(f"/api/v1/vendors/{later.organisation_id}", headers=w.admin.headers)).json()["may_bid_today"]
+    actions = await db.fetch("SELECT action FROM audit_events WHERE entity_id = $1 ORDER BY seq", str(later.organisation_id))
+    assert [a["action"] for a in actions if "legal_exclusion" in a["action"]] == [
+        "vendor.legal_exclusion_recorded", "vendor.legal_exclusion_lifted"
+    ]
 
 
 async def test_a_bid_is_revised_with_if_match_and_withdrawn_before_the_deadline(client):

@@ -412,17 +412,18 @@ def test_open_methods_take_no_invitations():
 
 
 def test_eligibility_accepts_grades_from_the_lists_only():
-    assert validate_eligibility("3A", "B") == EligibilityRequirement("3A", "B")
+    assert validate_eligibility(None, "B") == EligibilityRequirement(None, "B")
     assert validate_eligibility() == EligibilityRequirement()
     with pytest.raises(RuleViolation) as exc:
-        validate_eligibility("6A", "E")
+        validate_eligibility(None, "E")
     assert violation(exc).code == "invalid_eligibility_requirement"
-    assert len(violation(exc).errors) == 2
 
 
-def test_minimum_assessment_grade_is_counted_as_the_vendors_domain_counts_it():
-    assert validate_eligibility("3A", None).min_assessment_grade_number == 3
-    assert validate_eligibility(None, "B").min_assessment_grade_number is None
+def test_a_minimum_assessment_grade_is_no_longer_a_requirement():
+    """民政部令第39号 Art. 30: a grade of 3A and above is a priority; 102号令 Art. 6 lets enterprises bid."""
+    with pytest.raises(RuleViolation) as exc:
+        validate_eligibility("3A", None)
+    assert violation(exc).code == "assessment_grade_not_a_bar"
 
 
 def test_ineligible_vendor_is_refused_with_every_reason():

@@ -32,7 +32,8 @@ async def test_a_draft_shows_its_earliest_allowed_deadline_and_carries_an_etag(c
     assert datetime.fromisoformat(tender["minimum_bid_deadline"]) == expected
     r = await client.get(f"{API}/{tender['id']}", headers=w.bureau.headers)
     assert r.headers["etag"] == '"1"'
-    assert tender["criteria"] == [{"name": "服务方案", "weight": "40"}, {"name": "团队与经验", "weight": "30"}]
+    assert tender["criteria"] == [{"name": "服务方案", "weight": "40", "points_by_grade": None},
+                                  {"name": "团队与经验", "weight": "30", "points_by_grade": None}]
 
 
 BAD_TERMS = [

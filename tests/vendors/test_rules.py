@@ -17,7 +17,9 @@ from vendors.rules import (
     AssessmentGradeRecord,
     CreditListEntry,
     CurrentGrade,
+    ELIGIBILITY_RULE_VERSION,
     EligibilityResult,
+    LegalExclusion,
     active_entries,
     assessment_grade_expires_on,
     check_eligibility,
@@ -254,25 +256,16 @@ def test_removing_an_entry_twice_is_a_conflict():
 
 # --- eligibility -------------------------------------------------------------------------
 
-GRADE_3A = CurrentGrade(3, date(2024, 1, 1), date(2029, 1, 1), expired=False)
-
-
 def eligibility(**overrides):
-    arguments = {
-        "active_list_entries": [],
-        "current_grade": GRADE_3A,
-        "credit_grade": "B",
-        "min_assessment_grade": None,
-        "min_credit_grade": None,
-    }
+    arguments = {"active_list_entries": [], "credit_grade": "B", "min_credit_grade": None, "exclusion": None}
     arguments.update(overrides)
     return check_eligibility(**arguments)
 
 
 def test_vendor_without_entries_and_without_minimums_is_eligible():
-    result = eligibility(current_grade=None, credit_grade=None)
+    result = eligibility(credit_grade=None)
     assert result.eligible is True
-    assert result.reasons == ()
+    assert result.reasons == () and result.rule_version == ELIGIBILITY_RULE_VERSION == 2
 
 
 def test_active_credit_list_entry_makes_vendor_ineligible_and_names_the_list():
@@ -284,25 +277,16 @@ def test_active_credit_list_entry_makes_vendor_ineligible_and_names_the_list():
     assert "失信被执行人" in result.reasons[0].detail
 
 
-def test_missing_assessment_grade_fails_a_minimum():
-    result = eligibility(current_grade=None, min_assessment_grade=3)
-    assert result.codes == ["assessment_grade_missing"]
+def test_an_assessment_grade_is_no_input_of_eligibility():
+    """民政部令第39号 Art. 30: a grade is a priority; 102号令 Art. 6: enterprises, never assessed, may bid."""
+    with pytest.raises(TypeError):
+        check_eligibility(active_list_entries=[], credit_grade=None, min_credit_grade=None, min_assessment_grade=3)
 
 
-def test_expired_assessment_grade_fails_a_minimum():
-    expired = CurrentGrade(5, date(2020, 1, 1), date(2025, 1, 1), expired=True)
-    result = eligibility(current_grade=expired, min_assessment_grade=3)
-    assert result.codes == ["assessment_grade_expired"]
-
-
-def test_assessment_grade_below_minimum_fails():
-    result = eligibility(min_assessment_grade=4)
-    assert result.codes == ["assessment_grade_below_minimum"]
-    assert "3A is below the required 4A" in result.reasons[0].detail
-
-
-def test_assessment_grade_equal_to_minimum_passes():
-    assert eligibility(min_assessment_grade=3).eligible is True
+def test_an_organisation_excluded_by_102_art_8_may_not_bid_and_says_why():
+    result = eligibility(exclusion=LegalExclusion("public_welfare_institution_class_1", "深编办〔2024〕12号"))
+    assert result.codes == ["excluded_by_law"] and result.excluded_by_law is True
+    assert "公益一类事业单位" in result.reasons[0].detail and "深编办〔2024〕12号" in result.reasons[0].detail
 
 
 def test_credit_grade_below_minimum_fails():
@@ -315,31 +299,25 @@ def test_credit_grade_equal_to_or_better_than_minimum_passes():
     assert eligibility(credit_grade="A", min_credit_grade="B").eligible is True
 
 
-def test_missing_credit_grade_fails_a_minimum():
-    result = eligibility(credit_grade=None, min_credit_grade="C")
-    assert result.codes == ["credit_grade_missing"]
+def test_a_vendor_with_no_grade_yet_meets_any_minimum():
+    """实施条例 Art. 20: no history on the platform is no fault; barring it would favour incumbents."""
+    assert eligibility(credit_grade=None, min_credit_grade="A").eligible is True
 
 
-def test_provisional_rating_counts_as_missing_credit_grade():
+def test_a_provisional_rating_meets_any_minimum():
     provisional = rate_vendor(RatingInputs(), TODAY)
-    result = eligibility(credit_grade=provisional, min_credit_grade="D")
-    assert result.codes == ["credit_grade_missing"]
+    assert eligibility(credit_grade=provisional, min_credit_grade="A").eligible is True
 
 
 def test_eligibility_lists_every_reason():
     entry = CreditListEntry("abnormal", date(2026, 1, 1))
     result = eligibility(
         active_list_entries=[entry],
-        current_grade=None,
         credit_grade="D",
-        min_assessment_grade=3,
         min_credit_grade="C",
+        exclusion=LegalExclusion("budget_funded_mass_organisation", "市委编办批复"),
     )
-    assert result.codes == [
-        "credit_list_entry_active",
-        "assessment_grade_missing",
-        "credit_grade_below_minimum",
-    ]
+    assert result.codes == ["excluded_by_law", "credit_list_entry_active", "credit_grade_below_minimum"]
 
 
 def test_unknown_minimum_credit_grade_is_rejected():
@@ -347,7 +325,14 @@ def test_unknown_minimum_credit_grade_is_rejected():
 
 
 def test_eligibility_result_survives_a_json_round_trip():
-    result = eligibility(credit_grade="C", min_credit_grade="B", min_assessment_grade=3)
+    result = eligibility(credit_grade="C", min_credit_grade="B")
     stored = json.loads(json.dumps(result.as_dict()))
-    assert stored["reasons"][0]["code"] == "credit_grade_below_minimum"
+    assert stored["reasons"][0]["code"] == "credit_grade_below_minimum" and stored["rule_version"] == 2
     assert EligibilityResult.from_dict(stored) == result
+
+
+def test_a_result_stored_before_rule_versions_reads_as_version_1():
+    old = {"eligible": False, "reasons": [{"code": "assessment_grade_missing", "detail": "…"}],
+           "min_assessment_grade": 3, "min_credit_grade": None}
+    result = EligibilityResult.from_dict(old)
+    assert result.rule_version == 1 and result.min_assessment_grade == 3 and result.codes == ["assessment_grade_missing"]
