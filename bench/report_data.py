@@ -562,9 +562,9 @@ async def add_awarded_tender(
             """INSERT INTO tenders (id, bureau_id, title, description, catalogue_item_id, budget_line_id, method,
                    ceiling_amount, contract_months, evaluation_method, price_weight, criteria, milestones,
                    min_assessment_grade, bid_deadline, status, reserved_amount, published_at, opened_at, created_at,
-                   updated_at)
+                   updated_at, sme_price_deduction_percent)
                VALUES ($1, $2, $3, '为辖区60周岁以上居家老人提供上门助餐、助洁、助医服务。', $4, $5, 'public_tender', $6, 12,
-                   'comprehensive', 30, $7, $8, 3, $9, 'evaluating', $6, $10, $9, $10, $9)""",
+                   'comprehensive', 30, $7, $8, NULL, $9, 'evaluating', $6, $10, $9, $10, $9, 10)""",
             tender_id, world.bureau_id, title, world.item_ids[code], world.budget_line_id, ceiling, criteria,
             [{"title": t, "percentage": str(p), "due_offset_days": d} for (t, p), d in zip(MILESTONE_PLAN, (90, 200, 360))],
             deadline, published,

@@ -120,6 +120,7 @@ def _invalid_reason(eligibility: dict[str, Any] | None) -> str:
 _NOTICE_SQL = """
 SELECT t.id, t.title, t.description, t.method, t.ceiling_amount, t.contract_months, t.recurring,
        t.evaluation_method, t.price_weight, t.criteria, t.min_assessment_grade, t.min_credit_grade,
+       t.sme_reserved, t.sme_price_deduction_percent,
        t.published_at, t.bid_deadline, t.opened_at,
        t.catalogue_item_id, b.name AS bureau_name,
        a.id AS award_id, a.status AS award_status, a.price AS award_price, a.ranking, a.awarded_at,
@@ -170,6 +171,9 @@ async def award_notice_data(tender_id: UUID) -> tuple[dict[str, Any], str, str, 
             "technical_score": _decimal(line.get("technical_score")),
             "total_score": _decimal(line.get("total_score")),
             "credit_grade": line.get("credit_grade_at_opening"),
+            "sme_label": rules.DECLARATIONS.get(line.get("sme_declaration") or "", "—"),
+            "deduction_label": f"{points(line['price_deduction_percent'])}%" if _decimal(line.get("price_deduction_percent")) else "—",
+            "evaluated_price": _decimal(line.get("evaluated_price")) or _decimal(line["price"]),
         }
         for line in sorted(row["ranking"], key=lambda line: line["rank"])
     ]
@@ -188,7 +192,16 @@ async def award_notice_data(tender_id: UUID) -> tuple[dict[str, Any], str, str, 
             "evaluation_method": row["evaluation_method"],
             "evaluation_method_label": EVALUATION_METHOD_LABELS[row["evaluation_method"]],
             "price_weight": points(row["price_weight"]),
-            "criteria": [{"name": c["name"], "weight": points(c["weight"])} for c in row["criteria"]],
+            "criteria": [
+                {
+                    "name": c["name"],
+                    "weight": points(c["weight"]),
+                    "by_grade": "、".join(f"{g} {points(p)}分" for g, p in (c.get("points_by_grade") or {}).items()),
+                }
+                for c in row["criteria"]
+            ],
+            "sme_reserved": row["sme_reserved"],
+            "sme_deduction": points(row["sme_price_deduction_percent"]) if row["sme_price_deduction_percent"] else None,
             "min_assessment_grade": rules.ASSESSMENT_GRADES[grade - 1] if grade else None,
             "min_credit_grade": row["min_credit_grade"],
             "published_at": row["published_at"],

@@ -528,9 +528,9 @@ INSERT INTO bids (id, tender_id, vendor_id, submitted_by, price, proposal, statu
 SELECT md5('bid:' || p.n || ':' || k)::uuid, p.id, md5('vendor:' || vv.v)::uuid, md5('user:vendor:' || vv.v)::uuid,
        x.price, x.proposal, CASE WHEN p.opened_at IS NULL THEN 'submitted' ELSE 'valid' END, x.at, x.at,
        jsonb_build_object('eligible', true, 'reasons', '[]'::jsonb, 'min_assessment_grade', NULL,
-                          'min_credit_grade', NULL, 'checked_on', (x.at AT TIME ZONE 'Asia/Shanghai')::date),
+                          'min_credit_grade', NULL, 'rule_version', 2, 'checked_on', (x.at AT TIME ZONE 'Asia/Shanghai')::date),
        CASE WHEN p.opened_at IS NOT NULL THEN jsonb_build_object('eligible', true, 'reasons', '[]'::jsonb,
-            'min_assessment_grade', NULL, 'min_credit_grade', NULL, 'credit_grade', NULL,
+            'min_assessment_grade', NULL, 'min_credit_grade', NULL, 'credit_grade', NULL, 'rule_version', 2,
             'checked_on', (p.bid_deadline AT TIME ZONE 'Asia/Shanghai')::date) END,
        NULL, x.nonce,
        encode(sha256(convert_to(x.nonce || '|' || x.price::text || '|' || x.proposal, 'UTF8')), 'hex')

@@ -159,7 +159,9 @@ class TenderPlan:
         ("第三季度服务", "25", 273),
         ("第四季度服务", "25", 364),
     )
-    min_assessment_grade: str | None = None
+    # A criterion scored by rule from the bidder's assessment grade (民政部令第39号 Art. 30: a
+    # priority, never a bar): (name, weight, {grade: points}).
+    grade_criterion: tuple[str, str, dict[str, str]] | None = None
     invited: tuple[int, ...] = ()
     description: str = ""
     challenge_by: int | None = None  # a bidder that challenges the award (dismissed)
@@ -175,9 +177,10 @@ TENDERS: tuple[TenderPlan, ...] = (
     TenderPlan(
         "rehabilitation", "civil_affairs", "福田区残疾人社区康复服务项目", "A0201", "disability",
         "competitive_consultation", "600000.00", 12, (2, 10), 14, (2, 8, 19), "contracted",
-        min_assessment_grade="3A",
+        criteria=(("服务方案", "40"), ("团队与经验", "25")),
+        grade_criterion=("社会组织评估等级", "5", {"3A": "3", "4A": "4", "5A": "5"}),
         milestones=(("上半年服务", "50", 181), ("下半年服务", "50", 364)),
-        description="为 300 名持证残疾人提供社区康复训练、辅具适配指导与家属照护培训（要求评估等级 3A 以上）。",
+        description="为 300 名持证残疾人提供社区康复训练、辅具适配指导与家属照护培训（评估等级 3A 以上的社会组织优先，按等级计分）。",
     ),
     TenderPlan(
         "canteen", "civil_affairs", "福田区长者饭堂运营服务项目", "A0102", "elderly", "public_tender",
@@ -531,8 +534,9 @@ async def _tender_story(demo: Demo, plan: TenderPlan) -> Story:
         "contract_months": plan.months,
         "evaluation_method": plan.evaluation_method,
         "price_weight": Decimal(plan.price_weight) if plan.price_weight else None,
-        "criteria": [{"name": n, "weight": Decimal(w)} for n, w in plan.criteria],
-        "eligibility": {"min_assessment_grade": plan.min_assessment_grade},
+        "criteria": [{"name": n, "weight": Decimal(w)} for n, w in plan.criteria]
+        + ([{"name": plan.grade_criterion[0], "weight": Decimal(plan.grade_criterion[1]),
+             "points_by_grade": plan.grade_criterion[2]}] if plan.grade_criterion else []),
         "milestones": [{"title": t, "percentage": Decimal(p), "due_offset_days": d} for t, p, d in plan.milestones],
         "bid_deadline": deadline,
         "invited_vendor_ids": [demo.vendor_orgs[i].id for i in plan.invited] or None,

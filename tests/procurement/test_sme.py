@@ -170,3 +170,10 @@ async def test_the_award_ranks_by_the_deducted_price_and_awards_the_bid_price(cl
     assert [(line["sme_declaration"], line["price_deduction_percent"], line["evaluated_price"]) for line in award["ranking"]] == [
         ("small", "20.00", "880000.00"), (None, "0.00", "1000000.00"), ("medium", "0.00", "1050000.00")
     ]
+    # The award notice shows each declaration, deduction and evaluated price.
+    from tests.reports.support import get_pdf, squash
+
+    text = squash((await get_pdf(client, f"/api/v1/public/tenders/{tender['id']}/award-notice.pdf")).text)
+    assert "中小企业声明及价格扣除" in text and "给予20%的扣除" in text
+    assert "小型企业20%1,100,000.00880,000.00" in text
+    assert "中型企业—1,050,000.001,050,000.00" in text
