@@ -24,6 +24,7 @@ from procurement.schemas import (
     BidCreate,
     BidReviewRead,
     BidReviewWrite,
+    SmeDeclarationFalse,
     BidRead,
     BidUpdate,
     ChallengeCreate,
@@ -191,6 +192,14 @@ class BidController(Controller):
     ) -> BidReviewRead:
         """Qualification (资格性审查, the bureau) or compliance (符合性审查, a panel member) of an opened bid."""
         return await service.review_bid(request.user, tender_id, bid_id, data)
+
+    @post("/{bid_id:uuid}/sme-declaration/false", guards=[requires("regulator")], status_code=200)
+    async def declaration_false(
+        self, request: Request, tender_id: FromPath[UUID], bid_id: FromPath[UUID], data: JSONBody[SmeDeclarationFalse]
+    ) -> BidRead:
+        """The region's regulator finds the bid's SME declaration false (财库〔2020〕46号 Art. 20): the vendor is
+        put on the procurement blacklist and the bid no longer counts (non-responsive; a won award passes on)."""
+        return await service.find_declaration_false(request.user, tender_id, bid_id, data)
 
     @get("/{bid_id:uuid}/scores", guards=[requires(*PANEL_READERS)])
     async def scores(

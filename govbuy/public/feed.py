@@ -208,7 +208,7 @@ async def load_process(tender_id: UUID, now: datetime) -> ocds_mapping.Process |
     bids: Sequence[Mapping[str, Any]] = ()
     if opened:
         bids = await db.fetch(
-            """SELECT id, vendor_id, price, status, review_status, submitted_at FROM bids
+            """SELECT id, vendor_id, price, status, review_status, sme_declaration, submitted_at FROM bids
                WHERE tender_id = $1 AND status <> 'withdrawn' ORDER BY submitted_at, id""",
             tender_id,
         )

@@ -29,7 +29,17 @@ EXTENSIONS: dict[str, str] = {
     "metrics": "https://raw.githubusercontent.com/open-contracting-extensions/ocds_metrics_extension/1.1/extension.json",
     "transaction_milestones": "https://raw.githubusercontent.com/open-contracting-extensions/"
     "ocds_transactions_relatedMilestone_extension/master/extension.json",
+    "partyScale": "https://raw.githubusercontent.com/open-contracting-extensions/"
+    "ocds_partyDetails_scale_extension/master/extension.json",
 }
+# Extensions the package ships itself (govbuy/public/extensions, see its README), used instead
+# of the schema folder's: an enterprise's scale (财库〔2020〕46号 declarations).
+PACKAGED_EXTENSIONS = Path(__file__).resolve().parent / "extensions"
+
+
+def extension_dir(schema_dir: Path, name: str) -> Path:
+    shipped = PACKAGED_EXTENSIONS / name
+    return shipped if shipped.is_dir() else schema_dir / "extensions" / name
 
 RELEASE_TAGS = (
     "planning", "planningUpdate", "tender", "tenderAmendment", "tenderUpdate", "tenderCancellation",
@@ -250,7 +260,7 @@ def release_schema(schema_dir: Path) -> dict[str, Any]:
     """The official release schema with every declared extension's patch applied."""
     schema = _load(schema_dir / "release-schema.json")
     for name in EXTENSIONS:
-        schema = merge_patch(schema, _load(schema_dir / "extensions" / name / "release-schema.json"))
+        schema = merge_patch(schema, _load(extension_dir(schema_dir, name) / "release-schema.json"))
     return schema
 
 

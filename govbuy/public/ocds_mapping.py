@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from govbuy.rules import SHANGHAI
+from vendors.rules import vendor_type
 
 CURRENCY = "CNY"
 LANGUAGE = "zh"
@@ -81,6 +82,20 @@ def bid_status(status: str, review_status: str | None) -> str:
     if status == "valid" and review_status in (None, "responsive"):
         return "valid"
     return "pending"
+
+
+# An enterprise's size as it declared it with its bid (财库〔2020〕46号 Art. 11), as the partyScale
+# codelist writes it; 监狱企业 count as small or micro (财库〔2014〕68号), so `sme`. Only
+# enterprises have a scale: a social organisation declares none, nor does a 残疾人福利性单位 that
+# is not an enterprise.
+PARTY_SCALE = {"medium": "medium", "small": "small", "micro": "micro", "prison_enterprise": "sme",
+               "disability_welfare_unit": "sme"}
+
+
+def party_scale(uscc: str | None, declaration: str | None) -> str | None:
+    if not uscc or vendor_type(uscc) != "enterprise" or declaration is None:
+        return None
+    return PARTY_SCALE[declaration]
 
 
 # Where each kind of statutory notice appears as an OCDS document (documentType codelist).
@@ -176,7 +191,7 @@ def _reference(org: Mapping[str, Any]) -> dict[str, Any]:
     return {"id": str(org["id"]), "name": org["name"]}
 
 
-def _party(org: Mapping[str, Any], roles: Iterable[str]) -> dict[str, Any]:
+def _party(org: Mapping[str, Any], roles: Iterable[str], scale: str | None = None) -> dict[str, Any]:
     party: dict[str, Any] = {"id": str(org["id"]), "name": org["name"]}
     if org.get("uscc"):
         party["identifier"] = {"scheme": ORGANISATION_SCHEME, "id": org["uscc"], "legalName": org["name"]}
@@ -184,6 +199,8 @@ def _party(org: Mapping[str, Any], roles: Iterable[str]) -> dict[str, Any]:
     if org.get("region_code"):
         address["region"] = org["region_code"]
     party["address"] = address
+    if scale:
+        party["details"] = {"scale": scale}
     party["roles"] = [r for r in ("buyer", "procuringEntity", "tenderer", "supplier", "payer", "payee") if r in set(roles)]
     return party
 
@@ -477,6 +494,11 @@ def build_release(p: Process, *, ocid: str, release_id: str, date: datetime, tag
             roles[p.bureau["id"]].add("payer")
             roles.setdefault(pay["payee_id"], set()).add("payee")
     orgs = {p.bureau["id"]: p.bureau, **p.vendors}
+    scales = {
+        b["vendor_id"]: scale
+        for b in (p.bids if p.opened else ())
+        if (scale := party_scale(p.vendors[b["vendor_id"]].get("uscc"), b.get("sme_declaration")))
+    }
     release: dict[str, Any] = {
         "ocid": ocid,
         "id": release_id,
@@ -484,7 +506,7 @@ def build_release(p: Process, *, ocid: str, release_id: str, date: datetime, tag
         "tag": list(tags),
         "initiationType": "tender",
         "language": LANGUAGE,
-        "parties": [_party(orgs[org_id], r) for org_id, r in roles.items()],
+        "parties": [_party(orgs[org_id], r, scales.get(org_id)) for org_id, r in roles.items()],
         "buyer": _reference(p.bureau),
     }
     if p.budget_line is not None:

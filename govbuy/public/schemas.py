@@ -46,6 +46,7 @@ class PublicTenderSummary(Output):
 class PublicCriterion(Output):
     name: str
     weight: Decimal
+    points_by_grade: dict[str, Decimal] | None = Field(default=None, description="scored by the assessment grade at opening")
 
 
 class PublicMilestonePlan(Output):
@@ -76,6 +77,14 @@ class PublicRankingLine(Output):
     technical_score: Decimal | None = Field(description="the panel's mean, never an expert's own score")
     total_score: Decimal | None
     credit_grade_at_opening: Literal["A", "B", "C", "D"] | None
+    sme_declaration: str | None = Field(default=None, description="中小企业声明函: medium, small, micro, prison_enterprise, disability_welfare_unit")
+    price_deduction_percent: Decimal = Field(default=Decimal("0.00"), description="SME price deduction in the evaluation")
+    evaluated_price: Money | None = Field(default=None, description="评审价: the price the evaluation used")
+
+
+class PublicSmePolicy(Output):
+    reserved: bool = Field(description="专门面向中小企业")
+    price_deduction_percent: Decimal
 
 
 class PublicAward(Output):
@@ -102,6 +111,7 @@ class PublicTender(PublicTenderSummary):
     price_weight: Decimal | None
     criteria: list[PublicCriterion]
     eligibility: PublicEligibility
+    sme: PublicSmePolicy
     contract_months: int
     recurring: bool
     milestones: list[PublicMilestonePlan]

@@ -11,6 +11,7 @@ Top layer (STYLE habit 14): reads any domain's tables directly, set-based.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -186,6 +187,9 @@ def _award(row: Any) -> PublicAward:
                 technical_score=line.get("technical_score"),
                 total_score=line.get("total_score"),
                 credit_grade_at_opening=line.get("credit_grade_at_opening"),
+                sme_declaration=line.get("sme_declaration"),
+                price_deduction_percent=line.get("price_deduction_percent") or Decimal("0.00"),
+                evaluated_price=line.get("evaluated_price") or line["price"],
             )
             for line in sorted(row["ranking"], key=lambda line: line["rank"])
         ],
@@ -239,11 +243,14 @@ async def get_tender(tender_id: UUID) -> PublicTender:
         description=row["description"],
         evaluation_method=row["evaluation_method"],
         price_weight=row["price_weight"],
-        criteria=[{"name": c["name"], "weight": c["weight"]} for c in row["criteria"]],
+        criteria=[
+            {"name": c["name"], "weight": c["weight"], "points_by_grade": c.get("points_by_grade")} for c in row["criteria"]
+        ],
         eligibility={
             "min_assessment_grade": ocds_mapping.ASSESSMENT_GRADE_LABELS.get(grade) if grade else None,
             "min_credit_grade": row["min_credit_grade"],
         },
+        sme={"reserved": row["sme_reserved"], "price_deduction_percent": row["sme_price_deduction_percent"]},
         contract_months=row["contract_months"],
         recurring=row["recurring"],
         milestones=[

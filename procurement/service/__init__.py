@@ -56,6 +56,7 @@ from procurement.service.panel import (
     set_panel as set_panel,
 )
 from procurement.service.review import (
+    find_declaration_false as find_declaration_false,
     review_bid as review_bid,
 )
 from procurement.service.award import (

@@ -11,14 +11,16 @@ from govbuy import audit, clock
 from govbuy import database as db
 from govbuy.audit import Actor
 from govbuy.errors import NotFound
-from govbuy.rules import conflict
+from govbuy.rules import conflict, local_date
 from procurement import rules
-from procurement.schemas import BidReviewRead, BidReviewWrite
+from procurement.schemas import BidRead, BidReviewRead, BidReviewWrite, SmeDeclarationFalse
+from vendors import service as vendors
+from vendors.schemas import CreditListEntryCreate
 
 from procurement.service._common import check_not_suspended
 from procurement.service.opening import _open_if_due, _tender_for
 from procurement.service.panel import check_panel_complete, on_panel
-from procurement.service.remedies import fail_tender
+from procurement.service.remedies import apply_remedy, fail_tender, mark_non_responsive
 
 
 async def review_bid(actor: Actor, tender_id: UUID, bid_id: UUID, data: BidReviewWrite) -> BidReviewRead:
@@ -86,3 +88,58 @@ async def review_bid(actor: Actor, tender_id: UUID, bid_id: UUID, data: BidRevie
 
 def _review_summary(bid: Any) -> dict[str, Any]:
     return {"tender_id": bid["tender_id"], "vendor_id": bid["vendor_id"], "review_status": bid["review_status"]}
+
+
+async def find_declaration_false(actor: Actor, tender_id: UUID, bid_id: UUID, data: SmeDeclarationFalse) -> BidRead:
+    """The regulator finds a bid's SME declaration false (财库〔2020〕46号 Art. 20: 提供虚假材料谋取
+    中标; 政府采购法 Art. 77, 实施条例 Art. 72): the vendor goes on the procurement blacklist
+    (政府采购严重违法失信行为记录名单) through the credit-list path, and the bid no longer counts —
+    found non-responsive while the tender is evaluated (the tender fails if too few bids can
+    still be responsive), and, if it won an award in force, the award passes to the next candidate
+    as an upheld challenge's would. Once contracted the finding and the listing are recorded; what
+    becomes of the contract is for the contract's own remedies."""
+    from procurement.service.bids import _BID_SELECT, _bid_read  # the bids stage reads bids
+
+    tender = await _tender_for(actor, tender_id)
+    if actor.role != "regulator":
+        raise NotFound("tender", tender_id)
+    async with db.transaction():
+        tender = await db.fetchrow("SELECT * FROM tenders WHERE id = $1 FOR UPDATE", tender_id)
+        bid = await db.fetchrow("SELECT * FROM bids WHERE id = $1 AND tender_id = $2 FOR UPDATE", bid_id, tender_id)
+        if bid is None or bid["status"] not in ("valid", "invalid"):
+            raise NotFound("bid", bid_id)
+        if bid["sme_declaration"] is None:
+            raise conflict("no_sme_declaration", "the bid declared no size: there is nothing to find false")
+        if bid["sme_declaration_false_at"] is not None:
+            raise conflict("declaration_already_found_false", "the declaration was already found false")
+        now = await clock.now()
+        reason = f"中小企业声明函不实（财库〔2020〕46号第二十条）：{data.finding}"
+        effect: dict[str, Any] = {"tender_status": tender["status"]}
+        if tender["status"] == "evaluating" and bid["status"] == "valid":
+            await mark_non_responsive(actor, tender_id, [bid_id], reason, now, bid_id)
+            statuses = [r["review_status"] for r in await db.fetch(
+                "SELECT review_status FROM bids WHERE tender_id = $1 AND status IN ('valid','invalid')", tender_id)]
+            if rules.review_fails_tender(tender["method"], statuses):
+                await fail_tender(actor, tender, now, f"{reason}: too few bids can be responsive")
+                effect["tender_status"] = "failed"
+        elif tender["status"] == "awarded":
+            winning = await db.fetchval("SELECT winning_bid_id FROM tender_awards WHERE id = $1", tender["award_id"])
+            if winning == bid_id:
+                effect = await apply_remedy(actor, tender, rules.Remedy.NEXT_CANDIDATE, [bid_id], reason, bid_id)
+            else:
+                await mark_non_responsive(actor, tender_id, [bid_id], reason, now, bid_id)
+        await db.execute(
+            """UPDATE bids SET sme_declaration_false_at = $2, sme_declaration_finding = $3, version = version + 1
+               WHERE id = $1""",
+            bid_id, now, data.finding,
+        )
+        listing = await vendors.add_credit_list_entry(
+            actor, bid["vendor_id"],
+            CreditListEntryCreate(list="procurement_blacklist", reason=f"{reason}（招标项目 {tender_id}）",
+                                  listed_on=local_date(now)),
+        )
+        await audit.record(actor, "bid.sme_declaration_found_false", "bid", bid_id,
+                           before={"sme_declaration": bid["sme_declaration"]},
+                           after={"finding": data.finding, "credit_list_entry_id": listing.id, **effect})
+        row = await db.fetchrow(f"{_BID_SELECT} WHERE b.id = $1", bid_id)
+    return _bid_read(row, full=True, price=True)

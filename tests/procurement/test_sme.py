@@ -18,6 +18,7 @@ from decimal import Decimal
 
 import pytest
 
+from govbuy import database as db
 from govbuy.rules import RuleViolation
 from procurement import rules
 from tests import factories
@@ -177,3 +178,51 @@ async def test_the_award_ranks_by_the_deducted_price_and_awards_the_bid_price(cl
     assert "中小企业声明及价格扣除" in text and "给予20%的扣除" in text
     assert "小型企业20%1,100,000.00880,000.00" in text
     assert "中型企业—1,050,000.001,050,000.00" in text
+    # OCDS: the enterprises' declared scale (partyScale extension); a social organisation has none.
+    from govbuy.public import feed, ocds
+    from tests.public.support import SCHEMAS
+
+    package = (await client.get(f"/api/v1/public/ocds/records/{feed.ocid_of(tender['id'])}")).json()
+    assert ocds.validate_record_package(package, SCHEMAS) == []
+    parties = {p["id"]: p for p in package["records"][0]["compiledRelease"]["parties"]}
+    assert parties[str(small.organisation_id)]["details"] == {"scale": "small"}
+    assert parties[str(medium.organisation_id)]["details"] == {"scale": "medium"}
+    assert "details" not in parties[str(organisation.organisation_id)]
+    public = (await client.get(f"/api/v1/public/tenders/{tender['id']}")).json()
+    assert public["sme"] == {"reserved": False, "price_deduction_percent": "20.00"}
+    assert public["award"]["ranking"][0]["evaluated_price"] == "880000.00"
+
+
+async def test_a_false_declaration_found_by_the_regulator_blacklists_the_vendor_and_passes_the_award_on(client):
+    w = await s.world()
+    tender = await s.published_tender(client, w, evaluation_method="lowest_price", price_weight=None, criteria=[],
+                                       sme={"price_deduction_percent": "20"}, ceiling_amount="1200000.00")
+    cheat = await enterprise()
+    others = await factories.many_signed_in("vendor", 3)
+    r = await client.post(f"{API}/{tender['id']}/bids", json={"price": "1100000.00", "proposal": "方案", "sme_declaration": "micro"},
+                          headers=cheat.headers)
+    assert r.status_code == 201, r.text
+    cheat_bid = r.json()["id"]
+    for vendor, price in zip(others, ("1000000.00", "1010000.00", "1020000.00")):
+        assert (await s.bid(client, tender["id"], vendor, price)).status_code == 201
+    await s.pass_deadline(client, w, tender)
+    bids = (await client.get(f"{API}/{tender['id']}/bids", headers=w.bureau.headers)).json()["items"]
+    await s.review_all(client, w, tender, bids)
+    first = (await client.post(f"{API}/{tender['id']}/award", headers=w.bureau.headers)).json()
+    assert first["vendor_id"] == str(cheat.organisation_id)  # 1 100 000 × 0.8 = 880 000
+    url = f"{API}/{tender['id']}/bids/{cheat_bid}/sme-declaration/false"
+    finding = {"finding": "经核查，该企业从业人员 420 人、营业收入 1.2 亿元，不属于微型企业"}
+    assert (await client.post(url, json=finding, headers=w.bureau.headers)).status_code == 403
+    region = await db.fetchval("SELECT region_code FROM organisations WHERE id = $1", w.bureau.organisation_id)
+    regulator = await factories.signed_in("regulator", await factories.organisation("bureau", region_code=region))
+    r = await client.post(url, json=finding, headers=regulator.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["sme_declaration_false_at"] is not None and r.json()["review_status"] == "non_responsive"
+    again = await client.post(url, json=finding, headers=regulator.headers)
+    assert (again.status_code, again.json()["code"]) == (409, "declaration_already_found_false")
+    second = (await client.get(f"{API}/{tender['id']}/award", headers=w.bureau.headers)).json()
+    assert second["id"] != first["id"] and second["vendor_id"] == str(others[0].organisation_id)
+    vendor = (await client.get(f"/api/v1/vendors/{cheat.organisation_id}", headers=w.admin.headers)).json()
+    [entry] = vendor["active_credit_list_entries"]
+    assert entry["list"] == "procurement_blacklist" and "不属于微型企业" in entry["reason"]
+    assert vendor["may_bid_today"] is False

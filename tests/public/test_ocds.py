@@ -155,7 +155,7 @@ def test_validation_never_reaches_the_network(monkeypatch):
     ) == []
 
 
-def test_the_declared_extensions_are_the_copies_in_the_schema_folder():
+def test_the_declared_extensions_are_the_copies_in_the_schema_folder_or_the_package():
     for name, url in ocds.EXTENSIONS.items():
-        assert (SCHEMAS / "extensions" / name / "extension.json").is_file()
+        assert (ocds.extension_dir(SCHEMAS, name) / "extension.json").is_file()
         assert url.startswith("https://raw.githubusercontent.com/open-contracting-extensions/") and url.endswith("/extension.json")

@@ -103,6 +103,9 @@ EXPECTED: dict[tuple[str, str], tuple[str, ...] | str] = {
     # the panel scores: its experts and the purchaser's representatives (bureau users on it)
     ("PUT", "/api/v1/tenders/{tender_id}/bids/{bid_id}/scores"): ("bureau", "expert"),
     ("PUT", "/api/v1/tenders/{tender_id}/bids/{bid_id}/review"): ("bureau", "expert"),
+    ("POST", "/api/v1/tenders/{tender_id}/bids/{bid_id}/sme-declaration/false"): ("regulator",),
+    ("PUT", "/api/v1/vendors/{vendor_id}/legal-exclusion"): ("admin",),
+    ("POST", "/api/v1/vendors/{vendor_id}/legal-exclusion/lift"): ("admin",),
     ("GET", "/api/v1/tenders/{tender_id}/scores"): PANEL_READERS,
     ("GET", "/api/v1/tenders/{tender_id}/panel"): PANEL_READERS,
     ("PUT", "/api/v1/tenders/{tender_id}/panel"): ("bureau",),
