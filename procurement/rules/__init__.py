@@ -9,7 +9,8 @@ write `from procurement import rules`. Pure functions, enums and frozen dataclas
 Sources: 《政府购买服务管理办法》(财政部令第102号), 《政府采购法》 and its 实施条例,
 《政府采购货物和服务招标投标管理办法》(财政部令第87号), 《政府采购非招标采购方式管理办法》
 (财政部令第74号), 《政府采购竞争性磋商采购方式管理暂行办法》(财库〔2014〕214号),
-财库〔2015〕124号, 《政府采购质疑和投诉办法》(财政部令第94号), 《民法典》 Arts. 201, 203.
+财库〔2015〕124号, 《政府采购质疑和投诉办法》(财政部令第94号), 《政府采购促进中小企业发展管理办法》
+(财库〔2020〕46号, 财库〔2022〕19号), 《民法典》 Arts. 201, 203.
 
 Error codes (422 bad input unless marked 409 state conflict). Those named in DESIGN.md are
 part of the API contract and spelled exactly as there.
@@ -23,10 +24,15 @@ Tenders
   criteria_not_allowed, weights_must_sum_to_100, milestones_required, invalid_milestone,
   percentages_must_sum_to_100, invitations_required, single_source_requires_one_vendor,
   invitations_not_allowed, duplicate_invitation, invalid_eligibility_requirement,
-  vendor_ineligible (409; the check itself is vendors.service.check_eligibility),
+  assessment_grade_not_a_bar, vendor_ineligible and vendor_excluded_by_law (409; the check
+  itself is vendors.service.check_eligibility),
   invalid_payment_rule (evaluation.rules)
 Bids
   bid_deadline_passed (409), bids_sealed (409), invalid_bid_price, bid_exceeds_ceiling
+SMEs (财库〔2020〕46号)
+  invalid_price_deduction, sme_deduction_with_reservation, invalid_sme_declaration,
+  sme_declaration_not_allowed, tender_reserved_for_smes (409), no_sme_declaration (409),
+  declaration_already_found_false (409)
 Panel and scoring
   duplicate_panel_expert, invalid_panel_size, expert_conflict_of_interest, invalid_scores,
   scoring_incomplete (409)
