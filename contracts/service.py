@@ -659,6 +659,10 @@ async def pay_milestone(
             await planning.spend_budget(
                 actor, contract["budget_line_id"], decision.amount, contract_id=contract_id, milestone_id=milestone_id
             )
+        if decision.withheld_amount > 0:  # settled: what is withheld is never paid
+            await planning.release_withheld_budget(
+                actor, contract["budget_line_id"], decision.withheld_amount, contract_id=contract_id, milestone_id=milestone_id
+            )
         payment_id = uuid4()
         row = await db.fetchrow(
             f"""INSERT INTO payments (id, contract_id, milestone_id, evaluation_id, bureau_id, payee_id, budget_line_id,
@@ -684,10 +688,41 @@ async def pay_milestone(
             now,
         )
         await db.execute("UPDATE milestones SET status = 'paid', version = version + 1 WHERE id = $1", milestone_id)
+        if decision.withheld_amount > 0:
+            await db.execute("UPDATE payments SET withheld_released_at = $2 WHERE id = $1", payment_id, now)
         result = _payment_read(row)
         await audit.record(actor, "payment.created", "payment", payment_id, after=result.model_dump())
         await _complete_if_settled(actor, contract)
     return result, True
+
+
+async def release_outstanding_withheld(batch: int = 500) -> int:
+    """Release the withheld part of payments made before withheld money was released at payment
+    (one transaction per payment, each audited as `budget_line.withheld_released`); returns how
+    many were released. Idempotent: a released payment is marked."""
+    released = 0
+    while True:
+        rows = await db.fetch(
+            """SELECT id, contract_id, milestone_id, budget_line_id, withheld_amount FROM payments
+               WHERE withheld_amount > 0 AND withheld_released_at IS NULL ORDER BY created_at, id LIMIT $1""",
+            batch,
+        )
+        if not rows:
+            return released
+        for row in rows:
+            async with db.transaction():
+                marked = await db.fetchval(
+                    """UPDATE payments SET withheld_released_at = $2
+                       WHERE id = $1 AND withheld_released_at IS NULL RETURNING id""",
+                    row["id"], await clock.now(),
+                )
+                if marked is None:  # released meanwhile by another run
+                    continue
+                await planning.release_withheld_budget(
+                    None, row["budget_line_id"], row["withheld_amount"],
+                    contract_id=row["contract_id"], milestone_id=row["milestone_id"], payment_id=row["id"],
+                )
+                released += 1
 
 
 async def _complete_if_settled(actor: Actor, contract: Any) -> None:

@@ -612,12 +612,15 @@ def check_evaluator_independence(
         )
 
 
-def check_reevaluator(original_evaluator_org_id: Hashable, new_evaluator_org_id: Hashable) -> None:
-    """An upheld appeal is re-evaluated by a different evaluator organisation."""
-    if str(original_evaluator_org_id) == str(new_evaluator_org_id):
+def check_reevaluator(earlier_evaluator_org_ids: Iterable[Hashable], new_evaluator_org_id: Hashable) -> None:
+    """An upheld appeal is re-evaluated by an evaluator that has never evaluated that milestone:
+    not the one whose evaluation was overturned, nor any before it (a second upheld appeal must
+    not go back to the first evaluator; 财库〔2021〕22号 on the independence of 第三方评价)."""
+    if str(new_evaluator_org_id) in {str(e) for e in earlier_evaluator_org_ids}:
         raise conflict(
             "reevaluation_requires_different_evaluator",
-            "A re-evaluation after an upheld appeal must be made by a different evaluator.",
+            "A re-evaluation after an upheld appeal must be made by an evaluator that has not evaluated this "
+            "milestone before.",
         )
 
 

@@ -693,7 +693,11 @@ async def resolve_appeal(actor: Actor, evaluation_id: UUID, appeal_id: UUID, dat
                     "An upheld appeal is re-evaluated: name the evaluator (new_evaluator_org_id).",
                     errors=[{"field": "new_evaluator_org_id", "message": "required when upheld"}],
                 )
-            rules.check_reevaluator(row["evaluator_id"], data.new_evaluator_org_id)
+            earlier = [
+                r["evaluator_id"]
+                for r in await db.fetch("SELECT DISTINCT evaluator_id FROM evaluations WHERE milestone_id = $1", row["milestone_id"])
+            ]
+            rules.check_reevaluator(earlier, data.new_evaluator_org_id)
             due_date = data.due_date or (await clock.today()) + timedelta(days=DEFAULT_REEVALUATION_DAYS)
             await _check_due_date(due_date)
             contract = await contracts.contract_by_id(row["contract_id"])

@@ -752,6 +752,20 @@ async def release_budget_commitment(
     )
 
 
+async def release_withheld_budget(
+    actor: Actor | None, budget_line_id: UUID, amount: Decimal, **context: Any
+) -> BudgetLineRead:
+    """The part of a milestone withheld at its payment (a grade's payout ratio below 1) is never
+    paid: it leaves the commitment and is available again (预算法 Art. 32 on 绩效, 财库〔2021〕22号)."""
+    return await _move_budget(
+        actor,
+        budget_line_id,
+        "withheld_released",
+        lambda line: rules.release_commitment(line, amount),
+        {"amount": amount, **context},
+    )
+
+
 async def spend_budget(actor: Actor | None, budget_line_id: UUID, amount: Decimal, **context: Any) -> BudgetLineRead:
     """A payment spends committed money."""
     return await _move_budget(

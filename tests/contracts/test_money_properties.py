@@ -1,7 +1,8 @@
 """Properties of the money, over random contracts, milestone plans, amendments, grades and
 terminations: paid + withheld + remaining + cancelled = the contract amount, to the fen; nothing
 is negative; a payment never takes a budget line's spending above its commitment, nor the
-commitment above the line.
+commitment above the line; and the books balance — the withheld part of a payment leaves the
+commitment when it is settled, so committed − spent is exactly what open milestones still owe.
 
 Two levels: the pure rules chained as the service chains them (many examples, fast), and the
 real service on the real database through the API (few examples, bounded for CI).
@@ -87,6 +88,8 @@ def test_the_rules_chained_keep_every_fen_and_never_overspend(case):
         assert decision.amount >= 0 and decision.withheld_amount >= 0
         if decision.amount > 0:
             line = budget_rules.spend(line, decision.amount)
+        if decision.withheld_amount > 0:  # settled: the withheld part is never paid, and leaves the commitment
+            line = budget_rules.release_commitment(line, decision.withheld_amount)
         paid[sequence], status[sequence] = (decision.amount, decision.withheld_amount), "paid"
         assert line.spent <= line.committed <= line.amount - line.reserved
     if case["terminate"]:
@@ -95,9 +98,12 @@ def test_the_rules_chained_keep_every_fen_and_never_overspend(case):
             status[s] = "cancelled"
         if outcome.released_commitment > 0:
             line = budget_rules.release_commitment(line, outcome.released_commitment)
-    check_position(amount, [(amounts[s], status[s], *paid.get(s, (None, None))) for s in amounts])
+    lines = [(amounts[s], status[s], *paid.get(s, (None, None))) for s in amounts]
+    check_position(amount, lines)
     assert line.spent == sum((p for p, _ in paid.values()), Decimal(0))
     assert 0 <= line.spent <= line.committed and line.available >= 0
+    # The books balance: what is committed and not spent is exactly what open milestones still owe.
+    assert line.committed - line.spent == rules.contract_position(amount, lines).remaining
 
 
 @settings(
@@ -143,5 +149,13 @@ async def test_the_service_keeps_every_fen_and_never_overspends(client, case):
     assert sum(Decimal(m["amount"]) for m in final["milestones"]) == amount
     line = await factories.budget_figures(award.budget_line_id)
     assert line["spent"] == paid == (await db.fetchval("SELECT coalesce(sum(amount), 0) FROM payments WHERE contract_id = $1", final["id"]))
-    assert line["committed"] == amount - cancelled
+    # Withheld money is released at its payment, cancelled money at the termination: the line
+    # keeps committed exactly what is paid or still owed.
+    assert line["committed"] == amount - cancelled - withheld == paid + remaining
     assert 0 <= line["spent"] <= line["committed"] and line["reserved"] + line["committed"] <= line["amount"]
+    released = await db.fetchval(
+        """SELECT coalesce(sum((after->>'amount')::numeric), 0) FROM audit_events
+           WHERE action = 'budget_line.withheld_released' AND after->>'contract_id' = $1""",
+        final["id"],
+    )
+    assert released == withheld  # each release audited

@@ -141,3 +141,27 @@ async def test_the_reevaluator_passes_the_conflict_checks_too(client):
         headers=award.bureau.headers,
     )
     assert r.status_code == 409 and r.json()["code"] == "evaluator_conflict_of_interest"
+
+
+async def test_a_second_upheld_appeal_never_goes_back_to_an_earlier_evaluator(client):
+    award, _, _, evaluation = await accepted(client, "55")
+    first_evaluator = evaluation["evaluator_org_id"]
+    second, third = await factories.evaluator_user(), await factories.evaluator_user()
+    appeal_id = (await appeal(client, award, evaluation)).json()["id"]
+    r = await client.post(f"{API}/{evaluation['id']}/appeals/{appeal_id}/resolve",
+                          json={"outcome": "upheld", "reply": "重新评价", "new_evaluator_org_id": str(second.organisation_id)},
+                          headers=award.bureau.headers)
+    assert r.status_code == 200, r.text
+    reevaluation = (await client.get(f"{API}/{r.json()['reevaluation_id']}", headers=second.headers)).json()
+    scores = factories.scores_totalling(reevaluation["indicators"], "58")
+    await client.put(f"{API}/{reevaluation['id']}/scores", json={"scores": scores}, headers=second.headers)
+    await client.post(f"{API}/{reevaluation['id']}/submit", headers=second.headers)
+    assert (await client.post(f"{API}/{reevaluation['id']}/accept", headers=award.bureau.headers)).status_code == 200
+    again = (await appeal(client, award, reevaluation, "复评仍未核实服务记录")).json()["id"]
+    url = f"{API}/{reevaluation['id']}/appeals/{again}/resolve"
+    body = {"outcome": "upheld", "reply": "再次重新评价"}
+    for earlier in (first_evaluator, str(second.organisation_id)):
+        r = await client.post(url, json={**body, "new_evaluator_org_id": earlier}, headers=award.bureau.headers)
+        assert (r.status_code, r.json()["code"]) == (409, "reevaluation_requires_different_evaluator")
+    r = await client.post(url, json={**body, "new_evaluator_org_id": str(third.organisation_id)}, headers=award.bureau.headers)
+    assert r.status_code == 200, r.text

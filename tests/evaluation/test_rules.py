@@ -474,12 +474,17 @@ def test_evaluator_may_return_after_another_evaluator_took_a_turn():
 
 def test_reevaluation_by_the_original_evaluator_is_refused():
     with pytest.raises(RuleViolation) as raised:
-        check_reevaluator("eval-1", "eval-1")
+        check_reevaluator(["eval-1"], "eval-1")
     assert raised.value.code == "reevaluation_requires_different_evaluator"
 
 
+def test_reevaluation_by_any_earlier_evaluator_of_the_milestone_is_refused():
+    with pytest.raises(RuleViolation):
+        check_reevaluator(["eval-1", "eval-2"], "eval-1")  # the second appeal may not go back to the first
+
+
 def test_reevaluation_by_another_evaluator_is_allowed():
-    check_reevaluator("eval-1", "eval-2")
+    check_reevaluator(["eval-1", "eval-2"], "eval-3")
 
 
 # --- appeals -----------------------------------------------------------------------------

@@ -87,7 +87,7 @@ async def test_award_to_last_payment_of_a_three_milestone_contract(client):
 
     # --- each milestone: delivered, evaluated independently, paid by its grade ----------------
     evaluators = [await factories.evaluator_user(), await factories.evaluator_user()]
-    spent = Decimal("0.00")
+    spent = released = Decimal("0.00")
     for index, (total, grade, ratio, paid, withheld) in enumerate(GRADES):
         milestone = contract["milestones"][index]
         mid = milestone["id"]
@@ -124,8 +124,10 @@ async def test_award_to_last_payment_of_a_three_milestone_contract(client):
         assert Decimal(payment["amount"]) + Decimal(payment["withheld_amount"]) == Decimal(milestone["amount"])
         assert payment["evaluation_id"] == evaluation["id"]
         spent += Decimal(paid)
+        released += Decimal(withheld)  # settled: the withheld part leaves the commitment
         assert await budget(client, w) == {
-            "reserved": "0.00", "committed": "777777.77", "spent": f"{spent:.2f}", "available": "4222222.23",
+            "reserved": "0.00", "committed": f"{Decimal('777777.77') - released:.2f}", "spent": f"{spent:.2f}",
+            "available": f"{Decimal('4222222.23') + released:.2f}",
         }
         r = await client.post(f"{API}/contracts/{cid}/payments/{payment['id']}/confirm",
                               json={"treasury_reference": f"GK-{index + 1:04d}"}, headers=w.bureau.headers)
@@ -138,8 +140,9 @@ async def test_award_to_last_payment_of_a_three_milestone_contract(client):
         "482222.22", "295555.55", "0.00", "0.00",
     )
     assert Decimal(final["paid"]) + Decimal(final["withheld"]) == Decimal(final["amount"])
+    # Every fen committed is spent or available again: 5 000 000.00 − 482 222.22 = 4 517 777.78.
     assert await budget(client, w) == {
-        "reserved": "0.00", "committed": "777777.77", "spent": "482222.22", "available": "4222222.23",
+        "reserved": "0.00", "committed": "482222.22", "spent": "482222.22", "available": "4517777.78",
     }
     verify = await client.get(f"{API}/audit-events/verify", headers=w.admin.headers)
     assert verify.json()["ok"] is True
