@@ -18,6 +18,7 @@ from contracts.schemas import (
     ContractSummary,
     DeliverableCreate,
     DeliverableRead,
+    LatePayment,
     PaymentConfirm,
     PaymentRead,
     TerminationCreate,
@@ -60,6 +61,12 @@ class ContractController(Controller):
     ) -> Page[ContractSummary]:
         """Contracts the caller may see, newest first."""
         return await service.list_contracts(request.user, status, tender_id, limit, cursor)
+
+    @get("/late-payments", guards=[requires("admin", "supervisor", "bureau", "regulator")])
+    async def late_payments(self, request: Request, limit: Limit = None, cursor: Cursor = None) -> Page[LatePayment]:
+        """Payments to SMEs past their due date (30 days after acceptance, 国务院令第802号 Arts. 8–9) with no
+        confirmed transfer, most overdue first: a bureau its own, the regulator its region's."""
+        return await service.list_late_payments(request.user, limit, cursor)
 
     @get("/{contract_id:uuid}", guards=[requires(*READERS)])
     async def read(self, request: Request, contract_id: FromPath[UUID]) -> Response[ContractRead]:

@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from contracts import rules
 from evaluation import rules as evaluation_rules
 from evaluation import service as evaluation
 from govbuy import database as db
@@ -45,6 +46,8 @@ MILESTONE_STATUS_LABELS = {
 }
 EVALUATION_STATUS_LABELS = {"commissioned": "评价中", "submitted": "待验收", "accepted": "已验收", "returned": "已退回"}
 PAYMENT_STATUS_LABELS = {"pending": "待国库确认", "confirmed": "已支付"}
+SME_LABELS = {"medium": "中型企业", "small": "小型企业", "micro": "微型企业", "prison_enterprise": "监狱企业",
+              "disability_welfare_unit": "残疾人福利性单位"}
 
 
 def _may_read_bureau(actor: Actor, bureau_id: UUID) -> bool:
@@ -106,7 +109,7 @@ ORDER BY m.sequence
 
 _EVALUATIONS_SQL = f"""
 SELECT e.id, e.milestone_id, m.sequence, e.status, e.total_score, e.grade, e.commissioned_at, e.submitted_at,
-       e.accepted_at, e.superseded_at, e.supersedes_id, o.name AS evaluator_name,
+       e.accepted_at, e.appeal_deadline, e.superseded_at, e.supersedes_id, o.name AS evaluator_name,
        (SELECT coalesce(json_agg(json_build_object('status', ap.status, 'filed_at', ap.filed_at,
                                                    'resolved_at', ap.resolved_at) ORDER BY ap.filed_at, ap.id), '[]')
           FROM {evaluation.appeals_sql()} ap WHERE ap.evaluation_id = e.id) AS appeals
@@ -206,6 +209,10 @@ async def contract_report_data(actor: Actor, contract_id: UUID) -> tuple[dict[st
             ),
             "payment_confirmed_at": m["payment_confirmed_at"],
             "treasury_reference": m["treasury_reference"],
+            # Data, not the clock: the report says when each payment is due, not whether it is late today.
+            "payment_due_on": rules.payment_due_on(
+                contract["vendor_sme_declaration"], e["appeal_deadline"] if e and e["status"] == "accepted" else None
+            ),
         })
     paid = sum((m["paid_amount"] for m in milestones if m["paid_amount"] is not None), Decimal("0.00"))
     withheld = sum((m["withheld_amount"] for m in milestones if m["withheld_amount"] is not None), Decimal("0.00"))
@@ -239,6 +246,7 @@ async def contract_report_data(actor: Actor, contract_id: UUID) -> tuple[dict[st
             "terminated_at": contract["terminated_at"],
             "termination_reason": contract["termination_reason"],
             "terminated_for_cause": contract["terminated_for_cause"],
+            "sme_label": SME_LABELS.get(contract["vendor_sme_declaration"] or ""),
         },
         "milestones": milestone_rows,
         "totals": {

@@ -84,7 +84,7 @@ from evaluation.rules import DEFAULT_PAYMENT_RULE as DEFAULT_PAYMENT_RULE
 from evaluation.rules import as_dicts as as_dicts
 from evaluation.rules import from_dicts as from_dicts
 from evaluation.rules import validate_payment_rule as validate_payment_rule
-from govbuy.rules import as_decimal, check_transition, has_at_most_two_places, RuleViolation, conflict, to_fen
+from govbuy.rules import as_decimal, check_transition, has_at_most_two_places, last_day, RuleViolation, conflict, to_fen
 
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
@@ -702,3 +702,27 @@ def contract_position(
         # Milestones that settle more than the contract is worth mean the stored data is wrong.
         raise ValueError(f"contract position is inconsistent: remaining would be {remaining}")
     return ContractPosition(to_fen(paid), to_fen(withheld), to_fen(remaining), to_fen(cancelled))
+
+
+# --- payment terms for SMEs (保障中小企业款项支付条例, 国务院令第802号) ------------------------
+
+#: 国务院令第802号 Art. 8: 机关、事业单位从中小企业采购货物、工程、服务，应当自货物、工程、服务交付之日起
+#: 30日内支付款项; Art. 9: where payment depends on acceptance (验收), the term runs from the
+#: acceptance — here the accepted evaluation, once its appeal window has closed (no payment
+#: may be made before: `appeal_window_open`).
+SME_PAYMENT_DAYS = 30
+SME_DECLARATIONS = frozenset({"medium", "small", "micro", "prison_enterprise", "disability_welfare_unit"})
+
+
+def payment_due_on(vendor_sme_declaration: str | None, appeal_deadline: datetime | None) -> date | None:
+    """When the milestone's payment is due: for a vendor that declared itself an SME, 30 days
+    after the last day of the accepted evaluation's appeal window; otherwise no statutory date
+    (the contract sets none)."""
+    if vendor_sme_declaration not in SME_DECLARATIONS or appeal_deadline is None:
+        return None
+    return last_day(appeal_deadline) + timedelta(days=SME_PAYMENT_DAYS)
+
+
+def is_payment_overdue(due: date | None, payment_status: str | None, today: date) -> bool:
+    """Overdue once the due date has passed with no payment confirmed by the treasury."""
+    return due is not None and today > due and payment_status != "confirmed"

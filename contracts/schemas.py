@@ -50,6 +50,30 @@ class MilestoneRead(Output):
     payment_id: UUID | None
     paid_amount: Money | None
     withheld_amount: Money | None
+    payment_due_on: date | None = Field(
+        default=None,
+        description="an SME vendor's payment is due 30 days after acceptance (the accepted evaluation's appeal "
+        "window end), 国务院令第802号 Arts. 8–9; none for other vendors (no statutory term)",
+    )
+    payment_overdue: bool = Field(default=False, description="the due date passed and no payment was confirmed")
+
+
+class LatePayment(Output):
+    """A milestone whose payment to an SME is overdue (国务院令第802号)."""
+
+    contract_id: UUID
+    contract_title: str
+    bureau_id: UUID
+    vendor_id: UUID
+    vendor_sme_declaration: str
+    milestone_id: UUID
+    milestone_title: str
+    amount: Money
+    accepted_at: datetime
+    payment_due_on: date
+    days_late: int
+    payment_id: UUID | None
+    payment_status: str | None
 
 
 class ContractRead(Output):

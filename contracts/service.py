@@ -28,6 +28,7 @@ from contracts.schemas import (
     ContractSummary,
     DeliverableCreate,
     DeliverableRead,
+    LatePayment,
     MilestoneRead,
     PaymentBandRead,
     PaymentConfirm,
@@ -35,11 +36,12 @@ from contracts.schemas import (
     TerminationCreate,
 )
 from govbuy import audit, clock, documents
+from govbuy import service as kernel
 from govbuy import database as db
 from govbuy.audit import Actor
 from govbuy.errors import NotFound, check_if_match
-from govbuy.pagination import Page, check_limit, decode_cursor, page
-from govbuy.rules import RuleViolation, conflict, local_date
+from govbuy.pagination import Page, check_limit, decode_cursor, page, typed_cursor
+from govbuy.rules import RuleViolation, conflict, local_date, region_prefix
 from planning import service as planning
 from procurement import service as procurement
 from vendors import service as vendors
@@ -123,8 +125,8 @@ async def _milestone_reads(actor: Actor, contract: Any, today: date) -> tuple[li
     from evaluation import service as evaluation
 
     rows = await db.fetch(
-        f"""SELECT m.*, p.id AS payment_id, p.amount AS paid_amount, p.withheld_amount,
-                  e.id AS evaluation_id, e.status AS evaluation_status, e.grade, e.evaluator_id
+        f"""SELECT m.*, p.id AS payment_id, p.amount AS paid_amount, p.withheld_amount, p.status AS payment_status,
+                  e.id AS evaluation_id, e.status AS evaluation_status, e.grade, e.evaluator_id, e.appeal_deadline
            FROM milestones m
            LEFT JOIN payments p ON p.milestone_id = m.id
            LEFT JOIN {evaluation.evaluations_sql()} e ON e.milestone_id = m.id AND e.superseded_at IS NULL
@@ -140,6 +142,9 @@ async def _milestone_reads(actor: Actor, contract: Any, today: date) -> tuple[li
             or (actor.role == "evaluator" and r["evaluator_id"] == actor.organisation_id)
         )
         delivered_on = local_date(r["delivered_at"]) if r["delivered_at"] else None
+        payment_due = rules.payment_due_on(
+            contract["vendor_sme_declaration"], r["appeal_deadline"] if r["evaluation_status"] == "accepted" else None
+        )
         result.append(
             MilestoneRead(
                 id=r["id"],
@@ -160,6 +165,8 @@ async def _milestone_reads(actor: Actor, contract: Any, today: date) -> tuple[li
                 payment_id=r["payment_id"],
                 paid_amount=r["paid_amount"],
                 withheld_amount=r["withheld_amount"],
+                payment_due_on=payment_due,
+                payment_overdue=rules.is_payment_overdue(payment_due, r["payment_status"], today),
             )
         )
     return result, rows
@@ -252,6 +259,57 @@ def _cursor_time(after: list[Any] | None) -> Any:
         raise RuleViolation("invalid_cursor", "the cursor is not one this service issued") from exc
 
 
+# --- late payments to SMEs (国务院令第802号) -------------------------------------------------------
+
+
+async def list_late_payments(actor: Actor, limit: int | None, cursor: str | None) -> Page[LatePayment]:
+    """Milestones whose payment to an SME vendor is past its due date with no confirmed payment,
+    most overdue first: a bureau its own, the regulator its region's, supervisors and admins all."""
+    from evaluation import service as evaluation
+
+    limit = check_limit(limit)
+    after_day, after_id = typed_cursor(cursor, str, UUID)
+    try:
+        after_due = date.fromisoformat(after_day) if after_day is not None else None
+    except ValueError as exc:
+        raise RuleViolation("invalid_cursor", "the cursor is not one this service issued") from exc
+    today = await clock.today()
+    where = db.Conditions(
+        "c.vendor_sme_declaration IS NOT NULL",
+        "m.status <> 'cancelled'",
+        "p.status IS DISTINCT FROM 'confirmed'",
+    )
+    due = f"(((e.appeal_deadline - interval '1 microsecond') AT TIME ZONE 'Asia/Shanghai')::date + {rules.SME_PAYMENT_DAYS})"
+    where.add(f"{due} < {{}}::date", today)
+    if actor.role == "bureau":
+        where.add("c.bureau_id = {}::uuid", actor.organisation_id)
+    elif actor.role == "regulator":
+        where.add("o.region_code LIKE {}::text", region_prefix(await kernel.region_of(actor.organisation_id) or "") + "%")
+    elif actor.role not in READ_ALL_ROLES:
+        return Page(items=[])
+    if after_due is not None:
+        where.add(f"({due}, m.id) > ({{}}::date, {{}}::uuid)", after_due, after_id)
+    rows = await db.fetch(
+        f"""SELECT c.id AS contract_id, c.title AS contract_title, c.bureau_id, c.vendor_id, c.vendor_sme_declaration,
+                   m.id AS milestone_id, m.title AS milestone_title, m.amount, e.accepted_at, {due} AS payment_due_on,
+                   p.id AS payment_id, p.status AS payment_status
+            FROM contracts c
+            JOIN organisations o ON o.id = c.bureau_id
+            JOIN milestones m ON m.contract_id = c.id
+            JOIN {evaluation.evaluations_sql()} e ON e.milestone_id = m.id AND e.superseded_at IS NULL AND e.status = 'accepted'
+            LEFT JOIN payments p ON p.milestone_id = m.id
+            WHERE {where}
+            ORDER BY payment_due_on, m.id LIMIT {where.param(limit + 1)}""",
+        *where.args,
+    )
+    return page(
+        rows,
+        limit,
+        lambda r: (r["payment_due_on"].isoformat(), r["milestone_id"]),
+        lambda r: LatePayment(**dict(r), days_late=(today - r["payment_due_on"]).days),
+    )
+
+
 # --- creation and signing ---------------------------------------------------------------------
 
 
@@ -282,8 +340,9 @@ async def create_contract(actor: Actor, data: ContractCreate) -> ContractRead:
             """INSERT INTO contracts (id, tender_id, bid_id, bureau_id, vendor_id, payee_id, budget_line_id, title,
                                       reserved_amount, original_amount, amount, contract_months, recurring,
                                       start_date, end_date, payment_rule, payment_rule_source, status,
-                                      created_by, created_at)
-               VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, 'draft', $16, $17)""",
+                                      created_by, created_at, vendor_sme_declaration)
+               VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, 'draft', $16, $17,
+                       $18)""",
             contract_id,
             award.tender_id,
             award.bid_id,
@@ -301,6 +360,7 @@ async def create_contract(actor: Actor, data: ContractCreate) -> ContractRead:
             source,
             actor.user_id,
             now,
+            award.sme_declaration,
         )
         await db.executemany(
             """INSERT INTO milestones (id, contract_id, sequence, title, percentage, original_amount, amount,

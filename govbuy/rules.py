@@ -230,3 +230,21 @@ def calendar_warning(calendar: WorkCalendar, start: datetime, end: datetime) -> 
         "Monday to Friday less the statutory holidays of 《全国年节及纪念日放假办法》, without the "
         "State Council's make-up days (调休), so this date may differ from the legal one."
     )
+
+
+# --- regions (行政区划代码) ------------------------------------------------------------------
+
+
+def region_prefix(regulator_region: str) -> str:
+    """What every region a regulator of `regulator_region` (a 6-digit 行政区划代码) oversees
+    starts with: a province (XX0000) its whole province, a city (XXXX00) its districts, a
+    district itself (政府采购法 Art. 13: 各级人民政府财政部门 supervise their own level)."""
+    if regulator_region.endswith("0000"):
+        return regulator_region[:2]
+    if regulator_region.endswith("00"):
+        return regulator_region[:4]
+    return regulator_region
+
+
+def region_covers(regulator_region: str, region: str) -> bool:
+    return region.startswith(region_prefix(regulator_region))

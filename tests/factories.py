@@ -263,8 +263,10 @@ async def award_past_standstill(
     vendor: SignedIn | None = None,
     other_bidders: int = 2,
     budget_line_id: UUID | None = None,
+    sme_declaration: str | None = None,
 ) -> ContractAward:
-    """A tender of `bureau` awarded to `vendor` at `price`, standstill over, its ceiling reserved."""
+    """A tender of `bureau` awarded to `vendor` at `price`, standstill over, its ceiling reserved;
+    the winning bid declares `sme_declaration` (the vendor should then be an enterprise)."""
     bureau = bureau or await fast_user("bureau")
     vendor = vendor or await fast_user("vendor")
     now = await _clock.now()
@@ -302,10 +304,10 @@ async def award_past_standstill(
             await _db.execute(
                 """INSERT INTO bids (id, tender_id, vendor_id, submitted_by, price, proposal, status, first_submitted_at,
                                      submitted_at, eligibility_at_submission, eligibility_at_opening, seal_nonce,
-                                     content_digest)
-                   VALUES ($1, $2, $3, $4, $5, '服务方案', 'valid', $6, $6, '{}', '{}', $7, $8)""",
+                                     content_digest, sme_declaration)
+                   VALUES ($1, $2, $3, $4, $5, '服务方案', 'valid', $6, $6, '{}', '{}', $7, $8, $9)""",
                 bid_id, tender_id, org_id, user_id, min(_Decimal(price) + i * 1000, _Decimal(ceiling)), awarded_at - _timedelta(days=5),
-                "0" * 32, "0" * 64,
+                "0" * 32, "0" * 64, sme_declaration if i == 0 else None,
             )
         award_id = _uuid4()
         await _db.execute(

@@ -18,7 +18,15 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from govbuy.rules import WorkCalendar, check_transition, conflict, last_day, working_period_end
+from govbuy.rules import (  # noqa: F401  (region_prefix, region_covers: re-exported for the service)
+    WorkCalendar,
+    check_transition,
+    conflict,
+    last_day,
+    region_covers,
+    region_prefix,
+    working_period_end,
+)
 from procurement.rules._common import _iso, _require_aware
 from procurement.rules.challenges import following_period_end
 
@@ -104,17 +112,3 @@ def check_not_suspended(suspended_until: datetime | None, now: datetime) -> None
             f"{_iso(suspended_until)} at the latest (财政部令第94号 Art. 28)",
         )
 
-
-def region_prefix(regulator_region: str) -> str:
-    """What every region a regulator of `regulator_region` (a 6-digit 行政区划代码) oversees
-    starts with: a province (XX0000) its whole province, a city (XXXX00) its districts, a
-    district itself (政府采购法 Art. 13: 各级人民政府财政部门 supervise their own level)."""
-    if regulator_region.endswith("0000"):
-        return regulator_region[:2]
-    if regulator_region.endswith("00"):
-        return regulator_region[:4]
-    return regulator_region
-
-
-def region_covers(regulator_region: str, region: str) -> bool:
-    return region.startswith(region_prefix(regulator_region))

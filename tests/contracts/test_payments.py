@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime
 from decimal import Decimal
 
 from govbuy import database as db
+from govbuy.rules import SHANGHAI
 from tests import factories
 
 
@@ -216,3 +218,51 @@ async def test_withheld_money_of_payments_made_before_its_release_is_released_on
     assert await contracts_service.release_outstanding_withheld() == 0  # once
     budget = await factories.budget_figures(award.budget_line_id)
     assert budget["committed"] == Decimal("295500.00")
+
+
+async def test_a_payment_to_an_sme_is_due_thirty_days_after_acceptance_and_shows_late(client):
+    """保障中小企业款项支付条例 (国务院令第802号) Arts. 8–9: 30 days from the acceptance (验收) —
+    here the accepted evaluation's appeal window, before which no payment may be made."""
+    from datetime import date, timedelta
+
+    from govbuy.rules import last_day
+
+    small = await factories.signed_in("vendor", await factories.organisation("vendor", code=factories.uscc("91")))
+    award, contract = await factories.contract_from_award(client, vendor=small, sme_declaration="small")
+    late = await factories.contract_from_award(client)  # a social organisation: no statutory due date
+    milestone = contract["milestones"][0]
+    evaluation = await factories.accepted_evaluation(client, award, contract["id"], milestone["id"], "90")
+    other = late[1]["milestones"][0]
+    await factories.accepted_evaluation(client, late[0], late[1]["id"], other["id"], "90")
+    due = last_day(datetime.fromisoformat(evaluation["appeal_deadline"])) + timedelta(days=30)
+    read = (await client.get(f"/api/v1/contracts/{contract['id']}", headers=award.bureau.headers)).json()
+    assert (read["milestones"][0]["payment_due_on"], read["milestones"][0]["payment_overdue"]) == (due.isoformat(), False)
+    region = await db.fetchval("SELECT region_code FROM organisations WHERE id = $1", award.bureau.organisation_id)
+    regulator = await factories.signed_in("regulator", await factories.organisation("bureau", region_code=region))
+    supervisor = await factories.signed_in("supervisor")
+    listed = (await client.get("/api/v1/contracts/late-payments", headers=award.bureau.headers)).json()["items"]
+    assert listed == []
+    from govbuy.reports import format_cn_date
+    from tests.reports.support import get_pdf, squash
+
+    report = squash((await get_pdf(client, f"/api/v1/contracts/{contract['id']}/report.pdf", award.bureau)).text)
+    assert "承接主体投标时声明为小型企业" in report and f"第1期应于{format_cn_date(due)}前支付" in report
+    await factories.advance_past(datetime.combine(due + timedelta(days=1), datetime.min.time(), SHANGHAI))
+    read = (await client.get(f"/api/v1/contracts/{contract['id']}", headers=award.bureau.headers)).json()
+    assert read["milestones"][0]["payment_overdue"] is True
+    other_read = (await client.get(f"/api/v1/contracts/{late[1]['id']}", headers=late[0].bureau.headers)).json()
+    assert (other_read["milestones"][0]["payment_due_on"], other_read["milestones"][0]["payment_overdue"]) == (None, False)
+    for reader in (award.bureau, regulator, supervisor):
+        items = (await client.get("/api/v1/contracts/late-payments", headers=reader.headers)).json()["items"]
+        mine = [i for i in items if i["milestone_id"] == milestone["id"]]
+        assert len(mine) == 1 and mine[0]["days_late"] == 1 and mine[0]["payment_due_on"] == due.isoformat(), reader
+    elsewhere = await factories.signed_in("regulator", await factories.organisation("bureau", region_code="650100"))
+    assert (await client.get("/api/v1/contracts/late-payments", headers=elsewhere.headers)).json()["items"] == []
+    # Paid and confirmed, it is no longer late.
+    r = await client.post(_pay_url(contract, milestone), headers={**award.bureau.headers, "Idempotency-Key": "late"})
+    assert r.status_code == 201, r.text
+    r = await client.post(f"/api/v1/contracts/{contract['id']}/payments/{r.json()['id']}/confirm",
+                          json={"treasury_reference": "GK-2027-0009"}, headers=award.bureau.headers)
+    assert r.status_code == 200, r.text
+    items = (await client.get("/api/v1/contracts/late-payments", headers=award.bureau.headers)).json()["items"]
+    assert [i for i in items if i["milestone_id"] == milestone["id"]] == []
