@@ -12,6 +12,7 @@ from contracts import service
 from contracts.schemas import (
     AmendmentCreate,
     AmendmentRead,
+    BudgetLinePerformance,
     ContractCreate,
     ContractRead,
     ContractStatusName,
@@ -147,3 +148,16 @@ class ContractController(Controller):
     ) -> Response[PaymentRead]:
         """Record the treasury's reference of the transfer (pending → confirmed)."""
         return with_etag(await service.confirm_payment(request.user, contract_id, payment_id, data, if_match))
+
+
+class BudgetPerformanceController(Controller):
+    """Performance fed back to the budget: served by contracts, which know what the money bought."""
+
+    path = "/api/v1/budget-lines"
+    tags = ["planning", "contracts"]
+
+    @get("/{line_id:uuid}/performance", guards=[requires("admin", "supervisor", "bureau")])
+    async def performance(self, request: Request, line_id: FromPath[UUID]) -> BudgetLinePerformance:
+        """What the signed contracts on the line achieved: paid and withheld money, accepted
+        evaluations and their grades, performance targets met (预算法 Art. 32; 财库〔2021〕22号)."""
+        return await service.budget_line_performance(request.user, line_id)

@@ -488,21 +488,9 @@ def terminate(
 
 MAX_SUMMARY_LENGTH = 5000
 
-#: Figures a deliverable may report: counts are whole numbers, hours may have two decimals.
-COUNT_FIGURES = frozenset({
-    "people_served",          # 服务人数
-    "person_times_served",    # 服务人次
-    "households_served",      # 服务户数
-    "sessions_held",          # 活动/服务场次
-    "volunteers_involved",    # 志愿者人数
-    "referrals_made",         # 转介个案数
-    "cases_closed",           # 结案个案数
-})
-HOUR_FIGURES = frozenset({
-    "service_hours",          # 服务时长
-    "volunteer_hours",        # 志愿服务时长
-})
-KNOWN_FIGURES = COUNT_FIGURES | HOUR_FIGURES
+# The figures a deliverable may report are evaluation's (performance targets are set on them).
+from evaluation.rules import COUNT_FIGURES, HOUR_FIGURES, KNOWN_FIGURES  # noqa: E402,F401
+from evaluation.rules import reported_values, targets_from_dicts  # noqa: E402,F401
 
 
 class Deliverable(NamedTuple):

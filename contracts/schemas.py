@@ -58,6 +58,18 @@ class MilestoneRead(Output):
     payment_overdue: bool = Field(default=False, description="the due date passed and no payment was confirmed")
 
 
+class ContractTargetRead(Output):
+    """A performance target the contract inherited, with what the deliverables report against it."""
+
+    indicator: str
+    unit: str
+    target: Decimal
+    direction: Literal["at_least", "at_most"]
+    figure: str | None
+    reported: Decimal | None = Field(description="the figure summed over each milestone's latest deliverable")
+    met: bool | None = Field(description="whether what is reported meets the target; null: nothing reported")
+
+
 class LatePayment(Output):
     """A milestone whose payment to an SME is overdue (国务院令第802号)."""
 
@@ -110,6 +122,9 @@ class ContractRead(Output):
     created_at: datetime
     version: int
     milestones: list[MilestoneRead]
+    performance_targets: list[ContractTargetRead] = Field(
+        default_factory=list, description="绩效目标 inherited from the tender, with what is reported against them"
+    )
 
 
 class ContractSummary(Output):
@@ -198,3 +213,41 @@ class PaymentRead(Output):
 
 class PaymentConfirm(Input):
     treasury_reference: str = Field(min_length=1, max_length=64, description="国库集中支付 reference of the transfer")
+
+
+
+class PerformanceFigures(Output):
+    """What a set of contracts achieved (绩效): money, evaluations, grades and targets."""
+
+    contracts: int
+    amount: Money
+    paid: Money
+    withheld: Money = Field(description="withheld for performance, released to the budget line")
+    evaluations: int = Field(description="accepted evaluations in force")
+    average_score: Decimal | None
+    grades: dict[str, int] = Field(description="accepted evaluations by grade: excellent, good, fair, poor")
+    targets_met: int
+    targets_total: int
+
+
+class ContractPerformance(PerformanceFigures):
+    contract_id: UUID
+    title: str
+    vendor_id: UUID
+    vendor_name: str
+    status: str
+
+
+class BudgetLinePerformance(Output):
+    """A budget line's results, for next year's budget (预算法 Art. 32; 财库〔2021〕22号)."""
+
+    budget_line_id: UUID
+    code: str
+    year: int
+    title: str
+    amount: Money
+    committed: Money
+    spent: Money
+    available: Money
+    totals: PerformanceFigures
+    contracts: list[ContractPerformance]

@@ -23,7 +23,10 @@ from contracts.schemas import (
     AmendmentCreate,
     AmendmentRead,
     AmendmentShare,
+    BudgetLinePerformance,
     ContractCreate,
+    ContractPerformance,
+    ContractTargetRead,
     ContractRead,
     ContractSummary,
     DeliverableCreate,
@@ -33,6 +36,7 @@ from contracts.schemas import (
     PaymentBandRead,
     PaymentConfirm,
     PaymentRead,
+    PerformanceFigures,
     TerminationCreate,
 )
 from govbuy import audit, clock, documents
@@ -213,7 +217,30 @@ async def _contract_read(actor: Actor, row: Any) -> ContractRead:
         created_at=row["created_at"],
         version=row["version"],
         milestones=milestones,
+        performance_targets=await target_reads(row),
     )
+
+
+async def target_reads(contract: Any, through_milestone_id: UUID | None = None) -> list[ContractTargetRead]:
+    """The contract's targets with their reported values: each milestone's latest deliverable
+    (with `through_milestone_id`, only the milestones up to that one: what an evaluation of it
+    judges)."""
+    targets = rules.targets_from_dicts(contract["performance_targets"])
+    if not targets:
+        return []
+    latest = await db.fetch(
+        """SELECT DISTINCT ON (d.milestone_id) d.figures FROM deliverables d JOIN milestones m ON m.id = d.milestone_id
+           WHERE d.contract_id = $1
+             AND ($2::uuid IS NULL OR m.sequence <= (SELECT sequence FROM milestones WHERE id = $2))
+           ORDER BY d.milestone_id, d.submitted_at DESC, d.id DESC""",
+        contract["id"],
+        through_milestone_id,
+    )
+    reported = rules.reported_values(targets, [r["figures"] for r in latest])
+    return [
+        ContractTargetRead(**t.as_dict(), reported=reported.get(t.indicator), met=t.met(reported.get(t.indicator)))
+        for t in targets
+    ]
 
 
 async def get_contract(actor: Actor, contract_id: UUID) -> ContractRead:
@@ -257,6 +284,96 @@ def _cursor_time(after: list[Any] | None) -> Any:
         return datetime.fromisoformat(after[0])
     except (TypeError, ValueError) as exc:
         raise RuleViolation("invalid_cursor", "the cursor is not one this service issued") from exc
+
+
+# --- performance fed back to the budget (预算法 Art. 32, 财库〔2021〕22号) ------------------------------
+
+_GRADES = ("excellent", "good", "fair", "poor")
+
+
+async def _contract_performance(where: str, *args: Any) -> list[dict[str, Any]]:
+    """Per signed contract matching `where` (on c.*): money, accepted evaluations in force,
+    grades, and targets met — by the evaluators' latest verified values, else by the latest
+    reports — three set-based reads however many contracts."""
+    from evaluation import service as evaluation
+
+    rows = await db.fetch(
+        f"""SELECT c.id, c.title, c.vendor_id, o.name AS vendor_name, c.status, c.amount, c.performance_targets,
+                   coalesce(p.paid, 0) AS paid, coalesce(p.withheld, 0) AS withheld,
+                   coalesce(e.evaluations, 0) AS evaluations, e.score_sum, coalesce(e.grades, '{{}}') AS grades
+            FROM contracts c
+            JOIN organisations o ON o.id = c.vendor_id
+            LEFT JOIN (SELECT contract_id, sum(amount) AS paid, sum(withheld_amount) AS withheld
+                       FROM payments GROUP BY contract_id) p ON p.contract_id = c.id
+            LEFT JOIN (SELECT contract_id, count(*) AS evaluations, sum(total_score) AS score_sum,
+                              jsonb_object_agg(grade, n) AS grades
+                       FROM (SELECT contract_id, grade, count(*) AS n, sum(total_score) AS total_score
+                             FROM {evaluation.evaluations_sql()} ev
+                             WHERE ev.status = 'accepted' AND ev.superseded_at IS NULL GROUP BY contract_id, grade) g
+                       GROUP BY contract_id) e ON e.contract_id = c.id
+            WHERE c.status <> 'draft' AND {where}
+            ORDER BY c.created_at, c.id""",
+        *args,
+    )
+    figures: dict[UUID, list[Any]] = {}
+    for r in await db.fetch(
+        """SELECT DISTINCT ON (d.milestone_id) d.contract_id, d.figures FROM deliverables d
+           WHERE d.contract_id = ANY($1::uuid[]) ORDER BY d.milestone_id, d.submitted_at DESC, d.id DESC""",
+        [r["id"] for r in rows if r["performance_targets"]],
+    ):
+        figures.setdefault(r["contract_id"], []).append(r["figures"])
+    verified: dict[UUID, dict[str, Decimal]] = {}
+    for r in await db.fetch(
+        f"""SELECT ev.contract_id, ev.target_results FROM {evaluation.evaluations_sql()} ev
+            WHERE ev.contract_id = ANY($1::uuid[]) AND ev.status = 'accepted' AND ev.superseded_at IS NULL
+            ORDER BY ev.accepted_at, ev.id""",
+        [r["id"] for r in rows if r["performance_targets"]],
+    ):  # the latest verification of each target stands
+        verified.setdefault(r["contract_id"], {}).update({k: Decimal(str(v)) for k, v in (r["target_results"] or {}).items()})
+    result = []
+    for r in rows:
+        targets = rules.targets_from_dicts(r["performance_targets"])
+        # What the evaluator verified, else what the deliverables reported.
+        reported = rules.reported_values(targets, figures.get(r["id"], [])) | verified.get(r["id"], {})
+        counts = {g: int((r["grades"] or {}).get(g, 0)) for g in _GRADES}
+        result.append({
+            **{k: r[k] for k in ("title", "vendor_id", "vendor_name", "status", "amount", "paid", "withheld", "evaluations")},
+            "contract_id": r["id"],
+            "score_sum": r["score_sum"],
+            "grades": counts,
+            "targets_met": sum(1 for t in targets if t.met(reported.get(t.indicator))),
+            "targets_total": len(targets),
+        })
+    return result
+
+
+def _totals(lines: list[dict[str, Any]]) -> PerformanceFigures:
+    evaluations = sum(x["evaluations"] for x in lines)
+    scores = sum((x["score_sum"] or Decimal(0) for x in lines), Decimal(0))
+    return PerformanceFigures(
+        contracts=len(lines),
+        amount=sum((x["amount"] for x in lines), Decimal("0.00")),
+        paid=sum((x["paid"] for x in lines), Decimal("0.00")),
+        withheld=sum((x["withheld"] for x in lines), Decimal("0.00")),
+        evaluations=evaluations,
+        average_score=(scores / evaluations).quantize(Decimal("0.01")) if evaluations else None,
+        grades={g: sum(x["grades"][g] for x in lines) for g in _GRADES},
+        targets_met=sum(x["targets_met"] for x in lines),
+        targets_total=sum(x["targets_total"] for x in lines),
+    )
+
+
+async def budget_line_performance(actor: Actor, line_id: UUID) -> BudgetLinePerformance:
+    """What the contracts on a budget line achieved: the evidence its next year's budget reads."""
+    line = await planning.get_budget_line(actor, line_id)  # 404 unless the caller may read it
+    lines = await _contract_performance("c.budget_line_id = $1", line_id)
+    return BudgetLinePerformance(
+        budget_line_id=line.id, code=line.code, year=line.year, title=line.title, amount=line.amount,
+        committed=line.committed, spent=line.spent, available=line.available,
+        totals=_totals(lines),
+        contracts=[ContractPerformance(**_totals([x]).model_dump() | {k: x[k] for k in (
+            "contract_id", "title", "vendor_id", "vendor_name", "status")}) for x in lines],
+    )
 
 
 # --- late payments to SMEs (国务院令第802号) -------------------------------------------------------
@@ -340,9 +457,9 @@ async def create_contract(actor: Actor, data: ContractCreate) -> ContractRead:
             """INSERT INTO contracts (id, tender_id, bid_id, bureau_id, vendor_id, payee_id, budget_line_id, title,
                                       reserved_amount, original_amount, amount, contract_months, recurring,
                                       start_date, end_date, payment_rule, payment_rule_source, status,
-                                      created_by, created_at, vendor_sme_declaration)
+                                      created_by, created_at, vendor_sme_declaration, performance_targets)
                VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, 'draft', $16, $17,
-                       $18)""",
+                       $18, $19)""",
             contract_id,
             award.tender_id,
             award.bid_id,
@@ -361,6 +478,7 @@ async def create_contract(actor: Actor, data: ContractCreate) -> ContractRead:
             actor.user_id,
             now,
             award.sme_declaration,
+            list(award.performance_targets),
         )
         await db.executemany(
             """INSERT INTO milestones (id, contract_id, sequence, title, percentage, original_amount, amount,
@@ -864,10 +982,10 @@ def contracts_sql() -> str:
     """Contracts as a subquery to join: id, tender_id, bureau_id, vendor_id, budget_line_id,
     title, amount, original_amount, contract_months, start_date, end_date, payment_rule,
     payment_rule_source, status, activated_at, completed_at, terminated_at,
-    terminated_for_cause, created_at."""
+    terminated_for_cause, created_at, performance_targets."""
     return """(SELECT id, tender_id, bureau_id, vendor_id, budget_line_id, title, amount, original_amount,
            contract_months, start_date, end_date, payment_rule, payment_rule_source, status, activated_at,
-           completed_at, terminated_at, terminated_for_cause, created_at
+           completed_at, terminated_at, terminated_for_cause, created_at, performance_targets
     FROM contracts)"""
 
 

@@ -693,3 +693,122 @@ def validate_appeal_reason(reason: Any) -> str:
             errors=[{"field": "reason", "message": "required, at most 5000 characters"}],
         )
     return text
+
+
+# --- performance targets (绩效目标) ----------------------------------------------------------
+
+#: Figures a deliverable may report: counts are whole numbers, hours may have two decimals.
+COUNT_FIGURES = frozenset({
+    "people_served",          # 服务人数
+    "person_times_served",    # 服务人次
+    "households_served",      # 服务户数
+    "sessions_held",          # 活动/服务场次
+    "volunteers_involved",    # 志愿者人数
+    "referrals_made",         # 转介个案数
+    "cases_closed",           # 结案个案数
+})
+HOUR_FIGURES = frozenset({
+    "service_hours",          # 服务时长
+    "volunteer_hours",        # 志愿服务时长
+})
+KNOWN_FIGURES = COUNT_FIGURES | HOUR_FIGURES
+
+MAX_TARGETS = 20
+TARGET_DIRECTIONS = ("at_least", "at_most")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A performance target (绩效目标, 财库〔2021〕22号; 预算法 Art. 32) a tender states and its
+    contract inherits: 服务人次 ≥ 1,200 is ("服务人次", "人次", 1200, "at_least",
+    "person_times_served"). `figure` names the deliverable figure that reports against it (its
+    reported value is the sum over the milestones' latest deliverables); a target with no figure
+    (满意度 ≥ 90 %) is verified by the evaluator only."""
+
+    indicator: str
+    unit: str
+    target: Decimal
+    direction: str = "at_least"
+    figure: str | None = None
+
+    def met(self, value: Decimal | None) -> bool | None:
+        if value is None:
+            return None
+        return value >= self.target if self.direction == "at_least" else value <= self.target
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"indicator": self.indicator, "unit": self.unit, "target": str(self.target),
+                "direction": self.direction, "figure": self.figure}
+
+
+def validate_targets(targets: Iterable[Mapping[str, Any]] | None) -> tuple[Target, ...]:
+    """A tender's targets: each named once, a unit, a number ≥ 0, a direction, and a figure only
+    among those a deliverable reports."""
+    items = list(targets or ())
+    errors: list[dict[str, Any]] = []
+    if len(items) > MAX_TARGETS:
+        errors.append({"field": "performance_targets", "message": f"at most {MAX_TARGETS} targets"})
+    parsed: list[Target] = []
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        field = f"performance_targets[{i}]"
+        indicator = str(item.get("indicator") or "").strip()
+        unit = str(item.get("unit") or "").strip()
+        value = as_decimal(item.get("target"))
+        direction = item.get("direction") or "at_least"
+        figure = item.get("figure")
+        if not indicator or len(indicator) > 100:
+            errors.append({"field": f"{field}.indicator", "message": "1–100 characters"})
+        elif indicator in seen:
+            errors.append({"field": f"{field}.indicator", "message": f"{indicator} appears twice"})
+        seen.add(indicator)
+        if not unit or len(unit) > 20:
+            errors.append({"field": f"{field}.unit", "message": "1–20 characters"})
+        if value is None or value < 0 or not has_at_most_two_places(value):
+            errors.append({"field": f"{field}.target", "message": "a number ≥ 0 with at most two decimals"})
+        if direction not in TARGET_DIRECTIONS:
+            errors.append({"field": f"{field}.direction", "message": "at_least or at_most"})
+        if figure is not None and figure not in KNOWN_FIGURES:
+            errors.append({"field": f"{field}.figure", "message": "one of " + ", ".join(sorted(KNOWN_FIGURES))})
+        if not errors:
+            parsed.append(Target(indicator, unit, value, direction, figure))
+    if errors:
+        raise RuleViolation("invalid_performance_targets", "some performance targets are invalid", errors=errors)
+    return tuple(parsed)
+
+
+def targets_from_dicts(stored: Iterable[Mapping[str, Any]] | None) -> tuple[Target, ...]:
+    return tuple(
+        Target(t["indicator"], t["unit"], Decimal(str(t["target"])), t.get("direction") or "at_least", t.get("figure"))
+        for t in stored or ()
+    )
+
+
+def reported_values(targets: Iterable[Target], deliverable_figures: Iterable[Mapping[str, Any]]) -> dict[str, Decimal]:
+    """Each target's reported value: its figure summed over the deliverables given (the latest of
+    each milestone), by indicator; targets with no figure, or no report yet, are absent."""
+    sums: dict[str, Decimal] = {}
+    reported: set[str] = set()
+    for figures in deliverable_figures:
+        for name, value in (figures or {}).items():
+            sums[name] = sums.get(name, Decimal(0)) + Decimal(str(value))
+            reported.add(name)
+    return {t.indicator: sums[t.figure] for t in targets if t.figure and t.figure in reported}
+
+
+def check_target_results(indicators: Iterable[str], results: Mapping[str, Any]) -> dict[str, Decimal]:
+    """The evaluator's verified values: only for the contract's targets, each a number ≥ 0."""
+    known = set(indicators)
+    errors = []
+    checked: dict[str, Decimal] = {}
+    for name, value in results.items():
+        number = as_decimal(value)
+        if name not in known:
+            errors.append({"field": f"target_results.{name}", "message": "not a performance target of this contract"})
+        elif number is None or number < 0:
+            errors.append({"field": f"target_results.{name}", "message": "a number ≥ 0"})
+        else:
+            checked[name] = number
+    if errors:
+        raise RuleViolation("invalid_target_results", "some verified target values are invalid", errors=errors)
+    return checked

@@ -97,6 +97,9 @@ class SurveyIn(Input):
 
 class ScoresWrite(Input):
     scores: dict[str, Points] = Field(default_factory=dict, description="indicator code → score (0 ≤ score ≤ weight)")
+    target_results: dict[str, Points] | None = Field(
+        default=None, description="the value the evaluator verified for each performance target (by indicator)"
+    )
     survey: SurveyIn | None = Field(default=None, description="scores every satisfaction indicator")
     findings: str | None = Field(default=None, max_length=20000)
     evidence_document_ids: list[str] | None = Field(default=None, max_length=50)
@@ -105,6 +108,18 @@ class ScoresWrite(Input):
 class SurveyRead(Output):
     responses: int
     satisfied: int
+
+
+class EvaluationTargetRead(Output):
+    """A performance target of the contract as this evaluation judges it (绩效目标)."""
+
+    indicator: str
+    unit: str
+    target: Decimal
+    direction: Literal["at_least", "at_most"]
+    reported: Decimal | None = Field(description="the vendor's figures, summed over the milestones up to this one")
+    verified: Decimal | None = Field(description="what the evaluator verified")
+    met: bool | None = Field(description="by the verified value, else the reported one; null: neither")
 
 
 class EvaluationRead(Output):
@@ -123,6 +138,7 @@ class EvaluationRead(Output):
     survey: SurveyRead | None
     findings: str
     evidence_document_ids: list[str]
+    targets: list[EvaluationTargetRead] = Field(default_factory=list)
     total_score: Decimal | None
     grade: GradeName | None
     grade_label: str | None

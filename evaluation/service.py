@@ -26,6 +26,7 @@ from evaluation.schemas import (
     AppealResolve,
     EvaluationCreate,
     EvaluationRead,
+    EvaluationTargetRead,
     EvaluationReturn,
     EvaluatorRead,
     IndicatorRead,
@@ -259,7 +260,10 @@ def visible_clause(actor: Actor, alias: str, param: int) -> str:
     return "false"
 
 
-_SELECT = f"SELECT e.*, c.payment_rule FROM evaluations e JOIN {contracts.contracts_sql()} c ON c.id = e.contract_id"
+_SELECT = (
+    "SELECT e.*, c.payment_rule, c.performance_targets FROM evaluations e "
+    f"JOIN {contracts.contracts_sql()} c ON c.id = e.contract_id"
+)
 
 
 async def _evaluation_row(actor: Actor, evaluation_id: UUID, *, lock: bool = False) -> Any:
@@ -315,6 +319,18 @@ async def _evaluation_read(row: Any, today: date | None = None) -> EvaluationRea
     if row["survey_responses"] is not None:
         survey = SurveyRead(responses=row["survey_responses"], satisfied=row["survey_satisfied"])
     grade = rules.Grade(row["grade"]) if row["grade"] else None
+    targets = []
+    if row["performance_targets"]:
+        verified = {k: Decimal(str(v)) for k, v in (row["target_results"] or {}).items()}
+        for t in await contracts.target_reads(
+            {"id": row["contract_id"], "performance_targets": row["performance_targets"]}, row["milestone_id"]
+        ):
+            judged = verified.get(t.indicator, t.reported)
+            target = rules.Target(t.indicator, t.unit, t.target, t.direction, t.figure)
+            targets.append(EvaluationTargetRead(
+                indicator=t.indicator, unit=t.unit, target=t.target, direction=t.direction, reported=t.reported,
+                verified=verified.get(t.indicator), met=target.met(judged),
+            ))
     return EvaluationRead(
         id=row["id"],
         contract_id=row["contract_id"],
@@ -331,6 +347,7 @@ async def _evaluation_read(row: Any, today: date | None = None) -> EvaluationRea
         survey=survey,
         findings=row["findings"],
         evidence_document_ids=list(row["evidence_document_ids"]),
+        targets=targets,
         total_score=row["total_score"],
         grade=grade.value if grade else None,
         grade_label=grade.label if grade else None,
@@ -525,10 +542,14 @@ async def write_scores(actor: Actor, evaluation_id: UUID, data: ScoresWrite, if_
         if data.evidence_document_ids is not None:
             evidence = await documents.attach(actor, data.evidence_document_ids, "evaluation", evaluation_id)
             await documents.detach_all_but("evaluation", evaluation_id, evidence)
+        results = dict(row["target_results"] or {})
+        if data.target_results is not None:
+            indicators_of = [t.indicator for t in rules.targets_from_dicts(row["performance_targets"])]
+            results = {k: str(v) for k, v in rules.check_target_results(indicators_of, data.target_results).items()}
         before = await _evaluation_read(row)
         await db.execute(
             """UPDATE evaluations SET scores = $2, survey_responses = $3, survey_satisfied = $4, findings = $5,
-                      evidence_document_ids = $6, version = version + 1
+                      evidence_document_ids = $6, target_results = $7, version = version + 1
                WHERE id = $1""",
             evaluation_id,
             {code: str(value) for code, value in checked.items()},
@@ -536,6 +557,7 @@ async def write_scores(actor: Actor, evaluation_id: UUID, data: ScoresWrite, if_
             survey[1] if survey else None,
             data.findings if data.findings is not None else row["findings"],
             evidence,
+            results,
         )
         after = await _reread(evaluation_id)
         await audit.record(
@@ -784,9 +806,9 @@ async def recompute_periods(actor: Actor, year: int, calendar: WorkCalendar, now
 def evaluations_sql() -> str:
     """Evaluations as a subquery to join: id, contract_id, milestone_id, bureau_id, vendor_id,
     evaluator_id, status, total_score, grade, commissioned_at, submitted_at, accepted_at,
-    appeal_deadline, supersedes_id, superseded_at."""
+    appeal_deadline, supersedes_id, superseded_at, target_results."""
     return """(SELECT id, contract_id, milestone_id, bureau_id, vendor_id, evaluator_id, status, total_score, grade,
-           commissioned_at, submitted_at, accepted_at, appeal_deadline, supersedes_id, superseded_at
+           commissioned_at, submitted_at, accepted_at, appeal_deadline, supersedes_id, superseded_at, target_results
     FROM evaluations)"""
 
 

@@ -25,7 +25,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 from contracts import service as contracts_service
-from contracts.controllers import ContractController
+from contracts.controllers import BudgetPerformanceController, ContractController
 from contracts.report_controllers import AnnualReportController, ContractReportController
 from evaluation import service as evaluation_service
 from evaluation.controllers import EvaluationController, EvaluatorController, IndicatorTemplateController
@@ -200,6 +200,7 @@ def route_handlers() -> list:
         TenderReportController,
         PublicTenderReportController,
         ContractController,
+        BudgetPerformanceController,
         ContractReportController,
         AnnualReportController,
         EvaluatorController,

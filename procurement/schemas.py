@@ -59,6 +59,19 @@ class PaymentBandIn(Input):
     ratio: Annotated[Decimal, Field(max_digits=5, decimal_places=4)]
 
 
+class TargetIn(Input):
+    """A performance target (绩效目标): 服务人次 ≥ 1,200 is {indicator: 服务人次, unit: 人次, target:
+    1200, figure: person_times_served}."""
+
+    indicator: str = Field(max_length=100)
+    unit: str = Field(max_length=20)
+    target: Points
+    direction: Literal["at_least", "at_most"] = "at_least"
+    figure: str | None = Field(
+        default=None, max_length=40, description="the deliverable figure reported against it; none: the evaluator verifies it"
+    )
+
+
 class EligibilityIn(Input):
     """The only restriction a tender may set; any other field is refused. `min_assessment_grade`
     is refused too (`assessment_grade_not_a_bar`): a grade is a priority, given as points."""
@@ -91,6 +104,7 @@ class TenderCreate(Input):
     criteria: list[CriterionIn] = Field(default_factory=list, max_length=50)
     eligibility: EligibilityIn = Field(default_factory=EligibilityIn)
     sme: SmeIn = Field(default_factory=SmeIn)
+    performance_targets: list[TargetIn] = Field(default_factory=list, max_length=20)
     milestones: list[MilestoneIn] = Field(max_length=50)
     payment_rule: list[PaymentBandIn] | None = Field(default=None, max_length=20)
     bid_deadline: datetime
@@ -113,6 +127,7 @@ class TenderUpdate(Input):
     criteria: list[CriterionIn] | None = Field(default=None, max_length=50)
     eligibility: EligibilityIn | None = None
     sme: SmeIn | None = None
+    performance_targets: list[TargetIn] | None = Field(default=None, max_length=20)
     milestones: list[MilestoneIn] | None = Field(default=None, max_length=50)
     payment_rule: list[PaymentBandIn] | None = Field(default=None, max_length=20)
     bid_deadline: datetime | None = None
@@ -127,6 +142,14 @@ class CriterionRead(Output):
     name: str
     weight: Decimal
     points_by_grade: dict[str, Decimal] | None = None
+
+
+class TargetRead(Output):
+    indicator: str
+    unit: str
+    target: Decimal
+    direction: Literal["at_least", "at_most"]
+    figure: str | None
 
 
 class SmeRead(Output):
@@ -170,6 +193,7 @@ class TenderRead(Output):
     criteria: list[CriterionRead]
     eligibility: EligibilityRead
     sme: SmeRead
+    performance_targets: list[TargetRead]
     milestones: list[MilestoneRead]
     payment_rule: list[PaymentBandRead] | None = Field(description="None: the default payment rule applies")
     bid_deadline: BeijingTime

@@ -82,6 +82,15 @@ class PublicRankingLine(Output):
     evaluated_price: Money | None = Field(default=None, description="评审价: the price the evaluation used")
 
 
+class PublicTarget(Output):
+    """A performance target (绩效目标) in the tender's terms."""
+
+    indicator: str
+    unit: str
+    target: Decimal
+    direction: Literal["at_least", "at_most"]
+
+
 class PublicSmePolicy(Output):
     reserved: bool = Field(description="专门面向中小企业")
     price_deduction_percent: Decimal
@@ -112,6 +121,7 @@ class PublicTender(PublicTenderSummary):
     criteria: list[PublicCriterion]
     eligibility: PublicEligibility
     sme: PublicSmePolicy
+    performance_targets: list[PublicTarget]
     contract_months: int
     recurring: bool
     milestones: list[PublicMilestonePlan]

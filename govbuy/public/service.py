@@ -251,6 +251,7 @@ async def get_tender(tender_id: UUID) -> PublicTender:
             "min_credit_grade": row["min_credit_grade"],
         },
         sme={"reserved": row["sme_reserved"], "price_deduction_percent": row["sme_price_deduction_percent"]},
+        performance_targets=row["performance_targets"],
         contract_months=row["contract_months"],
         recurring=row["recurring"],
         milestones=[

@@ -11,6 +11,8 @@ from enum import StrEnum
 from typing import Any
 
 from evaluation.rules import validate_payment_rule
+from evaluation.rules import Target as Target  # a tender's performance targets are evaluation's
+from evaluation.rules import validate_targets as validate_targets
 from govbuy.rules import (
     RuleViolation,
     WorkCalendar,

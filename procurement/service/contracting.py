@@ -56,6 +56,7 @@ class AwardForContract:
     bidder_vendor_ids: tuple[UUID, ...]
     title: str
     sme_declaration: str | None = None  # the winning bid's, unless found false
+    performance_targets: tuple[dict, ...] = ()  # as stored: {indicator, unit, target, direction, figure}
 
 
 async def award_for_contract(tender_id: UUID, bureau_org_id: UUID) -> AwardForContract:
@@ -91,6 +92,7 @@ async def award_for_contract(tender_id: UUID, bureau_org_id: UUID) -> AwardForCo
             ceiling_amount=tender["ceiling_amount"],
             bidder_vendor_ids=tuple(await tender_bidder_ids(tender_id)),
             title=tender["title"],
+            performance_targets=tuple(tender["performance_targets"] or ()),
             sme_declaration=await db.fetchval(
                 "SELECT sme_declaration FROM bids WHERE id = $1 AND sme_declaration_false_at IS NULL", award["winning_bid_id"]
             ),

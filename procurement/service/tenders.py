@@ -46,6 +46,7 @@ _TENDER_FIELDS = (
     "criteria",
     "eligibility",
     "sme",
+    "performance_targets",
     "milestones",
     "payment_rule",
     "bid_deadline",
@@ -101,6 +102,7 @@ def _tender_read(actor: Actor, row: Any, now: datetime, calendar: Any) -> Tender
             "min_credit_grade": row["min_credit_grade"],
         },
         sme={"reserved": row["sme_reserved"], "price_deduction_percent": row["sme_price_deduction_percent"]},
+        performance_targets=row["performance_targets"],
         milestones=row["milestones"],
         payment_rule=row["payment_rule"],
         bid_deadline=row["bid_deadline"],
@@ -154,6 +156,7 @@ async def _check_tender(
     requirement = rules.validate_eligibility(eligibility.get("min_assessment_grade"), eligibility.get("min_credit_grade"))
     sme = fields.get("sme") or {}
     policy = rules.validate_sme_policy(bool(sme.get("reserved")), sme.get("price_deduction_percent"))
+    targets = rules.validate_targets(fields.get("performance_targets"))
     invited = rules.check_invitations(method, fields["invited_vendor_ids"])
 
     year = await planning.budget_line_year(actor.organisation_id, fields["budget_line_id"])
@@ -191,6 +194,7 @@ async def _check_tender(
         "min_credit_grade": requirement.min_credit_grade,
         "sme_reserved": policy.reserved,
         "sme_price_deduction_percent": policy.price_deduction_percent,
+        "performance_targets": [t.as_dict() for t in targets],
         "milestones": [
             {"title": m.title, "percentage": str(m.percentage), "due_offset_days": m.due_offset_days} for m in milestones
         ],
@@ -231,6 +235,7 @@ def _fields_of_row(row: Any, invited: list[UUID]) -> dict[str, Any]:
         # grade is a priority now, never a bar (vendors.rules.ELIGIBILITY_RULE_VERSION).
         "eligibility": {"min_assessment_grade": None, "min_credit_grade": row["min_credit_grade"]},
         "sme": {"reserved": row["sme_reserved"], "price_deduction_percent": row["sme_price_deduction_percent"] or None},
+        "performance_targets": row["performance_targets"],
         "milestones": [{**m, "percentage": Decimal(m["percentage"])} for m in row["milestones"]],
         "payment_rule": row["payment_rule"],
         "bid_deadline": row["bid_deadline"],
@@ -266,6 +271,7 @@ _TENDER_COLUMNS = (
     "bid_deadline",
     "sme_reserved",
     "sme_price_deduction_percent",
+    "performance_targets",
 )
 
 
@@ -281,9 +287,9 @@ async def create_tender(actor: Actor, data: TenderCreate) -> TenderRead:
             """INSERT INTO tenders (id, bureau_id, title, description, catalogue_item_id, budget_line_id, method,
                    ceiling_amount, contract_months, recurring, evaluation_method, price_weight, criteria,
                    min_assessment_grade, min_credit_grade, milestones, payment_rule, bid_deadline,
-                   sme_reserved, sme_price_deduction_percent, created_by, created_at, updated_at)
+                   sme_reserved, sme_price_deduction_percent, performance_targets, created_by, created_at, updated_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-                       $21, $22, $22)""",
+                       $21, $22, $23, $23)""",
             tender_id,
             actor.organisation_id,
             *(v[name] for name in _TENDER_COLUMNS),
@@ -313,7 +319,7 @@ async def update_tender(actor: Actor, tender_id: UUID, data: TenderUpdate, if_ma
                    method = $6, ceiling_amount = $7, contract_months = $8, recurring = $9, evaluation_method = $10,
                    price_weight = $11, criteria = $12, min_assessment_grade = $13, min_credit_grade = $14,
                    milestones = $15, payment_rule = $16, bid_deadline = $17, sme_reserved = $18,
-                   sme_price_deduction_percent = $19, updated_at = $20, version = version + 1
+                   sme_price_deduction_percent = $19, performance_targets = $20, updated_at = $21, version = version + 1
                WHERE id = $1""",
             tender_id,
             *(v[name] for name in _TENDER_COLUMNS),

@@ -105,6 +105,7 @@ EXPECTED: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("PUT", "/api/v1/tenders/{tender_id}/bids/{bid_id}/review"): ("bureau", "expert"),
     ("POST", "/api/v1/tenders/{tender_id}/bids/{bid_id}/sme-declaration/false"): ("regulator",),
     ("GET", "/api/v1/contracts/late-payments"): ("admin", "supervisor", "bureau", "regulator"),
+    ("GET", "/api/v1/budget-lines/{line_id}/performance"): ("admin", "supervisor", "bureau"),
     ("PUT", "/api/v1/vendors/{vendor_id}/legal-exclusion"): ("admin",),
     ("POST", "/api/v1/vendors/{vendor_id}/legal-exclusion/lift"): ("admin",),
     ("GET", "/api/v1/tenders/{tender_id}/scores"): PANEL_READERS,
