@@ -291,7 +291,7 @@ def _cursor_time(after: list[Any] | None) -> Any:
 _GRADES = ("excellent", "good", "fair", "poor")
 
 
-async def _contract_performance(where: str, *args: Any) -> list[dict[str, Any]]:
+async def contract_performance(where: str, *args: Any) -> list[dict[str, Any]]:
     """Per signed contract matching `where` (on c.*): money, accepted evaluations in force,
     grades, and targets met — by the evaluators' latest verified values, else by the latest
     reports — three set-based reads however many contracts."""
@@ -366,7 +366,7 @@ def _totals(lines: list[dict[str, Any]]) -> PerformanceFigures:
 async def budget_line_performance(actor: Actor, line_id: UUID) -> BudgetLinePerformance:
     """What the contracts on a budget line achieved: the evidence its next year's budget reads."""
     line = await planning.get_budget_line(actor, line_id)  # 404 unless the caller may read it
-    lines = await _contract_performance("c.budget_line_id = $1", line_id)
+    lines = await contract_performance("c.budget_line_id = $1", line_id)
     return BudgetLinePerformance(
         budget_line_id=line.id, code=line.code, year=line.year, title=line.title, amount=line.amount,
         committed=line.committed, spent=line.spent, available=line.available,

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from contracts import service as contracts
 from evaluation import rules
+from evaluation import service as evaluation_service
 from govbuy import database as db
 from govbuy.audit import Actor
 from govbuy.errors import NotFound
@@ -76,7 +77,7 @@ _EVALUATION_SQL = f"""
 SELECT e.*,
        c.title AS contract_title, c.amount AS contract_amount, c.original_amount AS contract_original_amount,
        c.start_date, c.end_date, c.status AS contract_status, c.payment_rule, c.payment_rule_source,
-       c.contract_months, c.activated_at,
+       c.contract_months, c.activated_at, c.performance_targets,
        b.name AS bureau_name, v.name AS vendor_name, v.uscc AS vendor_uscc,
        ev.name AS evaluator_name, ev.uscc AS evaluator_uscc,
        m.sequence, m.title AS milestone_title, m.percentage, m.amount AS milestone_amount, m.due_date AS milestone_due,
@@ -202,7 +203,18 @@ async def evaluation_report_data(actor: Actor, evaluation_id: UUID) -> tuple[dic
             "rate": Decimal(row["survey_satisfied"]) / Decimal(row["survey_responses"]),
         }
     report_date = row["accepted_at"] or row["submitted_at"] or row["commissioned_at"]
+    targets = [
+        {
+            "indicator": t.indicator,
+            "target": f"{'≥' if t.direction == 'at_least' else '≤'} {_number(t.target)}{t.unit}",
+            "reported": f"{_number(t.reported)}{t.unit}" if t.reported is not None else "—",
+            "verified": f"{_number(t.verified)}{t.unit}" if t.verified is not None else "—",
+            "met": t.met,
+        }
+        for t in await evaluation_service.judged_targets(row)
+    ]
     context = {
+        "targets": targets,
         "evaluation": {
             "id": row["id"],
             "status": row["status"],

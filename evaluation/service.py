@@ -307,6 +307,25 @@ def _stored_scores(row: Any) -> dict[str, Decimal]:
     return {code: Decimal(str(value)) for code, value in (row["scores"] or {}).items()}
 
 
+async def judged_targets(row: Any) -> list[EvaluationTargetRead]:
+    """The contract's targets as this evaluation judges them: reported through its milestone,
+    verified by the evaluator, met by the verified value else the reported one. `row`: the
+    evaluation with its contract's performance_targets."""
+    if not row["performance_targets"]:
+        return []
+    verified = {k: Decimal(str(v)) for k, v in (row["target_results"] or {}).items()}
+    judged = []
+    for t in await contracts.target_reads(
+        {"id": row["contract_id"], "performance_targets": row["performance_targets"]}, row["milestone_id"]
+    ):
+        target = rules.Target(t.indicator, t.unit, t.target, t.direction, t.figure)
+        judged.append(EvaluationTargetRead(
+            indicator=t.indicator, unit=t.unit, target=t.target, direction=t.direction, reported=t.reported,
+            verified=verified.get(t.indicator), met=target.met(verified.get(t.indicator, t.reported)),
+        ))
+    return judged
+
+
 async def _evaluation_read(row: Any, today: date | None = None) -> EvaluationRead:
     today = today or await clock.today()
     ratio = None
@@ -319,18 +338,7 @@ async def _evaluation_read(row: Any, today: date | None = None) -> EvaluationRea
     if row["survey_responses"] is not None:
         survey = SurveyRead(responses=row["survey_responses"], satisfied=row["survey_satisfied"])
     grade = rules.Grade(row["grade"]) if row["grade"] else None
-    targets = []
-    if row["performance_targets"]:
-        verified = {k: Decimal(str(v)) for k, v in (row["target_results"] or {}).items()}
-        for t in await contracts.target_reads(
-            {"id": row["contract_id"], "performance_targets": row["performance_targets"]}, row["milestone_id"]
-        ):
-            judged = verified.get(t.indicator, t.reported)
-            target = rules.Target(t.indicator, t.unit, t.target, t.direction, t.figure)
-            targets.append(EvaluationTargetRead(
-                indicator=t.indicator, unit=t.unit, target=t.target, direction=t.direction, reported=t.reported,
-                verified=verified.get(t.indicator), met=target.met(judged),
-            ))
+    targets = await judged_targets(row)
     return EvaluationRead(
         id=row["id"],
         contract_id=row["contract_id"],

@@ -94,3 +94,21 @@ async def test_targets_set_at_tender_are_measured_at_delivery_and_fed_back_to_th
     assert (line["contract_id"], line["vendor_id"]) == (contract["id"], str(winner.organisation_id))
     other = await factories.signed_in("bureau", await factories.organisation("bureau"))
     assert (await client.get(f"{API}/budget-lines/{w.line_id}/performance", headers=other.headers)).status_code == 404
+
+    # The evaluation report shows each target beside what was reported and verified.
+    from tests.reports.support import get_pdf, squash
+
+    pdf = await get_pdf(client, f"{API}/evaluations/{evaluation['id']}/report.pdf", w.bureau)
+    text = squash(pdf.text)
+    assert "绩效目标完成情况" in text
+    assert "服务人次≥1200人次1000人次—未达成" in text and "服务对象满意度≥90%—92%达成" in text
+
+    # The bureau's annual report: a targets-met table and the chart of spend and grades by category.
+    year = (await s.today(client, w.admin)).year
+    line_year = (await client.get(f"{API}/budget-lines/{w.line_id}", headers=w.bureau.headers)).json()["year"]
+    annual = await get_pdf(client, f"{API}/reports/annual.pdf?year={line_year}", w.bureau)
+    text = squash(annual.text)
+    assert "绩效目标完成情况" in text and "分类别支出与评价等级" in text
+    assert "合计1215" in text  # 1 contract with targets, 2 targets, 1 met, 50 %
+    assert "已支付（元）" in text and "已验收评价（次，按等级）" in text
+    assert year >= line_year
