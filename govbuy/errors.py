@@ -71,11 +71,15 @@ class ServiceUnavailable(RuleViolation):
 
 
 def check_if_match(if_match: str | None, version: int) -> None:
-    """Compare an If-Match header with a resource's version; absent means no check."""
+    """Compare an If-Match header with a resource's version; absent means no check.
+
+    Strong comparison (RFC 9110 §13.1.1), as If-Match requires: only the quoted tag `"9"` of
+    the current version, or `*`, matches. A weak tag (`W/"9"`) says "equivalent", not "the same
+    bytes", so it never licenses a write; an unquoted `9` is no entity tag at all."""
     if if_match is None:
         return
-    tags = {t.strip().removeprefix("W/").strip('"') for t in if_match.split(",")}
-    if "*" not in tags and str(version) not in tags:
+    tags = {t.strip() for t in if_match.split(",")}
+    if "*" not in tags and f'"{version}"' not in tags:
         raise PreconditionFailed(version)
 
 
