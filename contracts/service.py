@@ -38,7 +38,7 @@ from govbuy import audit, clock, documents
 from govbuy import database as db
 from govbuy.audit import Actor
 from govbuy.errors import NotFound, check_if_match
-from govbuy.pagination import Page, check_limit, decode_cursor, page
+from govbuy.pagination import Page, check_limit, page, typed_cursor
 from govbuy.rules import RuleViolation, conflict, local_date
 from planning import service as planning
 from procurement import service as procurement
@@ -221,7 +221,7 @@ async def list_contracts(
     cursor: str | None,
 ) -> Page[ContractSummary]:
     limit = check_limit(limit)
-    after = decode_cursor(cursor)
+    after_at, after_id = typed_cursor(cursor, datetime, UUID)
     rows = await db.fetch(
         f"""SELECT c.id, c.tender_id, c.title, c.bureau_id, c.vendor_id, c.status, c.amount, c.start_date,
                    c.end_date, c.created_at, c.version
@@ -234,22 +234,11 @@ async def list_contracts(
         actor.organisation_id,
         status,
         tender_id,
-        _cursor_time(after),
-        after[1] if after else None,
+        after_at,
+        after_id,
         limit + 1,
     )
     return page(rows, limit, lambda r: (r["created_at"], r["id"]), lambda r: ContractSummary.model_validate(dict(r)))
-
-
-def _cursor_time(after: list[Any] | None) -> Any:
-    from datetime import datetime
-
-    if not after:
-        return None
-    try:
-        return datetime.fromisoformat(after[0])
-    except (TypeError, ValueError) as exc:
-        raise RuleViolation("invalid_cursor", "the cursor is not one this service issued") from exc
 
 
 # --- creation and signing ---------------------------------------------------------------------

@@ -15,7 +15,7 @@ from litestar import Request, Response, get
 from litestar.datastructures import ResponseHeader
 from litestar.params import HeaderParameter, QueryParameter
 
-from govbuy.pagination import MAX_LIMIT
+from govbuy.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT
 from govbuy.reports import CONTENT_SHA256_HEADER, PDF_MEDIA_TYPE, RenderedPdf, content_headers
 from govbuy.rules import RuleViolation
 
@@ -23,7 +23,12 @@ __all__ = ["ApiRequest", "Cursor", "IfMatch", "Limit", "pdf_get", "pdf_response"
 
 # The list parameters of every `{"items": [...], "next_cursor": ...}` endpoint (DESIGN §4).
 Limit = Annotated[int | None, QueryParameter(ge=1, le=MAX_LIMIT, description=f"page size (≤ {MAX_LIMIT})")]
-Cursor = Annotated[str | None, QueryParameter(max_length=512, description="from next_cursor")]
+# Its length is checked by the cursor codec, not here, so that a forged cursor of any kind is
+# one answer (422 invalid_cursor); the document still says how long one may be.
+Cursor = Annotated[
+    str | None,
+    QueryParameter(description="from next_cursor", schema_extra={"maxLength": MAX_CURSOR_LENGTH}),
+]
 
 # Optional: a write without it is not checked; one with a stale version is refused with 412.
 IfMatch = Annotated[
