@@ -15,6 +15,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from pydantic import BaseModel, Field
 
 from govbuy.rules import RuleViolation
+from govbuy.schemas import DATE_OUT_OF_RANGE
 
 log = logging.getLogger("govbuy.errors")
 
@@ -154,7 +155,15 @@ def handle_rule_violation(_: Request, exc: RuleViolation) -> Response:
 
 
 def handle_validation(_: Request, exc: ValidationException) -> Response:
-    return problem(422, "invalid_input", "the request is not valid", _validation_errors(exc.extra))
+    errors = _validation_errors(exc.extra)
+    prefix = f"{DATE_OUT_OF_RANGE}: "
+    if errors and all(e["message"].startswith(prefix) for e in errors):
+        # Only dates outside the window (govbuy.schemas.Input): their own code, naming the fields.
+        for error in errors:
+            error["message"] = error["message"].removeprefix(prefix)
+        fields = ", ".join(e["field"] for e in errors)
+        return problem(422, DATE_OUT_OF_RANGE, f"outside the dates this service accepts: {fields}", errors)
+    return problem(422, "invalid_input", "the request is not valid", errors)
 
 
 def handle_http(_: Request, exc: HTTPException) -> Response:

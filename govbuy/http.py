@@ -15,9 +15,11 @@ from litestar import Request, Response, get
 from litestar.datastructures import ResponseHeader
 from litestar.params import HeaderParameter, QueryParameter
 
+from govbuy import clock
 from govbuy.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT
 from govbuy.reports import CONTENT_SHA256_HEADER, PDF_MEDIA_TYPE, RenderedPdf, content_headers
 from govbuy.rules import RuleViolation
+from govbuy.schemas import request_today
 
 __all__ = ["ApiRequest", "Cursor", "IfMatch", "Limit", "pdf_get", "pdf_response", "with_etag"]
 
@@ -112,7 +114,8 @@ class ApiRequest(Request):
     that takes one and only when a body was sent, so its two checks live here: the body must be
     sent as JSON (415 otherwise: a JSON body behind `text/plain` is a client's mistake, and what
     slips past a CORS preflight), and nest no deeper than MAX_JSON_DEPTH (422, before the
-    decoder recurses into it)."""
+    decoder recurses into it). It also gives the body's validation the service's date, the
+    upper end of the dates a request may carry (govbuy.schemas.Input)."""
 
     async def json(self) -> Any:
         media_type, _ = self.content_type
@@ -124,4 +127,5 @@ class ApiRequest(Request):
             )
         if json_nesting_exceeds(await self.body()):
             raise RuleViolation("json_too_deep", f"the body nests arrays and objects deeper than {MAX_JSON_DEPTH} levels")
+        request_today.set(await clock.today())
         return await super().json()
