@@ -30,8 +30,9 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-#: The longest cursor this service issues (a name, a date and an id) is far shorter.
-MAX_CURSOR_LENGTH = 512
+#: The longest cursor this service issues, an organisation's name of 200 Chinese characters
+#: (each \uXXXX in JSON) and an id, is about 1 700 characters.
+MAX_CURSOR_LENGTH = 2048
 _INT64 = range(-(2**63), 2**63)
 
 

@@ -72,10 +72,11 @@ async def test_a_crafted_cursor_is_422_invalid_cursor_on_every_list(client, endp
         assert_problem(response, 422, "invalid_cursor")
 
 
-async def test_an_issued_cursor_reads_the_next_page(client):
+@pytest.mark.parametrize("name_length", [20, 200], ids=["short names", "the longest names"])
+async def test_an_issued_cursor_reads_the_next_page(client, name_length):
     admin = await factories.fast_user("admin")
-    for _ in range(3):
-        await factories.organisation("vendor")
+    for n in range(3):
+        await factories.organisation("vendor", f"{n}" + "社" * (name_length - 1))
     first = (await client.get("/api/v1/vendors", params={"limit": 2}, headers=admin.headers)).json()
     second = await client.get("/api/v1/vendors", params={"limit": 2, "cursor": first["next_cursor"]}, headers=admin.headers)
     assert second.status_code == 200, second.text
