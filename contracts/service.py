@@ -44,7 +44,7 @@ from govbuy import service as kernel
 from govbuy import database as db
 from govbuy.audit import Actor
 from govbuy.errors import NotFound, check_if_match
-from govbuy.pagination import Page, check_limit, decode_cursor, page, typed_cursor
+from govbuy.pagination import Page, check_limit, page, typed_cursor
 from govbuy.rules import RuleViolation, conflict, local_date, region_prefix
 from planning import service as planning
 from procurement import service as procurement
@@ -255,7 +255,7 @@ async def list_contracts(
     cursor: str | None,
 ) -> Page[ContractSummary]:
     limit = check_limit(limit)
-    after = decode_cursor(cursor)
+    after_at, after_id = typed_cursor(cursor, datetime, UUID)
     rows = await db.fetch(
         f"""SELECT c.id, c.tender_id, c.title, c.bureau_id, c.vendor_id, c.status, c.amount, c.start_date,
                    c.end_date, c.created_at, c.version
@@ -268,22 +268,11 @@ async def list_contracts(
         actor.organisation_id,
         status,
         tender_id,
-        _cursor_time(after),
-        after[1] if after else None,
+        after_at,
+        after_id,
         limit + 1,
     )
     return page(rows, limit, lambda r: (r["created_at"], r["id"]), lambda r: ContractSummary.model_validate(dict(r)))
-
-
-def _cursor_time(after: list[Any] | None) -> Any:
-    from datetime import datetime
-
-    if not after:
-        return None
-    try:
-        return datetime.fromisoformat(after[0])
-    except (TypeError, ValueError) as exc:
-        raise RuleViolation("invalid_cursor", "the cursor is not one this service issued") from exc
 
 
 # --- performance fed back to the budget (预算法 Art. 32, 财库〔2021〕22号) ------------------------------
@@ -385,11 +374,7 @@ async def list_late_payments(actor: Actor, limit: int | None, cursor: str | None
     from evaluation import service as evaluation
 
     limit = check_limit(limit)
-    after_day, after_id = typed_cursor(cursor, str, UUID)
-    try:
-        after_due = date.fromisoformat(after_day) if after_day is not None else None
-    except ValueError as exc:
-        raise RuleViolation("invalid_cursor", "the cursor is not one this service issued") from exc
+    after_due, after_id = typed_cursor(cursor, date, UUID)
     today = await clock.today()
     where = db.Conditions(
         "c.vendor_sme_declaration IS NOT NULL",
@@ -422,7 +407,7 @@ async def list_late_payments(actor: Actor, limit: int | None, cursor: str | None
     return page(
         rows,
         limit,
-        lambda r: (r["payment_due_on"].isoformat(), r["milestone_id"]),
+        lambda r: (r["payment_due_on"], r["milestone_id"]),
         lambda r: LatePayment(**dict(r), days_late=(today - r["payment_due_on"]).days),
     )
 

@@ -39,7 +39,7 @@ from govbuy import audit, clock, documents, notifications
 from govbuy import database as db
 from govbuy.audit import Actor
 from govbuy.errors import NotFound, check_if_match
-from govbuy.pagination import Page, check_limit, decode_cursor, encode_cursor, page
+from govbuy.pagination import Page, check_limit, encode_cursor, page, typed_cursor
 from govbuy.rules import RuleViolation, WorkCalendar, calendar_warning, conflict, last_day, start_of_day
 from govbuy.schemas import PeriodChange
 from procurement import service as procurement
@@ -55,13 +55,6 @@ READ_ALL_ROLES = frozenset({"admin", "supervisor"})
 _ROTATION_LOCK_CLASS = 7301
 
 
-def _parse_time(value: Any) -> datetime:
-    try:
-        return datetime.fromisoformat(value)
-    except (TypeError, ValueError) as exc:
-        raise RuleViolation("invalid_cursor", "the cursor is not one this service issued") from exc
-
-
 # --- evaluators and their affiliations ---------------------------------------------------------
 
 
@@ -74,15 +67,15 @@ async def _evaluator_org(org_id: UUID) -> Any:
 
 async def list_evaluators(limit: int | None, cursor: str | None) -> Page[EvaluatorRead]:
     limit = check_limit(limit)
-    after = decode_cursor(cursor)
+    after_name, after_id = typed_cursor(cursor, str, UUID)
     rows = await db.fetch(
         """SELECT o.id, o.name, o.uscc, o.region_code,
                   (SELECT count(*) FROM evaluator_affiliations a WHERE a.evaluator_id = o.id) AS affiliated_vendor_count
            FROM organisations o
            WHERE o.kind = 'evaluator' AND ($1::text IS NULL OR (o.name, o.id) > ($1, $2::uuid))
            ORDER BY o.name, o.id LIMIT $3""",
-        after[0] if after else None,
-        after[1] if after else None,
+        after_name,
+        after_id,
         limit + 1,
     )
     return page(rows, limit, lambda r: (r["name"], r["id"]), lambda r: EvaluatorRead.model_validate(dict(r)))
@@ -187,15 +180,15 @@ async def ensure_default_template() -> None:
 
 
 async def list_templates(limit: int | None, cursor: str | None) -> Page[TemplateRead]:
-    await ensure_default_template()
     limit = check_limit(limit)
-    after = decode_cursor(cursor)
+    after_at, after_id = typed_cursor(cursor, datetime, UUID)
+    await ensure_default_template()
     rows = await db.fetch(
         """SELECT * FROM indicator_templates
            WHERE ($1::timestamptz IS NULL OR (created_at, id) > ($1, $2::uuid))
            ORDER BY created_at, id LIMIT $3""",
-        _parse_time(after[0]) if after else None,
-        after[1] if after else None,
+        after_at,
+        after_id,
         limit + 1,
     )
     return page(rows, limit, lambda r: (r["created_at"], r["id"]), _template_read)
@@ -391,7 +384,7 @@ async def list_evaluations(
     cursor: str | None,
 ) -> Page[EvaluationRead]:
     limit = check_limit(limit)
-    after = decode_cursor(cursor)
+    after_at, after_id = typed_cursor(cursor, datetime, UUID)
     rows = await db.fetch(
         f"""{_SELECT}
             WHERE {visible_clause(actor, 'e', 1)}
@@ -404,8 +397,8 @@ async def list_evaluations(
         contract_id,
         milestone_id,
         status,
-        _parse_time(after[0]) if after else None,
-        after[1] if after else None,
+        after_at,
+        after_id,
         limit + 1,
     )
     today = await clock.today()

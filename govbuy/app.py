@@ -35,6 +35,7 @@ from govbuy import database as db
 from govbuy import documents
 from govbuy.auth import TokenAuthentication
 from govbuy.errors import _TITLES, EXCEPTION_HANDLERS, PROBLEM_JSON, Problem
+from govbuy.http import ApiRequest
 from govbuy.public import feed
 from govbuy.public.controllers import (
     OcdsController,
@@ -267,6 +268,7 @@ def create_app(*, dsn: str | None = None, manage_pool: bool = True) -> Litestar:
             DefineMiddleware(TokenAuthentication),
         ],
         cors_config=cors,
+        request_class=ApiRequest,
         request_max_body_size=settings.max_json_bytes,
         before_send=[security_headers],
         openapi_config=OpenAPIConfig(

@@ -15,6 +15,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from pydantic import BaseModel, Field
 
 from govbuy.rules import RuleViolation
+from govbuy.schemas import DATE_OUT_OF_RANGE
 
 log = logging.getLogger("govbuy.errors")
 
@@ -71,11 +72,15 @@ class ServiceUnavailable(RuleViolation):
 
 
 def check_if_match(if_match: str | None, version: int) -> None:
-    """Compare an If-Match header with a resource's version; absent means no check."""
+    """Compare an If-Match header with a resource's version; absent means no check.
+
+    Strong comparison (RFC 9110 §13.1.1), as If-Match requires: only the quoted tag `"9"` of
+    the current version, or `*`, matches. A weak tag (`W/"9"`) says "equivalent", not "the same
+    bytes", so it never licenses a write; an unquoted `9` is no entity tag at all."""
     if if_match is None:
         return
-    tags = {t.strip().removeprefix("W/").strip('"') for t in if_match.split(",")}
-    if "*" not in tags and str(version) not in tags:
+    tags = {t.strip() for t in if_match.split(",")}
+    if "*" not in tags and f'"{version}"' not in tags:
         raise PreconditionFailed(version)
 
 
@@ -150,7 +155,15 @@ def handle_rule_violation(_: Request, exc: RuleViolation) -> Response:
 
 
 def handle_validation(_: Request, exc: ValidationException) -> Response:
-    return problem(422, "invalid_input", "the request is not valid", _validation_errors(exc.extra))
+    errors = _validation_errors(exc.extra)
+    prefix = f"{DATE_OUT_OF_RANGE}: "
+    if errors and all(e["message"].startswith(prefix) for e in errors):
+        # Only dates outside the window (govbuy.schemas.Input): their own code, naming the fields.
+        for error in errors:
+            error["message"] = error["message"].removeprefix(prefix)
+        fields = ", ".join(e["field"] for e in errors)
+        return problem(422, DATE_OUT_OF_RANGE, f"outside the dates this service accepts: {fields}", errors)
+    return problem(422, "invalid_input", "the request is not valid", errors)
 
 
 def handle_http(_: Request, exc: HTTPException) -> Response:

@@ -1,15 +1,18 @@
 """Kernel schemas: accounts, tokens, calendar, sandbox clock, audit events, and the base
-model every request schema derives from (unknown fields are refused, strings trimmed)."""
+model every request schema derives from (unknown fields are refused, strings trimmed, dates
+kept to a window)."""
 
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic_core import PydanticCustomError
 
 from govbuy.rules import SHANGHAI
 
@@ -50,10 +53,61 @@ Money = Annotated[
 ]
 
 
+#: The earliest date a request may carry: nothing this service records happened before it.
+EARLIEST_DATE = date(2000, 1, 1)
+#: How far past the service's date a request may reach: the longest period anything here runs
+#: (a recurring contract: three years) with room to spare.
+YEARS_AHEAD = 10
+DATE_OUT_OF_RANGE = "date_out_of_range"
+
+#: The service's date (Asia/Shanghai) while a request body is read: the app's request class sets
+#: it before the body is validated. Unset when code builds an input itself, which has no
+#: window to keep but the earliest date.
+request_today: ContextVar[date | None] = ContextVar("request_today", default=None)
+
+
+def latest_date(today: date) -> date:
+    try:
+        return today.replace(year=today.year + YEARS_AHEAD)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year + YEARS_AHEAD, day=28)
+
+
+def _out_of_window(value: date) -> str | None:
+    """Why a date or instant of a request falls outside the window, or None."""
+    day = value
+    if isinstance(value, datetime):
+        try:
+            day = value.astimezone(SHANGHAI).date() if value.tzinfo is not None else value.date()
+        except OverflowError:  # 9999-12-31T23:00-14:00 has no date in Beijing
+            return f"{value.isoformat()} is past the end of the calendar"
+    if day < EARLIEST_DATE:
+        return f"{value.isoformat()} is before {EARLIEST_DATE}"
+    today = request_today.get()
+    if today is not None and day > latest_date(today):
+        return f"{value.isoformat()} is after {latest_date(today)} (the service's date + {YEARS_AHEAD} years)"
+    return None
+
+
+def _check_dates(value: Any) -> None:
+    for item in value if isinstance(value, (list, tuple, set, frozenset)) else (value,):
+        if isinstance(item, date) and (why := _out_of_window(item)):
+            raise PydanticCustomError(DATE_OUT_OF_RANGE, f"{DATE_OUT_OF_RANGE}: {why}")
+
+
 class Input(BaseModel):
-    """Base of request bodies: unknown fields are an error, not silently dropped."""
+    """Base of request bodies: unknown fields are an error, not silently dropped, and every date
+    and instant in them falls between EARLIEST_DATE and YEARS_AHEAD years past the service's
+    date (422 date_out_of_range): a year 9999 would pass every rule and then overflow whatever
+    adds a period to it."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _dates_in_window(cls, value: Any) -> Any:
+        _check_dates(value)
+        return value
 
 
 class Output(BaseModel):

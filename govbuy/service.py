@@ -13,7 +13,7 @@ from govbuy import audit, auth, clock
 from govbuy import database as db
 from govbuy.audit import Actor
 from govbuy.errors import Forbidden, NotFound
-from govbuy.pagination import Page, check_limit, decode_cursor, page
+from govbuy.pagination import Page, check_limit, page, typed_cursor
 from govbuy.holidays import statutory_holidays
 from govbuy.rules import SHANGHAI, RuleViolation, WorkCalendar, local_date, missing_statutory_holidays
 from govbuy.schemas import (
@@ -105,15 +105,15 @@ async def get_organisation(org_id: UUID) -> OrganisationRead:
 
 async def list_organisations(kind: str | None, limit: int | None, cursor: str | None) -> Page[OrganisationRead]:
     limit = check_limit(limit)
-    after = decode_cursor(cursor)
+    after_name, after_id = typed_cursor(cursor, str, UUID)
     rows = await db.fetch(
         f"""SELECT {_ORG_COLUMNS} FROM organisations
             WHERE ($1::text IS NULL OR kind = $1)
               AND ($2::text IS NULL OR (name, id) > ($2, $3::uuid))
             ORDER BY name, id LIMIT $4""",
         kind,
-        after[0] if after else None,
-        after[1] if after else None,
+        after_name,
+        after_id,
         limit + 1,
     )
     return page(rows, limit, lambda r: (r["name"], r["id"]), lambda r: OrganisationRead.model_validate(dict(r)))
@@ -161,14 +161,14 @@ async def get_user(user_id: UUID) -> UserRead:
 
 async def list_users(organisation_id: UUID | None, limit: int | None, cursor: str | None) -> Page[UserRead]:
     limit = check_limit(limit)
-    after = decode_cursor(cursor)
+    (after_username,) = typed_cursor(cursor, str)
     rows = await db.fetch(
         f"""SELECT {_USER_COLUMNS} FROM users
             WHERE ($1::uuid IS NULL OR organisation_id = $1)
               AND ($2::text IS NULL OR username > $2)
             ORDER BY username LIMIT $3""",
         organisation_id,
-        after[0] if after else None,
+        after_username,
         limit + 1,
     )
     return page(rows, limit, lambda r: (r["username"],), lambda r: UserRead.model_validate(dict(r)))
@@ -350,7 +350,7 @@ async def list_audit_events(
     cursor: str | None,
 ) -> Page[AuditEventRead]:
     limit = check_limit(limit)
-    after = decode_cursor(cursor)
+    (after_seq,) = typed_cursor(cursor, int)
     rows = await db.fetch(
         """SELECT * FROM audit_events
            WHERE ($1::text IS NULL OR entity_type = $1)
@@ -361,7 +361,7 @@ async def list_audit_events(
         entity_type,
         entity_id,
         actor_user_id,
-        after[0] if after else None,
+        after_seq,
         limit + 1,
     )
     return page(rows, limit, lambda r: (r["seq"],), lambda r: AuditEventRead.model_validate(dict(r)))

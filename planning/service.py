@@ -298,9 +298,9 @@ async def list_catalogue_items(
 ) -> Page[CatalogueItemRead]:
     """Items in code order (A, A01, A0101, A0102, …), filtered by level, parent, or whether
     they passed the negative list by an override."""
-    await get_catalogue(actor, catalogue_id)
     limit = check_limit(limit)
     (after_code,) = typed_cursor(cursor, str)
+    await get_catalogue(actor, catalogue_id)
     rows = await db.fetch(
         f"""SELECT {_ITEM_COLUMNS} FROM catalogue_items
             WHERE catalogue_id = $1 AND ($2::int IS NULL OR level = $2)

@@ -16,7 +16,7 @@ from govbuy import audit, clock
 from govbuy import database as db
 from govbuy.audit import Actor
 from govbuy.errors import NotFound, check_if_match
-from govbuy.pagination import Page, check_limit, decode_cursor, page
+from govbuy.pagination import Page, check_limit, page, typed_cursor
 from govbuy.rules import SHANGHAI, end_of_day
 from vendors import rules
 from vendors.rating import VendorFacts, lookback_start, rate_for_storage
@@ -194,7 +194,7 @@ async def get_vendor(vendor_id: UUID) -> VendorRead:
 async def list_vendors(limit: int | None, cursor: str | None) -> Page[VendorSummary]:
     """Vendors by name with their credit grade and list status, in one query."""
     limit = check_limit(limit)
-    after = decode_cursor(cursor)
+    after_name, after_id = typed_cursor(cursor, str, UUID)
     today = await clock.today()
     rows = await db.fetch(
         """SELECT o.id, o.name, o.uscc, o.region_code,
@@ -205,8 +205,8 @@ async def list_vendors(limit: int | None, cursor: str | None) -> Page[VendorSumm
            FROM organisations o WHERE o.kind = 'vendor'
              AND ($1::text IS NULL OR (o.name, o.id) > ($1, $2::uuid))
            ORDER BY o.name, o.id LIMIT $3""",
-        after[0] if after else None,
-        after[1] if after else None,
+        after_name,
+        after_id,
         limit + 1,
         today,
     )
@@ -252,16 +252,16 @@ async def record_assessment_grade(actor: Actor, vendor_id: UUID, data: Assessmen
 
 
 async def list_assessment_grades(vendor_id: UUID, limit: int | None, cursor: str | None) -> Page[AssessmentGradeRead]:
-    await _vendor_row(vendor_id)
     limit = check_limit(limit)
-    after = decode_cursor(cursor)
+    after_on, after_id = typed_cursor(cursor, date, UUID)
+    await _vendor_row(vendor_id)
     rows = await db.fetch(
         """SELECT * FROM assessment_grades WHERE vendor_id = $1
              AND ($2::date IS NULL OR (awarded_on, id) < ($2, $3::uuid))
            ORDER BY awarded_on DESC, id DESC LIMIT $4""",
         vendor_id,
-        date.fromisoformat(after[0]) if after else None,
-        after[1] if after else None,
+        after_on,
+        after_id,
         limit + 1,
     )
     return page(rows, limit, lambda r: (r["awarded_on"], r["id"]), _grade_read)
@@ -314,17 +314,17 @@ async def remove_credit_list_entry(
 
 
 async def list_credit_list_entries(vendor_id: UUID, limit: int | None, cursor: str | None) -> Page[CreditListEntryRead]:
-    await _vendor_row(vendor_id)
     limit = check_limit(limit)
-    after = decode_cursor(cursor)
+    after_on, after_id = typed_cursor(cursor, date, UUID)
+    await _vendor_row(vendor_id)
     today = await clock.today()
     rows = await db.fetch(
         """SELECT * FROM credit_list_entries WHERE vendor_id = $1
              AND ($2::date IS NULL OR (listed_on, id) < ($2, $3::uuid))
            ORDER BY listed_on DESC, id DESC LIMIT $4""",
         vendor_id,
-        date.fromisoformat(after[0]) if after else None,
-        after[1] if after else None,
+        after_on,
+        after_id,
         limit + 1,
     )
     return page(rows, limit, lambda r: (r["listed_on"], r["id"]), lambda r: _entry_read(r, today))
@@ -585,14 +585,14 @@ async def get_rating(vendor_id: UUID) -> CreditRatingRead:
 
 
 async def rating_history(vendor_id: UUID, limit: int | None, cursor: str | None) -> Page[CreditRatingRead]:
-    await _vendor_row(vendor_id)
     limit = check_limit(limit)
-    after = decode_cursor(cursor)
+    (after_id,) = typed_cursor(cursor, int)
+    await _vendor_row(vendor_id)
     rows = await db.fetch(
         """SELECT * FROM credit_ratings WHERE vendor_id = $1 AND ($2::bigint IS NULL OR id < $2)
            ORDER BY id DESC LIMIT $3""",
         vendor_id,
-        after[0] if after else None,
+        after_id,
         limit + 1,
     )
     return page(rows, limit, lambda r: (r["id"],), _rating_read)

@@ -18,7 +18,7 @@ from uuid import UUID
 from govbuy import clock
 from govbuy import database as db
 from govbuy.errors import NotFound
-from govbuy.pagination import Page, check_limit, decode_cursor, page, typed_cursor
+from govbuy.pagination import Page, check_limit, page, typed_cursor
 from govbuy.public import feed, notices, ocds, ocds_mapping
 from govbuy.public.schemas import (
     CatalogueItemRef,
@@ -39,7 +39,7 @@ from govbuy.public.schemas import (
     PublicTenderSummary,
     PublicVendor,
 )
-from govbuy.rules import RuleViolation, last_day
+from govbuy.rules import last_day
 from govbuy.settings import get_settings
 
 PUBLISHER_NAME_DEFAULT = "govbuy 政府购买服务信息公开"
@@ -49,20 +49,6 @@ def publisher_name() -> str:
     import os
 
     return os.environ.get("GOVBUY_OCDS_PUBLISHER") or PUBLISHER_NAME_DEFAULT
-
-
-def _uuid(value: Any) -> UUID:
-    try:
-        return UUID(str(value))
-    except ValueError as exc:
-        raise RuleViolation("invalid_cursor", "the cursor is not one this service issued") from exc
-
-
-def _instant(value: Any) -> datetime:
-    try:
-        return datetime.fromisoformat(str(value))
-    except ValueError as exc:
-        raise RuleViolation("invalid_cursor", "the cursor is not one this service issued") from exc
 
 
 def _like_pattern(text: str) -> str:
@@ -137,9 +123,7 @@ async def list_tenders(
 ) -> Page[PublicTenderSummary]:
     """Published tenders (never drafts), newest publication first, keyset-paginated."""
     limit = check_limit(limit)
-    after = decode_cursor(cursor)
-    if after is not None and len(after) != 2:
-        raise RuleViolation("invalid_cursor", "the cursor is not one this service issued")
+    after_at, after_id = typed_cursor(cursor, datetime, UUID)
     where = db.Conditions("t.published_at IS NOT NULL")
     where.given("o.region_code LIKE {}::text || '%'", region)
     where.given("t.bureau_id = {}::uuid", bureau_id)
@@ -150,8 +134,8 @@ async def list_tenders(
     where.given("t.published_at < {}::timestamptz", published_to)
     where.given("t.bid_deadline >= {}::timestamptz", deadline_from)
     where.given("t.bid_deadline < {}::timestamptz", deadline_to)
-    if after is not None:
-        where.add("(t.published_at, t.id) < ({}::timestamptz, {}::uuid)", _instant(after[0]), _uuid(after[1]))
+    if after_at is not None:
+        where.add("(t.published_at, t.id) < ({}::timestamptz, {}::uuid)", after_at, after_id)
     query = f"""{_TENDER_SUMMARY_SELECT}
         WHERE {where}
         ORDER BY t.published_at DESC, t.id DESC
@@ -306,9 +290,7 @@ async def list_contracts(
 ) -> Page[PublicContractSummary]:
     """Contracts, newest first, keyset-paginated."""
     limit = check_limit(limit)
-    after = decode_cursor(cursor)
-    if after is not None and len(after) != 2:
-        raise RuleViolation("invalid_cursor", "the cursor is not one this service issued")
+    after_at, after_id = typed_cursor(cursor, datetime, UUID)
     rows = await db.fetch(
         f"""{_CONTRACT_SELECT}
             WHERE ($1::uuid IS NULL OR c.bureau_id = $1)
@@ -322,8 +304,8 @@ async def list_contracts(
         vendor_id,
         status,
         tender_id,
-        _instant(after[0]) if after else None,
-        _uuid(after[1]) if after else None,
+        after_at,
+        after_id,
         limit + 1,
     )
     return page(rows, limit, lambda r: (r["created_at"], r["id"]), lambda r: PublicContractSummary(**_contract_fields(r)))

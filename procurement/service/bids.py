@@ -16,7 +16,7 @@ from govbuy import database as db
 from govbuy.audit import Actor
 from govbuy.errors import NotFound, check_if_match
 from govbuy.pagination import Page, check_limit, page
-from govbuy.pagination import typed_cursor as _keyset
+from govbuy.pagination import typed_cursor
 from govbuy.rules import RuleViolation, conflict, local_date
 from procurement import rules
 from procurement.schemas import BidCreate, BidRead, BidUpdate
@@ -261,13 +261,13 @@ async def list_bids(
     """Before the opening a vendor sees only its own bid and nobody else anything (bids_sealed);
     after it the bureau, the panel, admins and supervisors see every bid, and each bidder sees
     every bidder's name and price (唱标) and its own proposal only."""
+    limit = check_limit(limit)
+    after_at, after_id = typed_cursor(cursor, datetime, UUID)
     tender = await _tender_for(actor, tender_id)
     mode, full = await _bid_access(actor, tender)
     if mode == "sealed":
         rules.ensure_bids_unsealed(await clock.now(), tender["bid_deadline"])
         raise conflict("bids_sealed", "the bids have not been opened")
-    limit = check_limit(limit)
-    after_at, after_id = _keyset(cursor, datetime, UUID)
     own = actor.organisation_id if mode == "own" else None
     # Other bidders see the opened bids, not what a competitor withdrew before the deadline.
     hide_withdrawn = actor.role == "vendor" and mode == "all"

@@ -13,7 +13,7 @@ from govbuy import database as db
 from govbuy.audit import Actor
 from govbuy.errors import Forbidden, NotFound
 from govbuy.pagination import Page, check_limit, page
-from govbuy.pagination import typed_cursor as _keyset
+from govbuy.pagination import typed_cursor
 from govbuy.rules import RuleViolation, conflict, last_day
 from procurement import rules
 from procurement.schemas import ChallengeCreate, ChallengeRead, ChallengeResolve
@@ -115,11 +115,11 @@ async def file_challenge(actor: Actor, tender_id: UUID, data: ChallengeCreate) -
 
 async def list_challenges(actor: Actor, tender_id: UUID, limit: int | None, cursor: str | None) -> Page[ChallengeRead]:
     """The bureau, admins, supervisors and the regulator see every challenge; a vendor its own."""
+    limit = check_limit(limit)
+    after_at, after_id = typed_cursor(cursor, datetime, UUID)
     await _tender_for(actor, tender_id)
     if actor.role == "expert":
         return Page(items=[])
-    limit = check_limit(limit)
-    after_at, after_id = _keyset(cursor, datetime, UUID)
     rows = await db.fetch(
         """SELECT * FROM tender_challenges WHERE tender_id = $1 AND ($2::uuid IS NULL OR vendor_id = $2)
              AND ($3::timestamptz IS NULL OR (filed_at, id) > ($3, $4::uuid))

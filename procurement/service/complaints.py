@@ -14,7 +14,7 @@ from govbuy import database as db
 from govbuy.audit import Actor
 from govbuy.errors import NotFound
 from govbuy.pagination import Page, check_limit, page
-from govbuy.pagination import typed_cursor as _keyset
+from govbuy.pagination import typed_cursor
 from govbuy.rules import RuleViolation, conflict
 from procurement import rules
 from procurement.schemas import ComplaintCreate, ComplaintDecide, ComplaintRead, ComplaintRefuse, ComplaintSuspend
@@ -103,7 +103,7 @@ async def list_complaints(
     """A vendor its own complaints, a bureau those about its tenders, the regulator those of
     the regions it oversees, admins and supervisors all; oldest first."""
     limit = check_limit(limit)
-    after_at, after_id = _keyset(cursor, datetime, UUID)
+    after_at, after_id = typed_cursor(cursor, datetime, UUID)
     where = db.Conditions()
     if actor.role == "vendor":
         where.add("c.vendor_id = {}::uuid", actor.organisation_id)

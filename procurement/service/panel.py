@@ -14,7 +14,7 @@ from govbuy import database as db
 from govbuy.audit import Actor
 from govbuy.errors import NotFound
 from govbuy.pagination import Page, check_limit, page
-from govbuy.pagination import typed_cursor as _keyset
+from govbuy.pagination import typed_cursor
 from govbuy.rules import RuleViolation, conflict
 from procurement import rules
 from procurement.schemas import (
@@ -435,11 +435,11 @@ async def list_scores(
 ) -> Page[ScoreSheetRead]:
     """Score sheets by bid then expert: an expert sees its own; the bureau, admins and
     supervisors all of them. Experts' individual scores are never public."""
+    limit = check_limit(limit)
+    after_bid, after_expert = typed_cursor(cursor, UUID, UUID)
     await _tender_for(actor, tender_id)
     if actor.role == "vendor":
         raise NotFound("scores of tender", tender_id)
-    limit = check_limit(limit)
-    after_bid, after_expert = _keyset(cursor, UUID, UUID)
     rows = await db.fetch(
         """SELECT * FROM bid_scores WHERE tender_id = $1 AND ($2::uuid IS NULL OR bid_id = $2)
              AND ($3::uuid IS NULL OR expert_user_id = $3)

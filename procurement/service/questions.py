@@ -11,7 +11,7 @@ from govbuy import database as db
 from govbuy.audit import Actor
 from govbuy.errors import Forbidden, NotFound
 from govbuy.pagination import Page, check_limit, page
-from govbuy.pagination import typed_cursor as _keyset
+from govbuy.pagination import typed_cursor
 from govbuy.rules import conflict
 from procurement.schemas import AnswerCreate, QuestionCreate, QuestionRead
 
@@ -101,9 +101,9 @@ async def answer_question(actor: Actor, tender_id: UUID, question_id: UUID, data
 async def list_questions(actor: Actor, tender_id: UUID, limit: int | None, cursor: str | None) -> Page[QuestionRead]:
     """Answered questions for everyone who sees the tender; unanswered ones only to the bureau
     (and admins, supervisors) and to the vendor that asked."""
-    await _tender_for(actor, tender_id)
     limit = check_limit(limit)
-    after_at, after_id = _keyset(cursor, datetime, UUID)
+    after_at, after_id = typed_cursor(cursor, datetime, UUID)
+    await _tender_for(actor, tender_id)
     sees_all = _reads_all(actor) or actor.role == "bureau"
     rows = await db.fetch(
         """SELECT * FROM tender_questions

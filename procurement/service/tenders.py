@@ -15,7 +15,7 @@ from govbuy import database as db
 from govbuy.audit import Actor
 from govbuy.errors import NotFound, check_if_match
 from govbuy.pagination import Page, check_limit, page
-from govbuy.pagination import typed_cursor as _keyset
+from govbuy.pagination import typed_cursor
 from govbuy.rules import RuleViolation, WorkCalendar, calendar_warning, conflict
 from planning import service as planning
 from procurement import rules
@@ -392,7 +392,7 @@ async def list_tenders(
     """Tenders the caller may see, newest first: a bureau its own, a vendor every published
     one, an expert those on whose panel it sits, admins and supervisors all."""
     limit = check_limit(limit)
-    after_at, after_id = _keyset(cursor, datetime, UUID)
+    after_at, after_id = typed_cursor(cursor, datetime, UUID)
     if actor.role not in ("bureau", "vendor", "expert", "regulator", *READERS):
         return Page(items=[])
     # A list read touches every tender it may show: those past their deadline open first.
