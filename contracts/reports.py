@@ -498,22 +498,24 @@ async def annual_report_data(actor: Actor, year: int, bureau_id: UUID | None) ->
 # The chart of spend and grades by category, drawn as SVG by the template from these numbers
 # (no image from elsewhere): per category a bar of what was paid, scaled to the largest, and a bar
 # of its evaluations split by grade, scaled to the most evaluated category.
-CHART = {"width": 640, "row": 34, "label": 150, "gap": 16, "top": 28}
+CHART = {"width": 640, "row": 34, "label": 150, "gap": 16, "top": 28, "amount_room": 80, "count_room": 30}
 GRADE_COLOURS = {"excellent": "#2e7d32", "good": "#7cb342", "fair": "#f9a825", "poor": "#c62828"}
 
 
 def category_chart(categories: list[dict[str, Any]]) -> dict[str, Any]:
     half = (CHART["width"] - CHART["label"] - 2 * CHART["gap"]) // 2
+    # Room after each bar for its figure: an amount of up to 15 characters, a count of up to 4.
+    paid_span, count_span = half - CHART["amount_room"], half - CHART["count_room"]
     paid_max = max((c["paid"] for c in categories), default=Decimal(0)) or Decimal(1)
     count_max = max((sum(c["grades"]) for c in categories), default=0) or 1
     rows = []
     for i, c in enumerate(categories):
         y = CHART["top"] + i * CHART["row"]
-        paid_width = float(Decimal(half) * c["paid"] / paid_max)
+        paid_width = float(Decimal(paid_span) * c["paid"] / paid_max)
         x = CHART["label"] + half + 2 * CHART["gap"]
         segments = []
         for grade, n in zip(GRADES, c["grades"]):
-            width = half * n / count_max
+            width = count_span * n / count_max
             if n:
                 segments.append({"x": round(x, 1), "width": round(width, 1), "colour": GRADE_COLOURS[grade], "n": n})
             x += width
