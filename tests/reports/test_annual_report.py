@@ -28,7 +28,8 @@ async def test_annual_report_shows_contracts_spend_by_category_and_grades(client
     pdf = await get_pdf_as(client, f"{API}/reports/annual.pdf?year=2026", w.bureau_user_id)
     text = squash(pdf.text)
     assert_page_furniture(pdf, report_data.BUREAU_NAME, "年度报告")
-    assert pdf.page_count == 3
+    assert pdf.page_count == 4  # with the chart of spend and grades and the targets table
+    assert "分类别支出与评价等级" in text and "绩效目标完成情况" in text
     assert "合同名称" in pdf.pages[-1]  # the contract list's header repeats on its last page
     assert "2026年度政府购买服务执行情况报告" in text
     # every contract is listed, with its amount
