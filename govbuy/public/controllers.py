@@ -86,11 +86,11 @@ class PublicContractController(Controller):
         bureau_id: Annotated[UUID | None, QueryParameter()] = None,
         vendor_id: Annotated[UUID | None, QueryParameter()] = None,
         tender_id: Annotated[UUID | None, QueryParameter()] = None,
-        status: Annotated[Literal["draft", "active", "completed", "terminated"] | None, QueryParameter()] = None,
+        status: Annotated[Literal["active", "completed", "terminated"] | None, QueryParameter()] = None,
         limit: Limit = None,
         cursor: Cursor = None,
     ) -> Page[PublicContractSummary]:
-        """Contracts (parties, amount, term), newest first."""
+        """Signed contracts (parties, amount, term), newest first: a draft is never public."""
         return await service.list_contracts(
             bureau_id=bureau_id, vendor_id=vendor_id, status=status, tender_id=tender_id, limit=limit, cursor=cursor
         )
@@ -121,7 +121,9 @@ class PublicNoticeController(Controller):
     async def list(
         self,
         type: Annotated[
-            Literal["tender", "result", "challenge_reply", "complaint_decision"] | None, QueryParameter()
+            Literal["tender", "result", "challenge_reply", "complaint_decision", "contract", "acceptance", "termination"]
+            | None,
+            QueryParameter(),
         ] = None,
         region: Annotated[
             str | None, QueryParameter(pattern=r"^[0-9]{2,6}$", description="行政区划代码 or its prefix (44, 4403, 440304)")
@@ -132,7 +134,8 @@ class PublicNoticeController(Controller):
         cursor: Cursor = None,
     ) -> Page[PublicNoticeSummary]:
         """Statutory notices (公告), newest first: procurement notices, results, challenge
-        replies and complaint decisions. Each has a stable `url`."""
+        replies, complaint decisions, contract notices, acceptance results and terminations.
+        Each has a stable `url`."""
         return await service.list_notices(
             type=type, region=region, tender_id=tender_id, since=since, limit=limit, cursor=cursor
         )

@@ -220,7 +220,8 @@ async def load_process(tender_id: UUID, now: datetime) -> ocds_mapping.Process |
             tender_id,
         )
     ]
-    contract = await db.fetchrow("SELECT * FROM contracts WHERE tender_id = $1", tender_id)
+    # A contract is public once signed by both parties (DESIGN §8), never as a draft.
+    contract = await db.fetchrow("SELECT * FROM contracts WHERE tender_id = $1 AND activated_at IS NOT NULL", tender_id)
     milestones: Sequence[Mapping[str, Any]] = ()
     amendments: Sequence[Mapping[str, Any]] = ()
     evaluations: Sequence[Mapping[str, Any]] = ()

@@ -8,7 +8,12 @@ The kinds published so far, with the rule that makes each public:
 - `challenge_reply` — the purchaser's reply to a challenge (质疑答复), 财政部令第94号 Arts. 13, 15
   (in writing to the challenger and the other suppliers concerned; govbuy publishes it, DESIGN §8);
 - `complaint_decision` — the regulator's decision on a complaint (投诉处理决定), 94号令 Art. 35
-  (announced on the designated media).
+  (announced on the designated media);
+- `contract` — the contract notice (合同公告) once both parties signed, 政府采购法 Art. 47 and
+  实施条例 Art. 50 (within 2 working days of signing: govbuy publishes it at the signature);
+- `acceptance` — the acceptance result (履约验收结果), an accepted third-party evaluation of a
+  milestone, 102号令 Art. 30 and DESIGN §8;
+- `termination` — the termination of a signed contract (合同终止), DESIGN §8.
 
 Top layer (STYLE habit 14): reads any domain's tables directly, set-based.
 """
@@ -20,7 +25,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-TYPES = ("tender", "result", "challenge_reply", "complaint_decision")
+TYPES = ("tender", "result", "challenge_reply", "complaint_decision", "contract", "acceptance", "termination")
 
 # The name of the procurement notice by method (87号令 Arts. 13–14; 74号令 Art. 12; the single
 # source 公示 of 实施条例 Art. 38).
@@ -62,6 +67,19 @@ BRANCHES = {
                                     k.outcome::text, k.remedy::text, k.decision, k.decision_due, NULL::numeric,
                                     NULL::text
                              FROM complaints k WHERE k.status = 'decided'""",
+    "contract": """SELECT c.id, 'contract'::text, c.activated_at, c.tender_id, c.vendor_id, NULL::text, NULL::text,
+                          NULL::text, NULL::text, NULL::timestamptz, c.amount, c.status::text
+                   FROM contracts c WHERE c.activated_at IS NOT NULL""",
+    "acceptance": """SELECT e.id, 'acceptance'::text, e.accepted_at, c.tender_id, e.vendor_id, m.title, e.grade::text,
+                            NULL::text, NULL::text, NULL::timestamptz, e.total_score,
+                            CASE WHEN e.superseded_at IS NULL THEN 'in_force' ELSE 'superseded' END
+                     FROM evaluations e JOIN contracts c ON c.id = e.contract_id JOIN milestones m ON m.id = e.milestone_id
+                     WHERE e.accepted_at IS NOT NULL""",
+    # A contract has one termination: its notice's id is derived from the contract's.
+    "termination": """SELECT md5(c.id::text || ':termination')::uuid, 'termination'::text, c.terminated_at, c.tender_id,
+                             c.vendor_id, NULL::text, NULL::text, NULL::text, c.termination_reason, NULL::timestamptz,
+                             c.amount, c.status::text
+                      FROM contracts c WHERE c.terminated_at IS NOT NULL""",
 }
 
 
@@ -94,7 +112,13 @@ def title(row: Mapping[str, Any]) -> str:
         return f"{row['tender_title']} 中标（成交）结果公告"
     if kind == "challenge_reply":
         return f"{row['tender_title']} 质疑答复"
-    return f"{row['tender_title']} 投诉处理决定"
+    if kind == "complaint_decision":
+        return f"{row['tender_title']} 投诉处理决定"
+    return f"{row['tender_title']} {OTHER_TITLES[kind]}"
+
+
+OTHER_TITLES = {"contract": "合同公告", "acceptance": "履约验收结果公告", "termination": "合同终止公告"}
+GRADES = {"excellent": "优", "good": "良", "fair": "中", "poor": "差"}
 
 
 def text(row: Mapping[str, Any]) -> str:
@@ -107,6 +131,14 @@ def text(row: Mapping[str, Any]) -> str:
         if row.get("state") == "voided":
             line += "。该结果已因质疑或投诉成立而撤销"
         return line
+    if kind == "contract":
+        return f"供应商：{row['party_name']}；合同金额：{Decimal(str(row['amount'])):.2f} 元"
+    if kind == "acceptance":
+        line = (f"{row['subject']}：第三方绩效评价得分 {Decimal(str(row['amount'])):f} 分，"
+                f"等级{GRADES.get(row['outcome'], row['outcome'])}（承接主体：{row['party_name']}）")
+        return line + ("。该评价已因申诉成立被重新评价取代" if row.get("state") == "superseded" else "")
+    if kind == "termination":
+        return f"合同终止（承接主体：{row['party_name']}）。终止原因：{row['body'] or '—'}"
     what = "质疑" if kind == "challenge_reply" else "投诉"
     lines = [f"{what}供应商：{row['party_name']}", f"{what}事项：{row['subject']}", f"结论：{what}{OUTCOME[row['outcome']]}"]
     if row.get("remedy"):

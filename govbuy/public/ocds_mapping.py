@@ -104,6 +104,7 @@ NOTICE_DOCUMENT_TYPE = {
     "result": "awardNotice",
     "challenge_reply": "complaints",
     "complaint_decision": "complaints",
+    "contract": "contractNotice",
 }
 
 CONTRACT_STATUS = {"draft": "pending", "active": "active", "completed": "terminated", "terminated": "terminated"}
@@ -462,6 +463,9 @@ def _contract_section(p: Process) -> dict[str, Any]:
     }
     if c.get("activated_at"):
         contract["dateSigned"] = timestamp(c["activated_at"])
+    documents = [_document(n) for n in p.notices if n["type"] == "contract" and str(n["id"]) == str(c["id"])]
+    if documents:
+        contract["documents"] = documents
     if c["status"] in ("completed", "terminated"):
         ended = c.get("terminated_at") or c.get("completed_at")
         contract["description"] = "合同已履行完毕" if c["status"] == "completed" else "合同已终止"

@@ -219,7 +219,9 @@ class PublicVendor(Output):
     credit_listings: list[PublicCreditListing]
 
 
-NoticeType = Literal["tender", "result", "challenge_reply", "complaint_decision"]
+NoticeType = Literal[
+    "tender", "result", "challenge_reply", "complaint_decision", "contract", "acceptance", "termination"
+]
 
 
 class PublicNoticeSummary(Output):
@@ -228,7 +230,7 @@ class PublicNoticeSummary(Output):
     id: UUID = Field(description="the notice's own id (the tender's, the award's, the challenge's or the complaint's)")
     type: NoticeType = Field(
         description="tender (采购公告), result (中标/成交结果公告), challenge_reply (质疑答复), "
-        "complaint_decision (投诉处理决定)"
+        "complaint_decision (投诉处理决定), contract (合同公告), acceptance (履约验收结果), termination (合同终止)"
     )
     title: str
     published_at: BeijingTime
@@ -244,7 +246,7 @@ class PublicNotice(PublicNoticeSummary):
     it, what it raised, the outcome and the remedy applied (财政部令第94号 Arts. 16, 32, 35)."""
 
     party: OrganisationRef | None = Field(description="the challenger or complainant; the winner of a result")
-    subject: str | None = Field(description="the challenge's or complaint's grounds (质疑/投诉事项)")
+    subject: str | None = Field(description="the challenge's or complaint's grounds (质疑/投诉事项); the milestone accepted")
     outcome: Literal["upheld", "dismissed"] | None
     remedy: Literal["cancel", "reevaluate", "next_candidate"] | None
     text: str = Field(description="the notice's text: the tender's description, the result, the reply, the decision")

@@ -288,12 +288,14 @@ async def list_contracts(
     limit: int | None,
     cursor: str | None,
 ) -> Page[PublicContractSummary]:
-    """Contracts, newest first, keyset-paginated."""
+    """Signed contracts (DESIGN §8: a contract is public once both parties signed), newest
+    first, keyset-paginated."""
     limit = check_limit(limit)
     after_at, after_id = typed_cursor(cursor, datetime, UUID)
     rows = await db.fetch(
         f"""{_CONTRACT_SELECT}
-            WHERE ($1::uuid IS NULL OR c.bureau_id = $1)
+            WHERE c.activated_at IS NOT NULL
+              AND ($1::uuid IS NULL OR c.bureau_id = $1)
               AND ($2::uuid IS NULL OR c.vendor_id = $2)
               AND ($3::text IS NULL OR c.status = $3)
               AND ($4::uuid IS NULL OR c.tender_id = $4)
@@ -313,8 +315,8 @@ async def list_contracts(
 
 async def get_contract(contract_id: UUID) -> PublicContract:
     """A contract with its milestones, each with its accepted evaluation's grade and its payment."""
-    row = await db.fetchrow(f"{_CONTRACT_SELECT} WHERE c.id = $1", contract_id)
-    if row is None:
+    row = await db.fetchrow(f"{_CONTRACT_SELECT} WHERE c.id = $1 AND c.activated_at IS NOT NULL", contract_id)
+    if row is None:  # never a draft: a contract is public once signed
         raise NotFound("contract", contract_id)
     evaluations = {
         e["milestone_id"]: e

@@ -156,8 +156,8 @@ async def test_every_release_and_record_of_a_whole_process_validates(client):
         ["tenderUpdate"],
         ["tenderUpdate", "award"],  # award notice, pending during the standstill
         ["tenderUpdate"],  # the challenge's reply, a public notice (a `complaints` document)
-        ["awardUpdate", "contract"],  # contract drafted; the award, past its standstill, in force
-        ["contractUpdate"],  # signed (the tender becoming contracted is still `complete`)
+        ["awardUpdate"],  # contract drafted (not public yet); the award, past its standstill, in force
+        ["contract"],  # signed: the contract is public from now (the tender, contracted, is still `complete`)
         ["contractAmendment"],
         ["implementation"],  # first milestone delivered
         ["implementationUpdate"],  # evaluation accepted

@@ -97,6 +97,7 @@ async def test_a_contested_tender_from_publication_to_contract(client):
     # Every notice, listed newest first with its stable URL, and read in full.
     listed = s.ok(await client.get(f"{API}/public/notices", params={"tender_id": p.id}))["items"]
     assert [(n["type"], n["id"]) for n in listed] == [
+        ("contract", contract["id"]),
         ("complaint_decision", complaint["id"]),
         ("challenge_reply", dismissed["id"]),
         ("result", second["id"]),
@@ -119,6 +120,7 @@ async def test_a_contested_tender_from_publication_to_contract(client):
     only_replies = s.ok(await client.get(f"{API}/public/notices", params={"type": "challenge_reply", "tender_id": p.id}))
     assert [n["id"] for n in only_replies["items"]] == [dismissed["id"], upheld["id"]]
     first_page = s.ok(await client.get(f"{API}/public/notices", params={"tender_id": p.id, "limit": 4}))
+    assert len(first_page["items"]) == 4 and first_page["next_cursor"]
     rest = s.ok(await client.get(f"{API}/public/notices", params={"tender_id": p.id, "cursor": first_page["next_cursor"]}))
     assert [n["id"] for n in first_page["items"] + rest["items"]] == [n["id"] for n in listed]
 
@@ -145,3 +147,4 @@ async def test_a_contested_tender_from_publication_to_contract(client):
     statuses = {d["tenderers"][0]["id"]: d["status"] for d in compiled["bids"]["details"]}
     assert statuses == {str(v.organisation_id): ("disqualified" if v is winner else "valid") for v in vendors}
     assert compiled["contracts"][0]["status"] == "active"
+    assert [d["documentType"] for d in compiled["contracts"][0]["documents"]] == ["contractNotice"]
