@@ -248,3 +248,37 @@ def region_prefix(regulator_region: str) -> str:
 
 def region_covers(regulator_region: str, region: str) -> bool:
     return region.startswith(region_prefix(regulator_region))
+
+
+# --- passwords -------------------------------------------------------------------------------
+
+# zxcvbn's estimate, 0 (guessable in under 10³ guesses) to 4 (over 10¹⁰): 3 and above is "safely
+# unguessable" against an online attack with throttling (NIST SP 800-63B §5.1.1.2 asks for a check
+# against commonly used, expected or compromised values; zxcvbn carries those dictionaries).
+MIN_PASSWORD_SCORE = 3
+ZXCVBN_MAX_LENGTH = 72  # what zxcvbn reads; a longer passphrase is judged by its first 72 characters
+
+
+def check_password(password: str, username: str) -> None:
+    """A new password: no control characters (a NUL cannot be typed and breaks tools), not the
+    username nor containing it, and not guessable (common passwords, repeats, sequences,
+    keyboard walks, dates). Spaces count as typed: passwords are never trimmed. CPU-bound for a few
+    milliseconds: call it off the event loop."""
+    import unicodedata
+
+    from zxcvbn import zxcvbn
+
+    errors: list[dict[str, str]] = []
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs") for c in password):
+        errors.append({"field": "password", "message": "no control or invisible characters"})
+    name = username.strip().casefold()
+    if name and name in password.casefold():
+        errors.append({"field": "password", "message": "may not contain the username"})
+    if not errors:
+        estimate = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=[username])
+        if estimate["score"] < MIN_PASSWORD_SCORE:
+            hint = estimate["feedback"].get("warning") or "add more words or characters that do not follow a pattern"
+            errors.append({"field": "password", "message": f"too easy to guess: {hint}"})
+    if errors:
+        raise RuleViolation("weak_password", "choose another password: " + "; ".join(e["message"] for e in errors),
+                            errors=errors)

@@ -11,7 +11,16 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from govbuy.rules import SHANGHAI
@@ -118,9 +127,14 @@ OrganisationKind = Literal["platform", "bureau", "vendor", "evaluator", "supervi
 Role = Literal["admin", "bureau", "vendor", "expert", "evaluator", "regulator", "supervisor"]
 
 
+# A password is taken exactly as typed: never trimmed (the model's whitespace stripping does not
+# apply to it), so that "  correct horse" and "correct horse" are different passwords.
+Password = Annotated[str, StringConstraints(strip_whitespace=False)]
+
+
 class TokenRequest(Input):
     username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
+    password: Password = Field(min_length=1, max_length=256)
 
 
 class TokenResponse(Output):
@@ -148,7 +162,9 @@ class OrganisationRead(Output):
 
 class UserCreate(Input):
     username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
-    password: str = Field(min_length=10, max_length=256)
+    password: Password = Field(
+        min_length=10, max_length=256, description="not guessable, without the username or control characters (weak_password)"
+    )
     organisation_id: UUID
     role: Role
     full_name: str | None = Field(

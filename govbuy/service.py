@@ -3,6 +3,7 @@ clock and reads of the audit log."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
@@ -15,7 +16,7 @@ from govbuy.audit import Actor
 from govbuy.errors import Forbidden, NotFound
 from govbuy.pagination import Page, check_limit, page, typed_cursor
 from govbuy.holidays import statutory_holidays
-from govbuy.rules import SHANGHAI, RuleViolation, WorkCalendar, local_date, missing_statutory_holidays
+from govbuy.rules import SHANGHAI, RuleViolation, WorkCalendar, check_password, local_date, missing_statutory_holidays
 from govbuy.schemas import (
     AuditEventRead,
     CalendarYearRead,
@@ -131,6 +132,7 @@ async def create_user(actor: Actor | None, data: UserCreate) -> UserRead:
             f"role '{data.role}' belongs to a {expected_kind} organisation, not a {org.kind}",
             errors=[{"field": "role", "message": f"needs a {expected_kind} organisation"}],
         )
+    await asyncio.to_thread(check_password, data.password, data.username)
     password_hash = await auth.hash_password(data.password)
     async with db.transaction():
         if await db.fetchval("SELECT 1 FROM users WHERE username = $1", data.username):

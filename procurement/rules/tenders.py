@@ -3,6 +3,9 @@ eligibility requirements, and the bids' seal, price and opening."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -503,6 +506,22 @@ def validate_eligibility(
             errors=errors,
         )
     return EligibilityRequirement(min_assessment_grade, min_credit_grade)
+
+
+# --- the seal -----------------------------------------------------------------------------
+
+TAMPERED_REASON = "the bid's price or proposal does not match the digest recorded when it was sealed: not opened"
+
+
+def seal_digest(nonce: str, price: Decimal, proposal: str) -> str:
+    """The digest of a sealed bid: SHA-256 of nonce|price|proposal (the audit log keeps it while
+    the bid is sealed; the nonce keeps a digest of the price alone from being brute-forced)."""
+    return hashlib.sha256(f"{nonce}|{Decimal(price):.2f}|{proposal}".encode()).hexdigest()
+
+
+def seal_intact(nonce: str | None, price: Decimal, proposal: str, digest: str | None) -> bool:
+    """Whether a bid opened is the bid sealed (87号令 Art. 40: 开标时检查投标文件的密封情况)."""
+    return bool(nonce and digest) and hmac.compare_digest(seal_digest(nonce, price, proposal), digest)
 
 
 def ineligible(reasons: Sequence[Mapping[str, Any]], excluded_by_law: bool = False) -> RuleViolation:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import date, datetime
 from decimal import Decimal
@@ -40,8 +39,7 @@ def _seal(price: Decimal, proposal: str) -> tuple[str, str]:
     """A random nonce and the digest of nonce|price|proposal: the audit log records the digest
     while the bid is sealed (a digest of the price alone could be brute-forced)."""
     nonce = secrets.token_hex(16)
-    digest = hashlib.sha256(f"{nonce}|{price:.2f}|{proposal}".encode()).hexdigest()
-    return nonce, digest
+    return nonce, rules.seal_digest(nonce, price, proposal)
 
 
 def _bid_read(row: Any, *, full: bool, price: bool) -> BidRead:

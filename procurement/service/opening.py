@@ -10,7 +10,7 @@ from uuid import UUID
 from govbuy import audit, clock
 from govbuy import database as db
 from govbuy.audit import Actor
-from govbuy.rules import local_date
+from govbuy.rules import local_date, region_covers
 from procurement import rules
 from vendors import service as vendors
 
@@ -83,20 +83,54 @@ async def open_due_tenders(limit: int = 100) -> int:
     return opened
 
 
+async def _alert_tampering(tender: Any, bids: list[Any], now: datetime) -> None:
+    """A sealed bid whose price or proposal no longer matches the digest recorded when it was
+    sealed was changed outside the service: it is not opened (invalid, never ranked), the audit
+    log records an alert, and the region's regulator and the supervisors are told."""
+    from govbuy import notifications
+
+    for bid in bids:
+        await audit.record(
+            None, "bid.tamper_detected", "bid", bid["id"],
+            after={"tender_id": tender["id"], "vendor_id": bid["vendor_id"], "sealed_digest": bid["content_digest"]},
+        )
+    region = await db.fetchval("SELECT region_code FROM organisations WHERE id = $1", tender["bureau_id"]) or ""
+    overseers = await db.fetch(
+        """SELECT DISTINCT u.organisation_id, u.role, o.region_code FROM users u
+           JOIN organisations o ON o.id = u.organisation_id
+           WHERE u.active AND u.role IN ('supervisor', 'regulator')"""
+    )
+    told = [r["organisation_id"] for r in overseers
+            if r["role"] == "supervisor" or region_covers(r["region_code"] or "", region)]
+    await notifications.record(
+        told, "bid.tamper_detected", "tender", tender["id"],
+        f"开标时发现{len(bids)}份投标文件与密封时的摘要不符，已不予开启：{tender['title']}", now,
+        {"bid_ids": [str(b["id"]) for b in bids]},
+    )
+
+
 async def _open_locked(tender: Any, now: datetime) -> None:
     """The opening of a locked tender: eligibility is checked again (as of the deadline's
     date) and stored with each bid, bids become valid or invalid, and the tender goes on to
     evaluation or fails (insufficient_bids) and releases its reservation."""
     tender_id = tender["id"]
     bids = await db.fetch(
-        """SELECT b.id, b.vendor_id, o.name AS vendor_name, b.price, b.submitted_at, b.content_digest
+        """SELECT b.id, b.vendor_id, o.name AS vendor_name, b.price, b.proposal, b.seal_nonce, b.submitted_at,
+                  b.content_digest
            FROM bids b JOIN organisations o ON o.id = b.vendor_id
            WHERE b.tender_id = $1 AND b.status = 'submitted' ORDER BY b.submitted_at, b.id FOR UPDATE OF b""",
         tender_id,
     )
     as_of = local_date(tender["bid_deadline"])
     outcomes = []
+    tampered = [b for b in bids if not rules.seal_intact(b["seal_nonce"], b["price"], b["proposal"], b["content_digest"])]
+    if tampered:
+        await _alert_tampering(tender, tampered, now)
     for bid in bids:
+        if bid in tampered:
+            outcomes.append((bid, {"eligible": False, "reasons": [], "checked_on": as_of.isoformat()}, None, None,
+                             rules.TAMPERED_REASON))
+            continue
         result = await vendors.check_eligibility(bid["vendor_id"], min_credit_grade=tender["min_credit_grade"], today=as_of)
         grade = await vendors.current_credit_grade(bid["vendor_id"])
         assessment = await vendors.assessment_grade_on(bid["vendor_id"], as_of)

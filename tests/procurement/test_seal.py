@@ -5,8 +5,9 @@ marker in the proposal; after the deadline the same search finds them, so it wou
 
 from __future__ import annotations
 
-from uuid import uuid4
+from uuid import UUID, uuid4
 
+from govbuy import database as db
 from tests import factories
 from tests.procurement import support as s
 
@@ -122,3 +123,33 @@ async def test_a_bidder_sees_only_its_own_bid_before_the_deadline(client):
     r = await client.get(f"/api/v1/tenders/{tender['id']}/bids", headers=second.headers)
     assert [b["price"] for b in r.json()["items"]] == ["800000.00"]
     assert PRICE not in r.text
+
+
+async def test_a_sealed_bid_changed_in_the_database_is_not_opened_and_raises_an_alert(client):
+    """87号令 Art. 40: the opening checks the seal. A price rewritten by SQL before the deadline
+    no longer matches the digest recorded at sealing: the bid is not opened, never ranked, the
+    audit log records an alert and the region's regulator and the supervisors are told."""
+    w = await s.world()
+    tender = await s.published_tender(client, w)
+    vendors = await factories.many_signed_in("vendor", 4)
+    bids = []
+    for vendor, price in zip(vendors, ("900000.00", "910000.00", "920000.00", "930000.00")):
+        r = await s.bid(client, tender["id"], vendor, price)
+        assert r.status_code == 201, r.text
+        bids.append(r.json())
+    await db.execute("UPDATE bids SET price = 300000.00 WHERE id = $1", UUID(bids[0]["id"]))
+    region = await db.fetchval("SELECT region_code FROM organisations WHERE id = $1", w.bureau.organisation_id)
+    regulator = await factories.signed_in("regulator", await factories.organisation("bureau", region_code=region))
+    elsewhere = await factories.signed_in("regulator", await factories.organisation("bureau", region_code="650100"))
+    supervisor = await factories.signed_in("supervisor")
+    await s.pass_deadline(client, w, tender)
+    opened = {b["id"]: b for b in (await client.get(f"/api/v1/tenders/{tender['id']}/bids",
+                                                    headers=w.bureau.headers)).json()["items"]}
+    assert opened[bids[0]["id"]]["status"] == "invalid" and "sealed" in opened[bids[0]["id"]]["invalid_reason"]
+    assert [opened[b["id"]]["status"] for b in bids[1:]] == ["valid"] * 3
+    alert = await db.fetchrow("SELECT after FROM audit_events WHERE action = 'bid.tamper_detected' AND entity_id = $1",
+                              bids[0]["id"])
+    assert alert is not None and alert["after"]["sealed_digest"] == bids[0]["content_digest"]
+    told = {r["organisation_id"] for r in await db.fetch(
+        "SELECT organisation_id FROM notifications WHERE event = 'bid.tamper_detected' AND entity_id = $1", tender["id"])}
+    assert {regulator.organisation_id, supervisor.organisation_id} <= told and elsewhere.organisation_id not in told
