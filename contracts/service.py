@@ -111,11 +111,31 @@ async def contracts_visible(actor: Actor, contract_ids: Sequence[UUID]) -> bool:
 
 async def deliverables_visible(actor: Actor, deliverable_ids: Sequence[UUID]) -> bool:
     """Whether the actor may see the deliverables' contracts (documents linked to a deliverable
-    are visible to whoever may see its contract; the app factory registers this)."""
-    ids = [r["contract_id"] for r in await db.fetch(
-        "SELECT DISTINCT contract_id FROM deliverables WHERE id = ANY($1::uuid[])", list(deliverable_ids)
-    )]
-    return bool(ids) and await contracts_visible(actor, ids)
+    are visible to whoever may see its contract — an evaluator only those of the milestones it
+    was commissioned on; the app factory registers this)."""
+    rows = await db.fetch(
+        "SELECT DISTINCT contract_id, milestone_id FROM deliverables WHERE id = ANY($1::uuid[])", list(deliverable_ids)
+    )
+    if not rows or not await contracts_visible(actor, [r["contract_id"] for r in rows]):
+        return False
+    if actor.role != "evaluator":
+        return True
+    mine = set().union(*[await _evaluator_milestones(actor, c) for c in {r["contract_id"] for r in rows}])
+    return any(r["milestone_id"] in mine for r in rows)
+
+
+async def _evaluator_milestones(actor: Actor, contract_id: UUID) -> set[UUID]:
+    """The milestones of a contract an evaluator was commissioned on: all it may see of its
+    deliverables and payments (the rest of the contract's performance is none of its business)."""
+    from evaluation import service as evaluation
+
+    return {
+        r["milestone_id"]
+        for r in await db.fetch(
+            f"SELECT DISTINCT milestone_id FROM {evaluation.evaluations_sql()} e WHERE e.contract_id = $1 AND e.evaluator_id = $2",
+            contract_id, actor.organisation_id,
+        )
+    }
 
 
 # --- reads ---------------------------------------------------------------------------------------
@@ -139,6 +159,8 @@ async def _milestone_reads(actor: Actor, contract: Any, today: date) -> tuple[li
     )
     result = []
     for r in rows:
+        # An evaluator sees the payment of the milestones it evaluates only.
+        own_payment = actor.role != "evaluator" or r["evaluator_id"] == actor.organisation_id
         # A vendor sees its evaluations once accepted; an evaluator only its own.
         show_evaluation = r["evaluation_id"] is not None and (
             actor.role not in ("vendor", "evaluator")
@@ -166,11 +188,11 @@ async def _milestone_reads(actor: Actor, contract: Any, today: date) -> tuple[li
                 evaluation_id=r["evaluation_id"] if show_evaluation else None,
                 evaluation_status=r["evaluation_status"] if show_evaluation else None,
                 grade=r["grade"] if show_evaluation and r["evaluation_status"] == "accepted" else None,
-                payment_id=r["payment_id"],
-                paid_amount=r["paid_amount"],
-                withheld_amount=r["withheld_amount"],
-                payment_due_on=payment_due,
-                payment_overdue=rules.is_payment_overdue(payment_due, r["payment_status"], today),
+                payment_id=r["payment_id"] if own_payment else None,
+                paid_amount=r["paid_amount"] if own_payment else None,
+                withheld_amount=r["withheld_amount"] if own_payment else None,
+                payment_due_on=payment_due if own_payment else None,
+                payment_overdue=own_payment and rules.is_payment_overdue(payment_due, r["payment_status"], today),
             )
         )
     return result, rows
@@ -723,7 +745,7 @@ async def list_deliverables(actor: Actor, contract_id: UUID, milestone_id: UUID)
     milestone = await db.fetchrow(
         "SELECT due_date FROM milestones WHERE id = $1 AND contract_id = $2", milestone_id, contract_id
     )
-    if milestone is None:
+    if milestone is None or (actor.role == "evaluator" and milestone_id not in await _evaluator_milestones(actor, contract_id)):
         raise NotFound("milestone", milestone_id)
     rows = await db.fetch(
         "SELECT * FROM deliverables WHERE milestone_id = $1 ORDER BY submitted_at, id", milestone_id
@@ -944,16 +966,20 @@ async def get_payment(actor: Actor, contract_id: UUID, payment_id: UUID) -> Paym
     row = await db.fetchrow(
         f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE id = $1 AND contract_id = $2", payment_id, contract_id
     )
-    if row is None:
+    if row is None or (actor.role == "evaluator" and row["milestone_id"] not in await _evaluator_milestones(actor, contract_id)):
         raise NotFound("payment", payment_id)
     return _payment_read(row)
 
 
 async def list_payments(actor: Actor, contract_id: UUID) -> list[PaymentRead]:
+    """The contract's payments; an evaluator sees those of its own milestones only."""
     await _contract_row(actor, contract_id)
     rows = await db.fetch(
         f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE contract_id = $1 ORDER BY created_at, id", contract_id
     )
+    if actor.role == "evaluator":
+        mine = await _evaluator_milestones(actor, contract_id)
+        rows = [r for r in rows if r["milestone_id"] in mine]
     return [_payment_read(r) for r in rows]
 
 
