@@ -18,7 +18,7 @@ from litestar.datastructures import MutableScopeHeaders, State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Operation
+from litestar.openapi.spec import Components, Operation, SecurityScheme
 from litestar.response import Response
 from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -133,7 +133,7 @@ async def security_headers(message: Message, scope: Scope) -> None:
         headers["x-request-id"] = uuid.uuid4().hex
 
 
-@get("/metrics", opt={"exclude_from_auth": True}, tags=["operations"], media_type=CONTENT_TYPE_LATEST)
+@get("/metrics", opt={"exclude_from_auth": True}, security=[{}], tags=["operations"], media_type=CONTENT_TYPE_LATEST)
 async def metrics() -> Response[bytes]:
     """Prometheus metrics."""
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
@@ -278,6 +278,17 @@ def create_app(*, dsn: str | None = None, manage_pool: bool = True) -> Litestar:
             "third-party evaluation and payments.",
             path="/schema",
             render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
+            # The bearer token of POST /api/v1/auth/token, so that the interactive page can sign in
+            # and generated clients send it; the public endpoints say they need none.
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(
+                        type="http", scheme="bearer", bearer_format="JWT",
+                        description="the access_token of POST /api/v1/auth/token",
+                    )
+                }
+            ),
+            security=[{"bearer": []}],
         ),
         state=State({"period_recomputers": period_recomputers()}),
         debug=False,

@@ -45,7 +45,7 @@ class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
 
-    @post("/token", opt={"exclude_from_auth": True}, status_code=200)
+    @post("/token", opt={"exclude_from_auth": True}, security=[{}], status_code=200)
     async def token(self, request: Request, data: JSONBody[TokenRequest]) -> TokenResponse:
         """Exchange a username and password for a bearer token (rate-limited per user and address)."""
         access_token, expires_in = await service.sign_in(data.username, data.password, client_address(request))
@@ -202,6 +202,7 @@ class OpsController(Controller):
     path = "/"
     tags = ["operations"]
     opt = {"exclude_from_auth": True}
+    security = [{}]
     include_in_schema = True
 
     @get("/health")

@@ -31,6 +31,7 @@ class PublicTenderReportController(Controller):
     path = "/api/v1/public/tenders"
     tags = ["public", "reports"]
     opt = {"exclude_from_auth": True}
+    security = [{}]
 
     @pdf_get("/{tender_id:uuid}/award-notice.pdf", DESCRIPTION)
     async def award_notice(self, tender_id: FromPath[UUID]) -> Response[bytes]:

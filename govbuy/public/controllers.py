@@ -23,12 +23,14 @@ from govbuy.public.schemas import (
 )
 
 PUBLIC = {"exclude_from_auth": True}
+NO_TOKEN = [{}]  # OpenAPI: these operations need no bearer token
 
 
 class PublicTenderController(Controller):
     path = "/api/v1/public/tenders"
     tags = ["public"]
     opt = PUBLIC
+    security = NO_TOKEN
 
     @get("/")
     async def list(
@@ -79,6 +81,7 @@ class PublicContractController(Controller):
     path = "/api/v1/public/contracts"
     tags = ["public"]
     opt = PUBLIC
+    security = NO_TOKEN
 
     @get("/")
     async def list(
@@ -105,6 +108,7 @@ class PublicVendorController(Controller):
     path = "/api/v1/public/vendors"
     tags = ["public"]
     opt = PUBLIC
+    security = NO_TOKEN
 
     @get("/{vendor_id:uuid}")
     async def read(self, vendor_id: FromPath[UUID]) -> PublicVendor:
@@ -116,6 +120,7 @@ class PublicNoticeController(Controller):
     path = "/api/v1/public/notices"
     tags = ["public"]
     opt = PUBLIC
+    security = NO_TOKEN
 
     @get("/")
     async def list(
@@ -151,6 +156,7 @@ class OcdsController(Controller):
     path = "/api/v1/public/ocds"
     tags = ["public", "ocds"]
     opt = PUBLIC
+    security = NO_TOKEN
 
     @get("/releases")
     async def releases(
