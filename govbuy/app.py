@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import hmac
 import logging
 import time
 import uuid
@@ -12,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from litestar import Litestar, get
+from litestar import Litestar, Request, get
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import MutableScopeHeaders, State
 from litestar.middleware import DefineMiddleware
@@ -34,7 +35,7 @@ from govbuy import controllers as kernel
 from govbuy import database as db
 from govbuy import documents
 from govbuy.auth import TokenAuthentication
-from govbuy.errors import _TITLES, EXCEPTION_HANDLERS, PROBLEM_JSON, Problem
+from govbuy.errors import _TITLES, EXCEPTION_HANDLERS, PROBLEM_JSON, Forbidden, Problem
 from govbuy.http import ApiRequest
 from govbuy.public import feed
 from govbuy.public.controllers import (
@@ -134,9 +135,23 @@ async def security_headers(message: Message, scope: Scope) -> None:
 
 
 @get("/metrics", opt={"exclude_from_auth": True}, security=[{}], tags=["operations"], media_type=CONTENT_TYPE_LATEST)
-async def metrics() -> Response[bytes]:
-    """Prometheus metrics."""
+async def metrics(request: Request) -> Response[bytes]:
+    """Prometheus metrics, for the operator only: with `GOVBUY_METRICS_TOKEN` set, to a caller
+    presenting it as a bearer token; without, to callers on this host (loopback)."""
+    check_metrics_access(request.headers.get("authorization"), request.client.host if request.client else None)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def check_metrics_access(authorization: str | None, host: str | None) -> None:
+    token = get_settings().metrics_token
+    if token is not None:
+        scheme, _, given = (authorization or "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
+            return
+    elif host in ("127.0.0.1", "::1", "localhost"):
+        return
+    raise Forbidden("the metrics are for the operator: present GOVBUY_METRICS_TOKEN, or read them on the host",
+                    "metrics_forbidden")
 
 
 # The errors any operation may answer, all as problem+json; 401 and 403 only where a guard is.

@@ -34,6 +34,7 @@ class Settings:
     ocds_schema_dir: Path
     ocid_prefix: str
     public_url: str
+    metrics_token: str | None
     negative_keywords: tuple[str, ...] | None
     negative_list_file: Path | None
     login_max_failures: int
@@ -85,6 +86,9 @@ def get_settings() -> Settings:
         # Where the public reaches the service: the stable URLs of notices (and the OCDS
         # documents that point at them) are built on it, not on whatever host a request used.
         public_url=os.environ.get("GOVBUY_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+        # /metrics shows business activity: with a token only to whoever presents it, without one
+        # only to callers on this host (the operator's scraper, not the public listener).
+        metrics_token=os.environ.get("GOVBUY_METRICS_TOKEN") or None,
         negative_keywords=tuple(k for k in keywords.split(",") if k.strip()) if keywords else None,
         negative_list_file=Path(negative_list).resolve() if negative_list else None,
         login_max_failures=int(os.environ.get("GOVBUY_LOGIN_MAX_FAILURES", "5")),
