@@ -97,13 +97,14 @@ class VendorController(Controller):
         await service.lift_legal_exclusion(request.user, vendor_id, data)
 
     @get("/{vendor_id:uuid}/credit-rating")
-    async def rating(self, vendor_id: FromPath[UUID]) -> CreditRatingRead:
-        """The current credit rating, each component explained, with its inputs and rules version."""
-        return await service.get_rating(vendor_id)
+    async def rating(self, request: Request, vendor_id: FromPath[UUID]) -> CreditRatingRead:
+        """The current credit rating, each component explained, with its inputs and rules version:
+        for the vendor itself, bureaus, supervisors and admins (others: the grade at /public/vendors)."""
+        return await service.get_rating(vendor_id, request.user)
 
     @get("/{vendor_id:uuid}/credit-rating/history")
     async def rating_history(
-        self, vendor_id: FromPath[UUID], limit: Limit = None, cursor: Cursor = None
+        self, request: Request, vendor_id: FromPath[UUID], limit: Limit = None, cursor: Cursor = None
     ) -> Page[CreditRatingRead]:
         """Past ratings, newest first: a new one is stored only when an input or the rules changed."""
-        return await service.rating_history(vendor_id, limit, cursor)
+        return await service.rating_history(vendor_id, limit, cursor, request.user)

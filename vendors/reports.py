@@ -35,14 +35,9 @@ COMPONENT_LABELS = {
     "conduct": "守信记录",
 }
 CREDIT_GRADE_BANDS_TEXT = "A（≥85分）　B（70–84.99分）　C（55–69.99分）　D（<55分）"
-READERS = ("admin", "supervisor", "bureau")
-
-
 def may_read(actor: Actor, vendor_id: UUID) -> bool:
-    """Bureaus, supervisors and admins read any vendor's report; a vendor only its own."""
-    if actor.role in READERS:
-        return True
-    return actor.role == "vendor" and actor.organisation_id == vendor_id
+    """The rating's own rule (vendors.service.may_read_rating): the report shows no more than it."""
+    return service.may_read_rating(actor, vendor_id)
 
 
 def _decimal(value: Any) -> Decimal | None:

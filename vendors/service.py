@@ -574,17 +574,37 @@ def _rating_read(row: Any) -> CreditRatingRead:
     )
 
 
-async def get_rating(vendor_id: UUID) -> CreditRatingRead:
+# Who reads a vendor's rating in full — its components, the evaluation scores and amounts they
+# rest on (DESIGN §1): the vendor itself, any bureau (to judge a bidder), supervisors and admins.
+# Everyone else, competitors included, sees the grade only, as the public does (DESIGN §8:
+# /public/vendors/{id}). One rule for the rating, its history and the credit report.
+RATING_READERS = ("admin", "supervisor", "bureau")
+
+
+def may_read_rating(actor: Actor | None, vendor_id: UUID) -> bool:
+    if actor is None or actor.role in RATING_READERS:  # None: the operator's own scripts
+        return True
+    return actor.role == "vendor" and actor.organisation_id == vendor_id
+
+
+async def get_rating(vendor_id: UUID, actor: Actor | None = None) -> CreditRatingRead:
+    """The vendor's current rating, for those who may read it (else 404). A vendor never rated
+    is rated now, by an audited write like every other rating stored."""
+    if not may_read_rating(actor, vendor_id):
+        raise NotFound("vendor", vendor_id)
     await _vendor_row(vendor_id)
     row = await _latest_rating(vendor_id)
     if row is None:
-        async with db.transaction():
-            await _store_ratings([vendor_id], await clock.today())
+        await recompute_rating(None, vendor_id)
         row = await _latest_rating(vendor_id)
     return _rating_read(row)
 
 
-async def rating_history(vendor_id: UUID, limit: int | None, cursor: str | None) -> Page[CreditRatingRead]:
+async def rating_history(
+    vendor_id: UUID, limit: int | None, cursor: str | None, actor: Actor | None = None
+) -> Page[CreditRatingRead]:
+    if not may_read_rating(actor, vendor_id):
+        raise NotFound("vendor", vendor_id)
     limit = check_limit(limit)
     (after_id,) = typed_cursor(cursor, int)
     await _vendor_row(vendor_id)
