@@ -1,5 +1,6 @@
-"""Who reads what of others: an evaluator commissioned on one milestone reads that milestone's deliverables and payment,
-not the rest of the contract's: the other milestones' work and money are none of its business."""
+"""Who reads what of others: an evaluator commissioned on one milestone reads that milestone's
+deliverables and payment, not the rest of the contract's; a vendor's full credit rating is not a
+competitor's to read."""
 
 from __future__ import annotations
 
