@@ -55,37 +55,51 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
     return await asyncio.to_thread(check)
 
 
-def issue_token(user_id: UUID, now: datetime) -> tuple[str, int]:
+def issue_token(user_id: UUID, now: datetime, token_version: int = 1) -> tuple[str, int]:
+    """A bearer token for the user under its current token version, valid for the TTL."""
     settings = get_settings()
     ttl = settings.token_ttl_seconds
     claims = {
         "sub": str(user_id),
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=ttl)).timestamp()),
+        "ver": token_version,
         "jti": uuid4().hex,
     }
     return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM), ttl
 
 
-def decode_token(token: str) -> UUID:
-    """The user id a token was issued to; expiry uses the wall clock, not the sandbox clock."""
+# A token's life is capped at its issue + the TTL whatever its `exp` says (one signed with the
+# key for the year 3000 is refused), with this much leeway for clocks a little apart.
+CLOCK_SKEW_SECONDS = 60
+
+
+def decode_token(token: str) -> tuple[UUID, int]:
+    """The user id a token was issued to and the token version it carries; expiry uses the wall
+    clock, not the sandbox clock."""
     try:
         claims = jwt.decode(
-            token, get_settings().secret_key, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
+            token, get_settings().secret_key, algorithms=[ALGORITHM], options={"require": ["exp", "iat", "sub"]}
         )
-        return UUID(claims["sub"])
-    except (jwt.PyJWTError, ValueError, KeyError) as exc:
+        issued, expires = int(claims["iat"]), int(claims["exp"])
+        now = int(utcnow().timestamp())
+        if expires - issued > get_settings().token_ttl_seconds or issued > now + CLOCK_SKEW_SECONDS:
+            raise ValueError("a token may not outlive its issue plus the TTL")
+        return UUID(claims["sub"]), int(claims.get("ver", 1))
+    except (jwt.PyJWTError, ValueError, KeyError, TypeError) as exc:
         raise Unauthenticated("the token is invalid or has expired") from exc
 
 
-async def load_actor(user_id: UUID) -> Actor | None:
+async def load_actor(user_id: UUID, token_version: int | None = None) -> Actor | None:
+    """The active user a token names; None if disabled, gone, or the token's version is no longer
+    the user's (logged out, password changed, disabled since)."""
     row = await db.fetchrow(
-        """SELECT u.id, u.username, u.role, o.id AS organisation_id, o.kind
+        """SELECT u.id, u.username, u.role, u.token_version, o.id AS organisation_id, o.kind
            FROM users u JOIN organisations o ON o.id = u.organisation_id
            WHERE u.id = $1 AND u.active""",
         user_id,
     )
-    if row is None:
+    if row is None or (token_version is not None and token_version != row["token_version"]):
         return None
     return Actor(row["id"], row["username"], row["role"], row["organisation_id"], row["kind"])
 
@@ -101,9 +115,9 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("use an 'Authorization: Bearer <token>' header")
-        actor = await load_actor(decode_token(token.strip()))
+        actor = await load_actor(*decode_token(token.strip()))
         if actor is None:
-            raise Unauthenticated("the token's user no longer exists or is disabled")
+            raise Unauthenticated("the token was revoked (signed out, password changed) or its user is disabled")
         return AuthenticationResult(user=actor, auth=token)
 
 

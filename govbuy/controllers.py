@@ -29,6 +29,7 @@ from govbuy.schemas import (
     MeRead,
     OrganisationCreate,
     OrganisationRead,
+    PasswordChange,
     TokenRequest,
     TokenResponse,
     UserCreate,
@@ -49,6 +50,18 @@ class AuthController(Controller):
     async def token(self, request: Request, data: JSONBody[TokenRequest]) -> TokenResponse:
         """Exchange a username and password for a bearer token (rate-limited per user and address)."""
         access_token, expires_in = await service.sign_in(data.username, data.password, client_address(request))
+        return TokenResponse(access_token=access_token, expires_in=expires_in)
+
+    @post("/logout", guards=[any_signed_in], status_code=204)
+    async def logout(self, request: Request) -> None:
+        """Sign out everywhere: every token of the user, this one included, stops working."""
+        await service.sign_out(request.user)
+
+    @post("/password", guards=[any_signed_in], status_code=200)
+    async def password(self, request: Request, data: JSONBody[PasswordChange]) -> TokenResponse:
+        """Change one's own password with the current one: earlier tokens are revoked and a new
+        token is returned."""
+        access_token, expires_in = await service.change_password(request.user, data.current_password, data.new_password)
         return TokenResponse(access_token=access_token, expires_in=expires_in)
 
     @get("/me", guards=[any_signed_in])

@@ -160,6 +160,11 @@ class OrganisationRead(Output):
     version: int
 
 
+class PasswordChange(Input):
+    current_password: Password = Field(min_length=1, max_length=256)
+    new_password: Password = Field(min_length=10, max_length=256, description="the rules of a new user's password")
+
+
 class UserCreate(Input):
     username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
     password: Password = Field(

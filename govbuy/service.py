@@ -43,14 +43,42 @@ async def sign_in(username: str, password: str, address: str) -> tuple[str, int]
     # Counted as a failure until the password proves right (a flood cannot outrun the limiter).
     await auth.reserve_login_attempt(username, address, now)
     row = await db.fetchrow(
-        "SELECT id, password_hash, active FROM users WHERE username = $1", username
+        "SELECT id, password_hash, active, token_version FROM users WHERE username = $1", username
     )
     ok = await auth.verify_password(row["password_hash"] if row else None, password)
     if not ok or not row["active"]:
         log.info("failed sign-in for %r from %s", username, address)
         raise RuleViolation("invalid_credentials", "wrong username or password", status=401)
     await auth.clear_login_failures(username)
-    return auth.issue_token(row["id"], now)
+    return auth.issue_token(row["id"], now, row["token_version"])
+
+
+async def sign_out(actor: Actor) -> None:
+    """End every session of the user: its tokens, this one included, stop working at once."""
+    async with db.transaction():
+        await db.execute("UPDATE users SET token_version = token_version + 1 WHERE id = $1", actor.user_id)
+        await audit.record(actor, "user.signed_out", "user", actor.user_id)
+
+
+async def change_password(actor: Actor, current: str, new: str) -> tuple[str, int]:
+    """Change one's own password (the current one proves it is the user): every earlier token is
+    revoked, and a new one for this session is returned."""
+    row = await db.fetchrow("SELECT username, password_hash FROM users WHERE id = $1", actor.user_id)
+    if not await auth.verify_password(row["password_hash"], current):
+        raise RuleViolation("invalid_credentials", "the current password is wrong", status=401)
+    if new == current:
+        raise RuleViolation("weak_password", "choose a password other than the current one",
+                            errors=[{"field": "new_password", "message": "the same as the current one"}])
+    await asyncio.to_thread(check_password, new, row["username"])
+    password_hash = await auth.hash_password(new)
+    async with db.transaction():
+        version = await db.fetchval(
+            """UPDATE users SET password_hash = $2, token_version = token_version + 1, version = version + 1
+               WHERE id = $1 RETURNING token_version""",
+            actor.user_id, password_hash,
+        )
+        await audit.record(actor, "user.password_changed", "user", actor.user_id)  # never the hash
+    return auth.issue_token(actor.user_id, auth.utcnow(), version)
 
 
 # --- organisations and users ----------------------------------------------------------------
@@ -181,8 +209,11 @@ async def set_user_active(actor: Actor, user_id: UUID, active: bool) -> UserRead
         before = await get_user(user_id)
         if before.id == actor.user_id and not active:
             raise RuleViolation("cannot_disable_self", "an admin cannot disable their own account", status=409)
+        # Disabling revokes every token: enabling the account again does not revive them.
         row = await db.fetchrow(
-            f"UPDATE users SET active = $2, version = version + 1 WHERE id = $1 RETURNING {_USER_COLUMNS}",
+            f"""UPDATE users SET active = $2, version = version + 1,
+                       token_version = token_version + CASE WHEN $2 THEN 0 ELSE 1 END
+                WHERE id = $1 RETURNING {_USER_COLUMNS}""",
             user_id,
             active,
         )
