@@ -200,6 +200,7 @@ def route_handlers() -> list:
         kernel.CalendarController,
         kernel.SandboxController,
         kernel.AuditController,
+        kernel.NotificationController,
         documents.DocumentController,
         metrics,
         VendorController,

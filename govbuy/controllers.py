@@ -27,6 +27,7 @@ from govbuy.schemas import (
     ClockRead,
     Health,
     MeRead,
+    NotificationRead,
     OrganisationCreate,
     OrganisationRead,
     PasswordChange,
@@ -183,6 +184,28 @@ class SandboxController(Controller):
         seconds = int(timedelta(days=data.advance_days).total_seconds()) + data.advance_seconds
         await service.advance_clock(request.user, seconds)
         return await service.clock_read()
+
+
+class NotificationController(Controller):
+    path = "/api/v1/notifications"
+    tags = ["notifications"]
+    guards = [any_signed_in]
+
+    @get("/")
+    async def inbox(
+        self,
+        request: Request,
+        unread: Annotated[bool | None, QueryParameter(description="true: unread only; false: read only")] = None,
+        limit: Limit = None,
+        cursor: Cursor = None,
+    ) -> Page[NotificationRead]:
+        """What the service told the caller's organisation, unread first, then newest."""
+        return await service.list_notifications(request.user, unread, limit, cursor)
+
+    @post("/{notification_id:uuid}/read", status_code=200)
+    async def read(self, request: Request, notification_id: FromPath[UUID]) -> NotificationRead:
+        """Mark a notification read."""
+        return await service.mark_notification_read(request.user, notification_id)
 
 
 class AuditController(Controller):

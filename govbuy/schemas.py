@@ -250,6 +250,20 @@ class ClockRead(Output):
     sandbox: bool
 
 
+class NotificationRead(Output):
+    """Something the service told the caller's organisation: a change it did not make itself that
+    gives it a duty, a right or a result (a deadline moved, a tampered bid found)."""
+
+    id: UUID
+    event: str
+    entity_type: str
+    entity_id: str
+    message: str
+    details: dict[str, Any]
+    created_at: BeijingTime
+    read_at: BeijingTime | None
+
+
 class AuditEventRead(Output):
     seq: int
     id: UUID

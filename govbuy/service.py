@@ -23,6 +23,7 @@ from govbuy.schemas import (
     CalendarYearRecorded,
     CalendarYearWrite,
     ClockRead,
+    NotificationRead,
     PeriodChange,
     StatutoryHolidayRead,
     OrganisationCreate,
@@ -398,3 +399,44 @@ async def list_audit_events(
         limit + 1,
     )
     return page(rows, limit, lambda r: (r["seq"],), lambda r: AuditEventRead.model_validate(dict(r)))
+
+
+# --- the inbox -------------------------------------------------------------------------------
+
+_NOTIFICATION_COLUMNS = "id, event, entity_type, entity_id, message, details, created_at, read_at"
+
+
+async def list_notifications(actor: Actor, unread: bool | None, limit: int | None, cursor: str | None) -> Page[NotificationRead]:
+    """The caller's organisation's notifications: unread first, then newest, keyset-paginated."""
+    limit = check_limit(limit)
+    after_read, after_at, after_id = typed_cursor(cursor, int, datetime, UUID)
+    where = db.Conditions()
+    where.add("organisation_id = {}::uuid", actor.organisation_id)
+    if unread is not None:
+        where.add("(read_at IS NULL) = {}::boolean", unread)
+    if after_at is not None:
+        where.add(
+            "((read_at IS NOT NULL)::int > {}::int OR ((read_at IS NOT NULL)::int = {}::int AND (created_at, id) < ({}::timestamptz, {}::uuid)))",
+            after_read, after_read, after_at, after_id,
+        )
+    rows = await db.fetch(
+        f"""SELECT {_NOTIFICATION_COLUMNS} FROM notifications WHERE {where}
+            ORDER BY (read_at IS NOT NULL), created_at DESC, id DESC LIMIT {where.param(limit + 1)}""",
+        *where.args,
+    )
+    return page(
+        rows, limit, lambda r: (int(r["read_at"] is not None), r["created_at"], r["id"]),
+        lambda r: NotificationRead.model_validate(dict(r)),
+    )
+
+
+async def mark_notification_read(actor: Actor, notification_id: UUID) -> NotificationRead:
+    """Mark one of the organisation's notifications read (again: no change)."""
+    row = await db.fetchrow(
+        f"""UPDATE notifications SET read_at = coalesce(read_at, $3) WHERE id = $1 AND organisation_id = $2
+            RETURNING {_NOTIFICATION_COLUMNS}""",
+        notification_id, actor.organisation_id, await clock.now(),
+    )
+    if row is None:
+        raise NotFound("notification", notification_id)
+    return NotificationRead.model_validate(dict(row))

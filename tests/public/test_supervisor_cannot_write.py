@@ -20,7 +20,8 @@ def concrete(path: str) -> str:
 
 # A user's own session is not the service's data: a supervisor too signs out and changes its
 # password (tests/govbuy/test_sessions.py).
-OWN_SESSION = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/auth/password")}
+OWN_SESSION = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/auth/password"),
+               ("POST", "/api/v1/notifications/{notification_id:uuid}/read")}  # and its inbox's read marks
 
 
 def write_endpoints(app) -> list[tuple[str, str]]:

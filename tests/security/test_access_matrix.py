@@ -41,6 +41,8 @@ EXPECTED: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/api/v1/auth/me"): SIGNED_IN,
     ("POST", "/api/v1/auth/logout"): SIGNED_IN,
     ("POST", "/api/v1/auth/password"): SIGNED_IN,
+    ("GET", "/api/v1/notifications"): SIGNED_IN,
+    ("POST", "/api/v1/notifications/{notification_id}/read"): SIGNED_IN,
     # accounts (§5: admin only; supervisors read everything)
     ("GET", "/api/v1/organisations"): READERS,
     ("POST", "/api/v1/organisations"): ("admin",),
@@ -269,7 +271,8 @@ def test_the_guards_admit_the_roles_the_table_expects(endpoint: Endpoint):
 
 
 # A user's own session is not the service's data: a supervisor too signs out and changes its password.
-OWN_SESSION = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/auth/password")}
+OWN_SESSION = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/auth/password"),
+               ("POST", "/api/v1/notifications/{notification_id}/read")}  # and its inbox's read marks
 
 
 def test_supervisors_write_nothing():
