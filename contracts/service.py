@@ -243,26 +243,43 @@ async def _contract_read(actor: Actor, row: Any) -> ContractRead:
     )
 
 
-async def target_reads(contract: Any, through_milestone_id: UUID | None = None) -> list[ContractTargetRead]:
-    """The contract's targets with their reported values: each milestone's latest deliverable
-    (with `through_milestone_id`, only the milestones up to that one: what an evaluation of it
-    judges)."""
-    targets = rules.targets_from_dicts(contract["performance_targets"])
-    if not targets:
-        return []
-    latest = await db.fetch(
-        """SELECT DISTINCT ON (d.milestone_id) d.figures FROM deliverables d JOIN milestones m ON m.id = d.milestone_id
-           WHERE d.contract_id = $1
-             AND ($2::uuid IS NULL OR m.sequence <= (SELECT sequence FROM milestones WHERE id = $2))
-           ORDER BY d.milestone_id, d.submitted_at DESC, d.id DESC""",
-        contract["id"],
-        through_milestone_id,
+async def latest_reports(contract_ids: Sequence[UUID]) -> dict[UUID, list[tuple[int, dict[str, Any]]]]:
+    """Each milestone's latest deliverable figures, by contract, as (milestone sequence, figures):
+    one read for any number of contracts."""
+    reports: dict[UUID, list[tuple[int, dict[str, Any]]]] = {}
+    if not contract_ids:
+        return reports
+    for r in await db.fetch(
+        """SELECT DISTINCT ON (d.milestone_id) d.contract_id, m.sequence, d.figures
+           FROM deliverables d JOIN milestones m ON m.id = d.milestone_id
+           WHERE d.contract_id = ANY($1::uuid[]) ORDER BY d.milestone_id, d.submitted_at DESC, d.id DESC""",
+        list(set(contract_ids)),
+    ):
+        reports.setdefault(r["contract_id"], []).append((r["sequence"], r["figures"]))
+    return reports
+
+
+def targets_reported(
+    performance_targets: Any, reports: Sequence[tuple[int, dict[str, Any]]], through_sequence: int | None = None
+) -> list[ContractTargetRead]:
+    """The targets with what the reports say against them (with `through_sequence`, only the
+    milestones up to that one: what an evaluation of it judges)."""
+    targets = rules.targets_from_dicts(performance_targets)
+    reported = rules.reported_values(
+        targets, [figures for sequence, figures in reports if through_sequence is None or sequence <= through_sequence]
     )
-    reported = rules.reported_values(targets, [r["figures"] for r in latest])
     return [
         ContractTargetRead(**t.as_dict(), reported=reported.get(t.indicator), met=t.met(reported.get(t.indicator)))
         for t in targets
     ]
+
+
+async def target_reads(contract: Any) -> list[ContractTargetRead]:
+    """The contract's targets with their reported values: each milestone's latest deliverable."""
+    if not contract["performance_targets"]:
+        return []
+    reports = (await latest_reports([contract["id"]])).get(contract["id"], [])
+    return targets_reported(contract["performance_targets"], reports)
 
 
 async def get_contract(actor: Actor, contract_id: UUID) -> ContractRead:
@@ -326,13 +343,7 @@ async def contract_performance(where: str, *args: Any) -> list[dict[str, Any]]:
             ORDER BY c.created_at, c.id""",
         *args,
     )
-    figures: dict[UUID, list[Any]] = {}
-    for r in await db.fetch(
-        """SELECT DISTINCT ON (d.milestone_id) d.contract_id, d.figures FROM deliverables d
-           WHERE d.contract_id = ANY($1::uuid[]) ORDER BY d.milestone_id, d.submitted_at DESC, d.id DESC""",
-        [r["id"] for r in rows if r["performance_targets"]],
-    ):
-        figures.setdefault(r["contract_id"], []).append(r["figures"])
+    reports = await latest_reports([r["id"] for r in rows if r["performance_targets"]])
     verified: dict[UUID, dict[str, Decimal]] = {}
     for r in await db.fetch(
         f"""SELECT ev.contract_id, ev.target_results FROM {evaluation.evaluations_sql()} ev
@@ -345,7 +356,8 @@ async def contract_performance(where: str, *args: Any) -> list[dict[str, Any]]:
     for r in rows:
         targets = rules.targets_from_dicts(r["performance_targets"])
         # What the evaluator verified, else what the deliverables reported.
-        reported = rules.reported_values(targets, figures.get(r["id"], [])) | verified.get(r["id"], {})
+        figures = [f for _, f in reports.get(r["id"], [])]
+        reported = rules.reported_values(targets, figures) | verified.get(r["id"], {})
         counts = {g: int((r["grades"] or {}).get(g, 0)) for g in _GRADES}
         result.append({
             **{k: r[k] for k in ("title", "vendor_id", "vendor_name", "status", "amount", "paid", "withheld", "evaluations")},

@@ -254,8 +254,8 @@ def visible_clause(actor: Actor, alias: str, param: int) -> str:
 
 
 _SELECT = (
-    "SELECT e.*, c.payment_rule, c.performance_targets FROM evaluations e "
-    f"JOIN {contracts.contracts_sql()} c ON c.id = e.contract_id"
+    "SELECT e.*, c.payment_rule, c.performance_targets, m.sequence AS milestone_sequence FROM evaluations e "
+    f"JOIN {contracts.contracts_sql()} c ON c.id = e.contract_id JOIN {contracts.milestones_sql()} m ON m.id = e.milestone_id"
 )
 
 
@@ -300,17 +300,18 @@ def _stored_scores(row: Any) -> dict[str, Decimal]:
     return {code: Decimal(str(value)) for code, value in (row["scores"] or {}).items()}
 
 
-async def judged_targets(row: Any) -> list[EvaluationTargetRead]:
+async def judged_targets(row: Any, reports: Any = None) -> list[EvaluationTargetRead]:
     """The contract's targets as this evaluation judges them: reported through its milestone,
     verified by the evaluator, met by the verified value else the reported one. `row`: the
-    evaluation with its contract's performance_targets."""
+    evaluation with its contract's performance_targets and its milestone_sequence; `reports`: the
+    contract's latest reports when the caller read them for many rows (contracts.latest_reports)."""
     if not row["performance_targets"]:
         return []
+    if reports is None:
+        reports = (await contracts.latest_reports([row["contract_id"]])).get(row["contract_id"], [])
     verified = {k: Decimal(str(v)) for k, v in (row["target_results"] or {}).items()}
     judged = []
-    for t in await contracts.target_reads(
-        {"id": row["contract_id"], "performance_targets": row["performance_targets"]}, row["milestone_id"]
-    ):
+    for t in contracts.targets_reported(row["performance_targets"], reports, row["milestone_sequence"]):
         target = rules.Target(t.indicator, t.unit, t.target, t.direction, t.figure)
         judged.append(EvaluationTargetRead(
             indicator=t.indicator, unit=t.unit, target=t.target, direction=t.direction, reported=t.reported,
@@ -319,7 +320,7 @@ async def judged_targets(row: Any) -> list[EvaluationTargetRead]:
     return judged
 
 
-async def _evaluation_read(row: Any, today: date | None = None) -> EvaluationRead:
+async def _evaluation_read(row: Any, today: date | None = None, reports: Any = None) -> EvaluationRead:
     today = today or await clock.today()
     ratio = None
     if row["total_score"] is not None:
@@ -331,7 +332,7 @@ async def _evaluation_read(row: Any, today: date | None = None) -> EvaluationRea
     if row["survey_responses"] is not None:
         survey = SurveyRead(responses=row["survey_responses"], satisfied=row["survey_satisfied"])
     grade = rules.Grade(row["grade"]) if row["grade"] else None
-    targets = await judged_targets(row)
+    targets = await judged_targets(row, reports)
     return EvaluationRead(
         id=row["id"],
         contract_id=row["contract_id"],
@@ -402,7 +403,9 @@ async def list_evaluations(
         limit + 1,
     )
     today = await clock.today()
-    items = [await _evaluation_read(r, today) for r in rows[:limit]]
+    # The targets' reports of every contract on the page in one read, not one per evaluation.
+    reports = await contracts.latest_reports([r["contract_id"] for r in rows[:limit] if r["performance_targets"]])
+    items = [await _evaluation_read(r, today, reports.get(r["contract_id"], [])) for r in rows[:limit]]
     last = rows[limit - 1] if len(rows) > limit else None
     return Page(items=items, next_cursor=encode_cursor((last["commissioned_at"], last["id"])) if last else None)
 

@@ -24,6 +24,9 @@ from govbuy.public.schemas import (
 
 PUBLIC = {"exclude_from_auth": True}
 NO_TOKEN = [{}]  # OpenAPI: these operations need no bearer token
+Region = Annotated[
+    str | None, QueryParameter(pattern=r"^[0-9]{2,6}$", description="行政区划代码 or its prefix (44, 4403, 440304)")
+]
 
 
 class PublicTenderController(Controller):
@@ -35,9 +38,7 @@ class PublicTenderController(Controller):
     @get("/")
     async def list(
         self,
-        region: Annotated[
-            str | None, QueryParameter(pattern=r"^[0-9]{2,6}$", description="行政区划代码 or its prefix (44, 4403, 440304)")
-        ] = None,
+        region: Region = None,
         bureau_id: Annotated[UUID | None, QueryParameter()] = None,
         category: Annotated[
             str | None,
@@ -130,9 +131,7 @@ class PublicNoticeController(Controller):
             | None,
             QueryParameter(),
         ] = None,
-        region: Annotated[
-            str | None, QueryParameter(pattern=r"^[0-9]{2,6}$", description="行政区划代码 or its prefix (44, 4403, 440304)")
-        ] = None,
+        region: Region = None,
         tender_id: Annotated[UUID | None, QueryParameter()] = None,
         since: Annotated[datetime | None, QueryParameter(description="only notices published at or after this instant")] = None,
         limit: Limit = None,
