@@ -22,6 +22,7 @@ from contracts.schemas import (
     LatePayment,
     PaymentConfirm,
     PaymentRead,
+    SignCreate,
     TerminationCreate,
 )
 from govbuy.auth import requires
@@ -76,10 +77,15 @@ class ContractController(Controller):
         return with_etag(await service.get_contract(request.user, contract_id))
 
     @post("/{contract_id:uuid}/sign", guards=[requires("bureau", "vendor")], status_code=200)
-    async def sign(self, request: Request, contract_id: FromPath[UUID], if_match: IfMatch = None) -> Response[ContractRead]:
+    async def sign(
+        self, request: Request, contract_id: FromPath[UUID], if_match: IfMatch = None,
+        data: JSONBody[SignCreate | None] = None,
+    ) -> Response[ContractRead]:
         """Sign as the bureau or as the vendor; with both signatures the contract is active and its
-        amount committed on the budget line."""
-        return with_etag(await service.sign_contract(request.user, contract_id, if_match))
+        amount committed on the budget line. The bureau's signature of a multi-year (recurring)
+        contract names the line of each later budget year it is paid in (`budget_lines`), and that
+        year's share is reserved on it (`invalid_budget_years`, `budget_insufficient`)."""
+        return with_etag(await service.sign_contract(request.user, contract_id, data, if_match))
 
     @post("/{contract_id:uuid}/amendments", guards=[requires("bureau")])
     async def amend(

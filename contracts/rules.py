@@ -44,6 +44,9 @@ Error codes raised here (HTTP status in brackets):
 - `invalid_status_transition` (409): a contract, milestone or payment moved to a status it
   cannot reach from its current one.
 - `contract_not_signable` (409): signing a contract that is not a draft.
+- `invalid_budget_years` (422): the bureau's signature of a multi-year contract without one of
+  its own lines of the right year for each later budget year the contract is paid in, or with
+  a line for a year the contract has no share in.
 - `already_signed` (409): a party signs twice.
 - `invalid_party` (422): a signature from someone other than the bureau or the vendor.
 - `contract_not_active` (409): an amendment, deliverable or payment on a contract that is not
@@ -362,6 +365,69 @@ def split_milestones(
     ]
 
 
+# --- multi-year contracts (102号令 Art. 24: 在预算保障的前提下) -------------------------------------
+
+
+def budget_year_shares(
+    recurring: bool, line_year: int, milestones: Iterable[tuple[date, Decimal]]
+) -> dict[int, Decimal]:
+    """What each budget year must carry of a contract: the milestones due in it (预算法 Art. 18:
+    the budget year is the calendar year).
+
+    A recurring purchase may run up to 3 years only "在预算保障的前提下" (102号令 Art. 24), so
+    each later year's share is carried by that year's budget line. A contract that is not
+    recurring (at most a year, Art. 24) is carried whole by its tender's line, and so are the
+    milestones of a recurring one due in or before that line's year."""
+    shares: dict[int, Decimal] = {}
+    for due_date, amount in milestones:
+        year = budget_year_of(recurring, line_year, due_date)
+        shares[year] = shares.get(year, ZERO) + Decimal(amount)
+    return dict(sorted(shares.items()))
+
+
+def budget_year_of(recurring: bool, line_year: int, due_date: date) -> int:
+    """The budget year that pays a milestone due on `due_date` (see `budget_year_shares`)."""
+    return due_date.year if recurring and due_date.year > line_year else line_year
+
+
+@dataclass(frozen=True)
+class ChosenLine:
+    """A budget line the bureau names for a later year of a multi-year contract."""
+
+    year: int
+    line_id: Hashable
+    line_year: int | None  # None: not one of the bureau's own lines
+
+
+def check_budget_years(line_year: int, shares: Mapping[int, Decimal], chosen: Sequence[ChosenLine]) -> dict[int, Hashable]:
+    """The bureau's lines for the later years of a multi-year contract, by year: exactly one of
+    its own lines of that year for each later year with a share (`invalid_budget_years`)."""
+    errors: list[dict[str, Any]] = []
+    by_year: dict[int, Hashable] = {}
+    for i, line in enumerate(chosen):
+        field = f"budget_lines[{i}]"
+        if line.year not in shares or line.year == line_year:
+            errors.append({"field": f"{field}.year", "message": f"the contract has no later budget year {line.year}"})
+        elif line.year in by_year:
+            errors.append({"field": f"{field}.year", "message": f"{line.year} is named twice"})
+        elif line.line_year is None:
+            errors.append({"field": f"{field}.budget_line_id", "message": "not one of the bureau's budget lines"})
+        elif line.line_year != line.year:
+            errors.append({"field": f"{field}.budget_line_id", "message": f"a line of {line.line_year}, not {line.year}"})
+        else:
+            by_year[line.year] = line.line_id
+    for year in shares:
+        if year != line_year and year not in by_year and not any(c.year == year for c in chosen):
+            errors.append({"field": "budget_lines", "message": f"name the {year} budget line for {shares[year]} due in {year}"})
+    if errors:
+        raise RuleViolation(
+            "invalid_budget_years",
+            "A multi-year contract needs one of the bureau's budget lines for each later year it is paid in.",
+            errors=errors,
+        )
+    return by_year
+
+
 # --- amendments (补充合同, 政府采购法 Art. 49) ------------------------------------------------------
 
 #: Amendments may add at most this share of the original contract amount, in total.
@@ -490,7 +556,7 @@ MAX_SUMMARY_LENGTH = 5000
 
 # The figures a deliverable may report are evaluation's (performance targets are set on them).
 from evaluation.rules import COUNT_FIGURES, HOUR_FIGURES, KNOWN_FIGURES  # noqa: E402,F401
-from evaluation.rules import reported_values, targets_from_dicts  # noqa: E402,F401
+from evaluation.rules import reported_values, targets_from_dicts, validate_targets  # noqa: E402,F401
 
 
 class Deliverable(NamedTuple):

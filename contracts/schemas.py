@@ -11,6 +11,7 @@ from uuid import UUID
 from pydantic import Field
 
 from govbuy.schemas import Input, Money, Output
+from procurement.schemas import TargetIn, TargetRead
 
 ContractStatusName = Literal["draft", "active", "completed", "terminated"]
 MilestoneStatusName = Literal["pending", "delivered", "evaluated", "paid", "cancelled"]
@@ -23,6 +24,27 @@ Sha256 = str  # a document id: the SHA-256 of its content, as returned by POST /
 class ContractCreate(Input):
     tender_id: UUID
     start_date: date = Field(description="first day of the service; milestone due dates count from it")
+
+
+class BudgetYearLine(Input):
+    year: int = Field(ge=2000, le=2200, description="a later budget year the contract is paid in")
+    budget_line_id: UUID = Field(description="one of the bureau's budget lines of that year")
+
+
+class SignCreate(Input):
+    """The bureau's signature of a multi-year (recurring) contract names the budget line of each
+    later year it is paid in (102号令 Art. 24); that year's share is reserved on it at once and
+    committed when the contract is active. Other signatures send no body."""
+
+    budget_lines: list[BudgetYearLine] = Field(default_factory=list, max_length=5)
+
+
+class BudgetYearRead(Output):
+    """What one budget year carries of a contract: the milestones due in it, on its line."""
+
+    year: int
+    budget_line_id: UUID | None = Field(description="null until the bureau names the line, at its signature")
+    amount: Money
 
 
 class PaymentBandRead(Output):
@@ -40,6 +62,7 @@ class MilestoneRead(Output):
     original_amount: Money
     due_offset_days: int
     due_date: date
+    budget_line_id: UUID | None = Field(default=None, description="the budget line paying this milestone")
     status: MilestoneStatusName
     overdue: bool = Field(description="due date passed before delivery (computed from the service clock)")
     delivered_at: datetime | None
@@ -122,6 +145,11 @@ class ContractRead(Output):
     created_at: datetime
     version: int
     milestones: list[MilestoneRead]
+    budget_years: list[BudgetYearRead] = Field(
+        default_factory=list,
+        description="each budget year's share and the line carrying it: one year unless the contract is recurring "
+        "and paid in later years (102号令 Art. 24)",
+    )
     performance_targets: list[ContractTargetRead] = Field(
         default_factory=list, description="绩效目标 inherited from the tender, with what is reported against them"
     )
@@ -142,7 +170,16 @@ class ContractSummary(Output):
 
 
 class AmendmentCreate(Input):
-    increase: Money = Field(gt=0, description="amount added (yuan); all amendments together ≤ 10 % of the original")
+    """A supplementary agreement: it adds to the amount, changes the performance targets, or both."""
+
+    increase: Money | None = Field(
+        default=None, gt=0, description="amount added (yuan); all amendments together ≤ 10 % of the original"
+    )
+    performance_targets: list[TargetIn] | None = Field(
+        default=None, max_length=20,
+        description="the contract's targets from now on (all of them); evaluations already accepted keep the targets "
+        "they judged",
+    )
     reason: str = Field(min_length=1, max_length=2000)
 
 
@@ -160,6 +197,8 @@ class AmendmentRead(Output):
     amount_after: Money
     reason: str
     shares: list[AmendmentShare]
+    targets_before: list[TargetRead] | None = Field(default=None, description="set when the amendment changed the targets")
+    targets_after: list[TargetRead] | None = None
     created_by: UUID
     created_at: datetime
 

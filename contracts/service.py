@@ -20,6 +20,8 @@ from uuid import UUID, uuid4
 from contracts import rules
 from contracts.rules import DEFAULT_PAYMENT_RULE, as_dicts, from_dicts, validate_payment_rule
 from contracts.schemas import (
+    SignCreate,
+    BudgetYearRead,
     AmendmentCreate,
     AmendmentRead,
     AmendmentShare,
@@ -150,13 +152,16 @@ async def _milestone_reads(actor: Actor, contract: Any, today: date) -> tuple[li
 
     rows = await db.fetch(
         f"""SELECT m.*, p.id AS payment_id, p.amount AS paid_amount, p.withheld_amount, p.status AS payment_status,
-                  e.id AS evaluation_id, e.status AS evaluation_status, e.grade, e.evaluator_id, e.appeal_deadline
+                  e.id AS evaluation_id, e.status AS evaluation_status, e.grade, e.evaluator_id, e.appeal_deadline,
+                  (SELECT year FROM {planning.budget_lines_sql()} bl WHERE bl.id = $2) AS line_year
            FROM milestones m
            LEFT JOIN payments p ON p.milestone_id = m.id
            LEFT JOIN {evaluation.evaluations_sql()} e ON e.milestone_id = m.id AND e.superseded_at IS NULL
            WHERE m.contract_id = $1 ORDER BY m.sequence""",
         contract["id"],
+        contract["budget_line_id"],
     )
+    lines = milestone_lines(contract, rows)
     result = []
     for r in rows:
         # An evaluator sees the payment of the milestones it evaluates only.
@@ -181,6 +186,7 @@ async def _milestone_reads(actor: Actor, contract: Any, today: date) -> tuple[li
                 original_amount=r["original_amount"],
                 due_offset_days=r["due_offset_days"],
                 due_date=r["due_date"],
+                budget_line_id=lines[r["id"]],
                 status=r["status"],
                 overdue=r["status"] != "cancelled" and rules.is_overdue(r["due_date"], delivered_on, today),
                 delivered_at=r["delivered_at"],
@@ -196,6 +202,30 @@ async def _milestone_reads(actor: Actor, contract: Any, today: date) -> tuple[li
             )
         )
     return result, rows
+
+
+def milestone_lines(contract: Any, milestones: Sequence[Any]) -> dict[UUID, UUID | None]:
+    """The budget line paying each milestone: the one named for its budget year if the contract
+    is multi-year, else the contract's own; None for a later year not yet named. `milestones`
+    carry `line_year`, the year of the contract's own line."""
+    own_year = milestones[0]["line_year"] if milestones else None
+    return {
+        m["id"]: m["budget_line_id"]
+        or (contract["budget_line_id"] if rules.budget_year_of(contract["recurring"], own_year, m["due_date"]) == own_year
+            else None)
+        for m in milestones
+    }
+
+
+def budget_years(contract: Any, milestones: Sequence[Any]) -> list[BudgetYearRead]:
+    """Each budget year's share of the contract (current milestone amounts) and its line."""
+    if not milestones:
+        return []
+    own_year = milestones[0]["line_year"]
+    lines = milestone_lines(contract, milestones)
+    shares = rules.budget_year_shares(contract["recurring"], own_year, [(m["due_date"], m["amount"]) for m in milestones])
+    line_of = {rules.budget_year_of(contract["recurring"], own_year, m["due_date"]): lines[m["id"]] for m in milestones}
+    return [BudgetYearRead(year=y, budget_line_id=line_of[y], amount=amount) for y, amount in shares.items()]
 
 
 async def _contract_read(actor: Actor, row: Any) -> ContractRead:
@@ -239,6 +269,7 @@ async def _contract_read(actor: Actor, row: Any) -> ContractRead:
         created_at=row["created_at"],
         version=row["version"],
         milestones=milestones,
+        budget_years=budget_years(row, rows),
         performance_targets=await target_reads(row),
     )
 
@@ -389,7 +420,10 @@ def _totals(lines: list[dict[str, Any]]) -> PerformanceFigures:
 async def budget_line_performance(actor: Actor, line_id: UUID) -> BudgetLinePerformance:
     """What the contracts on a budget line achieved: the evidence its next year's budget reads."""
     line = await planning.get_budget_line(actor, line_id)  # 404 unless the caller may read it
-    lines = await contract_performance("c.budget_line_id = $1", line_id)
+    lines = await contract_performance(
+        "(c.budget_line_id = $1 OR EXISTS (SELECT 1 FROM milestones m WHERE m.contract_id = c.id AND m.budget_line_id = $1))",
+        line_id,
+    )
     return BudgetLinePerformance(
         budget_line_id=line.id, code=line.code, year=line.year, title=line.title, amount=line.amount,
         committed=line.committed, spent=line.spent, available=line.available,
@@ -521,9 +555,13 @@ def _signatures(row: Any) -> rules.SignatureState:
     return rules.SignatureState(row["bureau_signed_at"], row["vendor_signed_at"])
 
 
-async def sign_contract(actor: Actor, contract_id: UUID, if_match: str | None) -> ContractRead:
+async def sign_contract(
+    actor: Actor, contract_id: UUID, data: SignCreate | None, if_match: str | None
+) -> ContractRead:
     """The bureau or the vendor signs; the second signature makes the contract active and turns
-    the tender's budget reservation into the contract's commitment."""
+    the tender's budget reservation into the contract's commitment. The bureau's signature of a
+    multi-year contract names each later year's line and reserves that year's share on it
+    (102号令 Art. 24); activation commits it."""
     async with db.transaction():
         row = await _own_contract(actor, contract_id)
         check_if_match(if_match, row["version"])
@@ -535,6 +573,30 @@ async def sign_contract(actor: Actor, contract_id: UUID, if_match: str | None) -
         activated = rules.is_fully_signed(state)
         if activated:
             rules.check_contract_transition(row["status"], rules.ContractStatus.ACTIVE)
+        milestones = await _locked_milestones(contract_id)
+        own_year = await planning.budget_line_year(row["bureau_id"], row["budget_line_id"])
+        shares = rules.budget_year_shares(row["recurring"], own_year, [(m["due_date"], m["amount"]) for m in milestones])
+        chosen = data.budget_lines if data else []
+        if party is rules.Party.VENDOR and chosen:
+            raise RuleViolation(
+                "invalid_budget_years", "Only the bureau names budget lines.",
+                errors=[{"field": "budget_lines", "message": "the bureau's, at its signature"}],
+            )
+        later = {}
+        if party is rules.Party.BUREAU:
+            named = [
+                rules.ChosenLine(c.year, c.budget_line_id, await planning.budget_line_year(row["bureau_id"], c.budget_line_id))
+                for c in chosen
+            ]
+            later = rules.check_budget_years(own_year, shares, named)
+        else:
+            later = {
+                rules.budget_year_of(True, own_year, m["due_date"]): m["budget_line_id"]
+                for m in milestones if m["budget_line_id"] is not None
+            }
+        # Every line this signature moves is locked before the first audit append (the order of
+        # the module docstring), in year order.
+        await planning.lock_budget_lines([row["budget_line_id"], *(later[y] for y in sorted(later))])
         await db.execute(
             f"""UPDATE contracts SET {party.value}_signed_at = $2, {party.value}_signed_by = $3,
                        status = $4, activated_at = $5, version = version + 1
@@ -545,12 +607,17 @@ async def sign_contract(actor: Actor, contract_id: UUID, if_match: str | None) -
             "active" if activated else row["status"],
             rules.fully_signed_at(state) if activated else None,
         )
+        if party is rules.Party.BUREAU:
+            await _reserve_later_years(actor, contract_id, milestones, own_year, shares, later, now)
         if activated:
-            # The tender is contracted and its reservation becomes the contract's commitment.
+            # The tender is contracted and its reservation becomes the contract's commitment;
+            # each later year's reservation becomes that year's commitment.
             await procurement.mark_contracted(actor, row["tender_id"])
-            await planning.commit_budget(
-                actor, row["budget_line_id"], row["reserved_amount"], row["amount"], contract_id=contract_id
-            )
+            await _commit_own_line(actor, row, shares.get(own_year, ZERO), now)
+            for year in sorted(later):
+                await planning.commit_budget(
+                    actor, later[year], shares[year], shares[year], contract_id=contract_id, budget_year=year
+                )
         after = await _contract_read(actor, await _contract_row(actor, contract_id))
         await audit.record(
             actor, "contract.signed", "contract", contract_id,
@@ -559,9 +626,51 @@ async def sign_contract(actor: Actor, contract_id: UUID, if_match: str | None) -
         if activated:
             await audit.record(
                 actor, "contract.activated", "contract", contract_id,
-                after={"amount": after.amount, "budget_line_id": after.budget_line_id, "committed": after.amount},
+                after={"amount": after.amount, "budget_line_id": after.budget_line_id, "committed": after.amount,
+                       "budget_years": [y.model_dump() for y in after.budget_years]},
             )
     return after
+
+
+async def _commit_own_line(actor: Actor, row: Any, share: Decimal, now: datetime) -> None:
+    """The tender's reservation becomes the commitment of the milestones its line's year pays;
+    a multi-year contract paying nothing in that year gives the whole reservation back."""
+    if share > 0:
+        await planning.commit_budget(actor, row["budget_line_id"], row["reserved_amount"], share, contract_id=row["id"])
+        return
+    move = await planning.release_budget(row["budget_line_id"], row["reserved_amount"], now)
+    await planning.audit_budget_move(actor, "released", move, contract_id=row["id"])
+
+
+async def _reserve_later_years(
+    actor: Actor,
+    contract_id: UUID,
+    milestones: Sequence[Any],
+    own_year: int,
+    shares: dict[int, Decimal],
+    later: dict[int, UUID],
+    now: datetime,
+) -> None:
+    """Reserve each later year's share on the line the bureau named (`budget_insufficient`, with
+    the year, when it cannot carry it) and record the line on that year's milestones."""
+    for year in sorted(later):
+        try:
+            move = await planning.reserve_budget(later[year], shares[year], now)
+        except RuleViolation as error:
+            if error.code != "budget_insufficient":
+                raise
+            raise conflict(
+                "budget_insufficient", f"the {year} budget line cannot carry {shares[year]} due in {year}: {error.detail}"
+            ) from None
+        await planning.audit_budget_move(actor, "reserved", move, contract_id=contract_id, budget_year=year)
+    await db.executemany(
+        "UPDATE milestones SET budget_line_id = $2, version = version + 1 WHERE id = $1",
+        [
+            (m["id"], later[year])
+            for m in milestones
+            if (year := rules.budget_year_of(True, own_year, m["due_date"])) in later
+        ],
+    )
 
 
 # --- amendments and termination -----------------------------------------------------------------
@@ -573,40 +682,63 @@ async def _locked_milestones(contract_id: UUID) -> list[Any]:
     )
 
 
+def _by_line(contract: Any, milestones: Sequence[Any], amounts: dict[UUID, Decimal]) -> dict[UUID, Decimal]:
+    """Amounts of some of an active contract's milestones summed by the budget line paying each
+    (its later year's, or the contract's own), the non-zero ones, in the lines' year order (the
+    milestones' order)."""
+    totals: dict[UUID, Decimal] = {}
+    for m in milestones:
+        if m["id"] in amounts:
+            line_id = m["budget_line_id"] or contract["budget_line_id"]
+            totals[line_id] = totals.get(line_id, ZERO) + amounts[m["id"]]
+    return {line_id: amount for line_id, amount in totals.items() if amount > 0}
+
+
 async def add_amendment(actor: Actor, contract_id: UUID, data: AmendmentCreate, if_match: str | None) -> AmendmentRead:
-    """Add to an active contract's amount, at most 10 % of the original in total; the increase is
-    spread over the open milestones and committed on the budget line."""
+    """A supplementary agreement (补充合同) on an active contract. An increase (at most 10 % of the
+    original in total, 政府采购法 Art. 49) is spread over the open milestones and committed on
+    their budget lines; new performance targets (民法典 Art. 543: changed by agreement) replace
+    the contract's from now on."""
+    increase = data.increase or ZERO
+    if increase == 0 and data.performance_targets is None:
+        raise RuleViolation(
+            "invalid_amendment", "An amendment adds to the amount, changes the performance targets, or both.",
+            errors=[{"field": "increase", "message": "a positive amount, or performance_targets"}],
+        )
+    targets = None
+    if data.performance_targets is not None:
+        targets = [t.as_dict() for t in rules.validate_targets([t.model_dump() for t in data.performance_targets])]
     async with db.transaction():
         row = await _own_contract(actor, contract_id)
         check_if_match(if_match, row["version"])
         rules.ensure_contract_active(row["status"])
-        rules.check_amendment(row["original_amount"], row["amount"] - row["original_amount"], data.increase)
-        milestones = await _locked_milestones(contract_id)
-        shares = rules.apply_amendment([(m["id"], m["amount"], m["status"]) for m in milestones], data.increase)
-        await db.executemany(
-            "UPDATE milestones SET amount = $2, version = version + 1 WHERE id = $1",
-            [(s.id, s.new_amount) for s in shares],
-        )
-        new_amount = row["amount"] + data.increase
+        shares: list[rules.MilestoneIncrease] = []
+        if increase > 0:
+            shares = await _spread_increase(actor, row, increase)
+        new_amount = row["amount"] + increase
         await db.execute(
-            "UPDATE contracts SET amount = $2, version = version + 1 WHERE id = $1", contract_id, new_amount
+            """UPDATE contracts SET amount = $2, performance_targets = coalesce($3, performance_targets),
+                      version = version + 1
+               WHERE id = $1""",
+            contract_id, new_amount, targets,
         )
-        await planning.commit_extra_budget(actor, row["budget_line_id"], data.increase, contract_id=contract_id)
         amendment = AmendmentRead(
             id=uuid4(),
             contract_id=contract_id,
-            increase=data.increase,
+            increase=increase,
             amount_before=row["amount"],
             amount_after=new_amount,
             reason=data.reason,
             shares=[AmendmentShare(milestone_id=s.id, added=s.added, new_amount=s.new_amount) for s in shares],
+            targets_before=list(row["performance_targets"] or []) if targets is not None else None,
+            targets_after=targets,
             created_by=actor.user_id,
             created_at=await clock.now(),
         )
         await db.execute(
             """INSERT INTO amendments (id, contract_id, increase, amount_before, amount_after, reason, shares,
-                                       created_by, created_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+                                       targets_before, targets_after, created_by, created_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
             amendment.id,
             contract_id,
             amendment.increase,
@@ -614,6 +746,8 @@ async def add_amendment(actor: Actor, contract_id: UUID, data: AmendmentCreate, 
             amendment.amount_after,
             amendment.reason,
             [s.model_dump() for s in amendment.shares],
+            list(row["performance_targets"] or []) if targets is not None else None,
+            targets,
             actor.user_id,
             amendment.created_at,
         )
@@ -621,10 +755,26 @@ async def add_amendment(actor: Actor, contract_id: UUID, data: AmendmentCreate, 
     return amendment
 
 
+async def _spread_increase(actor: Actor, row: Any, increase: Decimal) -> list[rules.MilestoneIncrease]:
+    """Spread an increase over the open milestones and commit it on their budget lines."""
+    rules.check_amendment(row["original_amount"], row["amount"] - row["original_amount"], increase)
+    milestones = await _locked_milestones(row["id"])
+    shares = rules.apply_amendment([(m["id"], m["amount"], m["status"]) for m in milestones], increase)
+    added = _by_line(row, milestones, {s.id: s.added for s in shares})
+    await planning.lock_budget_lines(list(added))
+    await db.executemany(
+        "UPDATE milestones SET amount = $2, version = version + 1 WHERE id = $1",
+        [(s.id, s.new_amount) for s in shares],
+    )
+    for line_id, amount in added.items():
+        await planning.commit_extra_budget(actor, line_id, amount, contract_id=row["id"])
+    return shares
+
+
 async def list_amendments(actor: Actor, contract_id: UUID) -> list[AmendmentRead]:
     await _contract_row(actor, contract_id)
     rows = await db.fetch("SELECT * FROM amendments WHERE contract_id = $1 ORDER BY created_at, id", contract_id)
-    return [AmendmentRead.model_validate({**dict(r), "shares": r["shares"]}) for r in rows]
+    return [AmendmentRead.model_validate(dict(r)) for r in rows]
 
 
 async def terminate_contract(
@@ -639,6 +789,7 @@ async def terminate_contract(
         rules.check_contract_transition(row["status"], rules.ContractStatus.TERMINATED)
         milestones = await _locked_milestones(contract_id)
         outcome = rules.terminate([(m["id"], m["amount"], m["status"]) for m in milestones])
+        cancelled = set(outcome.cancelled_ids)
         now = await clock.now()
         await db.execute(
             "UPDATE milestones SET status = 'cancelled', cancelled_at = $2, version = version + 1 WHERE id = ANY($1::uuid[])",
@@ -656,10 +807,16 @@ async def terminate_contract(
             data.for_cause,
         )
         if row["status"] == rules.ContractStatus.ACTIVE and outcome.released_commitment > 0:
-            await planning.release_budget_commitment(
-                actor, row["budget_line_id"], outcome.released_commitment, contract_id=contract_id
-            )
+            released = _by_line(row, milestones, {m["id"]: m["amount"] for m in milestones if m["id"] in cancelled})
+            await planning.lock_budget_lines(list(released))
+            for line_id, amount in released.items():
+                await planning.release_budget_commitment(actor, line_id, amount, contract_id=contract_id)
         elif row["status"] == rules.ContractStatus.DRAFT:
+            # The later years' shares the bureau's signature reserved are given back.
+            reserved = {m["id"]: m["amount"] for m in milestones if m["budget_line_id"] is not None}
+            for line_id, amount in _by_line(row, milestones, reserved).items():
+                move = await planning.release_budget(line_id, amount, now)
+                await planning.audit_budget_move(actor, "released", move, contract_id=contract_id)
             # Never signed: the purchase is abandoned, so the tender is cancelled, which gives its
             # reservation back to the budget line.
             await procurement.cancel_tender(
@@ -852,13 +1009,14 @@ async def pay_milestone(
         # The budget line is locked (and spent) before the payment row is written: the row's
         # foreign key would otherwise take a share lock on the line first, and two payments on
         # one line would each wait for the other's share lock to take the line for update.
+        line_id = milestone["budget_line_id"] or contract["budget_line_id"]  # its budget year's line
         if decision.amount > 0:
             await planning.spend_budget(
-                actor, contract["budget_line_id"], decision.amount, contract_id=contract_id, milestone_id=milestone_id
+                actor, line_id, decision.amount, contract_id=contract_id, milestone_id=milestone_id
             )
         if decision.withheld_amount > 0:  # settled: what is withheld is never paid
             await planning.release_withheld_budget(
-                actor, contract["budget_line_id"], decision.withheld_amount, contract_id=contract_id, milestone_id=milestone_id
+                actor, line_id, decision.withheld_amount, contract_id=contract_id, milestone_id=milestone_id
             )
         payment_id = uuid4()
         row = await db.fetchrow(
@@ -873,7 +1031,7 @@ async def pay_milestone(
             evaluation["id"],
             contract["bureau_id"],
             contract["payee_id"],
-            contract["budget_line_id"],
+            line_id,
             key,
             milestone["amount"],
             decision.amount,

@@ -66,6 +66,9 @@ class Milestone(Table, tablename="milestones"):
     amount = Numeric(digits=(16, 2))
     due_offset_days = Integer()
     due_date = Date()
+    # The line of a later budget year carrying this milestone (a multi-year contract, 102号令
+    # Art. 24); null: the contract's own line.
+    budget_line_id = UUID(null=True)
     status = Varchar(length=10)
     delivered_at = Timestamptz(null=True)
     cancelled_at = Timestamptz(null=True)
@@ -73,7 +76,8 @@ class Milestone(Table, tablename="milestones"):
 
 
 class Amendment(Table, tablename="amendments"):
-    """A supplementary agreement (补充合同) adding to the contract amount."""
+    """A supplementary agreement (补充合同) adding to the contract amount, changing its
+    performance targets, or both."""
 
     id = UUID(primary_key=True)
     contract = ForeignKey(Contract, db_column_name="contract_id")
@@ -82,6 +86,8 @@ class Amendment(Table, tablename="amendments"):
     amount_after = Numeric(digits=(16, 2))
     reason = Text()
     shares = JSONB()
+    targets_before = JSONB(null=True)
+    targets_after = JSONB(null=True)
     created_by = ForeignKey(User, db_column_name="created_by")
     created_at = Timestamptz()
 

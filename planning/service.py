@@ -851,6 +851,15 @@ async def check_tender_item(catalogue_item_id: UUID, *, bureau_id: UUID, year: i
     )
 
 
+async def lock_budget_lines(line_ids: Sequence[UUID]) -> None:
+    """Lock these lines for the caller's transaction, in year order: a change that moves several
+    lines (a multi-year contract) takes them all before its first audit append, so two such
+    changes queue rather than deadlock."""
+    await db.execute(
+        "SELECT id FROM budget_lines WHERE id = ANY($1::uuid[]) ORDER BY year, id FOR UPDATE", list(set(line_ids))
+    )
+
+
 async def reserve_budget(line_id: UUID, amount: Decimal, now: datetime) -> BudgetMove:
     """Publishing a tender reserves its ceiling (`budget_insufficient` if the line cannot carry
     it). The caller audits the move with `audit_budget_move(actor, "reserved", …)` once it holds

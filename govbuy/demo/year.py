@@ -701,9 +701,9 @@ async def _contract_story(demo: Demo, plan: TenderPlan, bureau: Actor, tender: A
     start = (signed_on.replace(day=1) + timedelta(days=32)).replace(day=1)  # the first of next month
     contract = await contracts.create_contract(bureau, ContractCreate(tender_id=tender.id, start_date=start))
     yield award.standstill_until + timedelta(days=2)
-    await contracts.sign_contract(vendor, contract.id, None)
+    await contracts.sign_contract(vendor, contract.id, None, None)
     yield award.standstill_until + timedelta(days=3)
-    contract = await contracts.sign_contract(bureau, contract.id, None)
+    contract = await contracts.sign_contract(bureau, contract.id, None, None)
     demo.contracts[plan.key] = contract
     demo.summary.contracts += 1
     demo.say(f"  {(await _now()).astimezone(SHANGHAI):%m-%d} contract   {contract.title}: {contract.amount} yuan from {start}")

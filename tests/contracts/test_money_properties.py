@@ -159,3 +159,63 @@ async def test_the_service_keeps_every_fen_and_never_overspends(client, case):
         final["id"],
     )
     assert released == withheld  # each release audited
+
+
+@settings(
+    max_examples=8, deadline=None, database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(contracts(max_milestones=3))
+async def test_a_multi_year_contract_balances_the_books_on_each_years_line(client, case):
+    """The same sequences on a recurring contract whose milestones fall in up to three budget years
+    (102号令 Art. 24): each year's line keeps committed exactly what its milestones were paid or
+    still owe, and spent exactly its payments."""
+    price = case["price"]
+    plan = tuple((t, f"{p}", 400 * i) for i, (t, p, _) in enumerate(case["plan"]))
+    award = await factories.award_past_standstill(
+        price=f"{price:.2f}", ceiling=f"{price:.2f}", budget=f"{price + case['headroom']:.2f}",
+        plan=plan, recurring=True, months=36, other_bidders=0,
+    )
+    _, contract = await factories.contract_from_award(client, award, sign=False)
+    cid = contract["id"]
+    chosen = []
+    for year in [y for y in contract["budget_years"] if y["budget_line_id"] != str(award.budget_line_id)]:
+        line = await factories.budget_line(award.bureau, f"{Decimal(year['amount']) + case['headroom']:.2f}", year=year["year"])
+        chosen.append({"year": year["year"], "budget_line_id": str(line.id)})
+    for party, body in ((award.bureau, {"budget_lines": chosen}), (award.vendor, None)):
+        r = await client.post(f"/api/v1/contracts/{cid}/sign", json=body, headers=party.headers)
+        assert r.status_code == 200, r.text
+    if case["increase"] > 0:
+        r = await client.post(f"/api/v1/contracts/{cid}/amendments",
+                              json={"increase": f"{case['increase']:.2f}", "reason": "增加服务量"}, headers=award.bureau.headers)
+        assert r.status_code == 201 or r.json()["code"] == "budget_insufficient", r.text
+    contract = (await client.get(f"/api/v1/contracts/{cid}", headers=award.bureau.headers)).json()
+    scored = [(m, s) for m, s in zip(contract["milestones"], case["scores"]) if s is not None]
+    deadlines = [
+        (await factories.accepted_evaluation(client, award, cid, milestone["id"], f"{score:.2f}"))["appeal_deadline"]
+        for milestone, score in scored
+    ]
+    if deadlines:
+        await factories.advance_past(*deadlines)
+    for milestone, _ in scored:
+        r = await client.post(f"/api/v1/contracts/{cid}/milestones/{milestone['id']}/payments",
+                              headers={**award.bureau.headers, "Idempotency-Key": milestone["id"]})
+        assert r.status_code == 201, r.text
+    if case["terminate"] and len(scored) < len(contract["milestones"]):
+        r = await client.post(f"/api/v1/contracts/{cid}/terminate", json={"reason": "提前终止", "for_cause": False},
+                              headers=award.bureau.headers)
+        assert r.status_code == 200, r.text
+
+    final = (await client.get(f"/api/v1/contracts/{cid}", headers=award.vendor.headers)).json()
+    owed: dict[str, Decimal] = {}  # by line: what its milestones were paid or still owe
+    for m in final["milestones"]:
+        still = {"paid": Decimal(m["paid_amount"] or 0), "cancelled": Decimal(0)}.get(m["status"], Decimal(m["amount"]))
+        owed[m["budget_line_id"]] = owed.get(m["budget_line_id"], Decimal(0)) + still
+    assert len(owed) == len(final["budget_years"])
+    for line_id, committed in owed.items():
+        line = await factories.budget_figures(line_id)
+        spent = await db.fetchval(
+            "SELECT coalesce(sum(amount), 0) FROM payments WHERE contract_id = $1 AND budget_line_id = $2", cid, line_id
+        )
+        assert (line["committed"], line["spent"]) == (committed, spent)
+        assert line["reserved"] == 0 and line["committed"] <= line["amount"]

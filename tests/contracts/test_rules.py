@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from contracts import rules
 from contracts.rules import (
     ContractStatus,
     MilestoneLine,
@@ -619,3 +620,41 @@ def test_a_milestone_is_paid_only_once_the_appeal_window_has_closed():
         check_appeal_window_closed(deadline - timedelta(seconds=1), deadline)
     assert (exc.value.code, exc.value.status) == ("appeal_window_open", 409)
     check_appeal_window_closed(deadline, deadline)
+
+
+# --- multi-year contracts (102号令 Art. 24) ---------------------------------------------------------
+
+
+def test_each_later_budget_year_of_a_recurring_contract_carries_the_milestones_due_in_it():
+    milestones = [(date(2026, 12, 20), Decimal("100")), (date(2027, 3, 1), Decimal("50")),
+                  (date(2027, 9, 1), Decimal("25")), (date(2029, 1, 2), Decimal("0.01"))]
+    assert rules.budget_year_shares(True, 2026, milestones) == {
+        2026: Decimal("100"), 2027: Decimal("75"), 2029: Decimal("0.01")
+    }
+    # Not recurring: at most a year, carried whole by the tender's line.
+    assert rules.budget_year_shares(False, 2026, milestones) == {2026: Decimal("175.01")}
+    # A line of a later year than a milestone's carries it too.
+    assert rules.budget_year_shares(True, 2027, milestones) == {2027: Decimal("175"), 2029: Decimal("0.01")}
+    assert rules.budget_year_of(True, 2026, date(2028, 1, 1)) == 2028
+    assert rules.budget_year_of(False, 2026, date(2028, 1, 1)) == 2026
+
+
+def test_the_bureau_names_exactly_one_of_its_lines_of_the_right_year_for_each_later_year():
+    shares = {2026: Decimal("10"), 2027: Decimal("20"), 2028: Decimal("30")}
+    good = [rules.ChosenLine(2027, "a", 2027), rules.ChosenLine(2028, "b", 2028)]
+    assert rules.check_budget_years(2026, shares, good) == {2027: "a", 2028: "b"}
+    assert rules.check_budget_years(2026, {2026: Decimal("10")}, []) == {}
+    cases = [
+        ([good[0]], "budget_lines", "2028"),
+        ([good[0], rules.ChosenLine(2028, "b", 2027)], "budget_lines[1].budget_line_id", "2027"),
+        ([good[0], rules.ChosenLine(2028, "x", None)], "budget_lines[1].budget_line_id", "bureau"),
+        ([*good, rules.ChosenLine(2027, "c", 2027)], "budget_lines[2].year", "twice"),
+        ([*good, rules.ChosenLine(2026, "d", 2026)], "budget_lines[2].year", "2026"),
+        ([*good, rules.ChosenLine(2030, "e", 2030)], "budget_lines[2].year", "2030"),
+    ]
+    for chosen, field, words in cases:
+        with pytest.raises(RuleViolation) as caught:
+            rules.check_budget_years(2026, shares, chosen)
+        assert caught.value.code == "invalid_budget_years"
+        errors = {e["field"]: e["message"] for e in caught.value.errors}
+        assert field in errors and words in errors[field], errors
