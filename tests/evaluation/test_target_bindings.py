@@ -1,6 +1,6 @@
 """Indicators bound to performance targets (绩效目标, 财库〔2021〕22号; 预算法 Art. 32): a template
-binds an output or outcome indicator to a target by its name, and the evaluation's sheet shows
-that target's target, reported and verified values beside the indicator's score."""
+binds an output or outcome indicator to a target by its name, and the evaluation's sheet and
+report show that target's target, reported and verified values beside the indicator's score."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import timedelta
 from evaluation.rules import DEFAULT_TEMPLATE, as_dicts
 from govbuy import clock
 from tests import factories
+from tests.reports.support import get_pdf, squash
 
 TEMPLATES = "/api/v1/indicator-templates"
 API = "/api/v1/evaluations"
@@ -63,7 +64,7 @@ async def test_the_default_template_binds_nothing(client):
     assert all(i["target"] is None for i in default["indicators"])
 
 
-async def test_the_sheet_shows_a_bound_indicators_target_reported_and_verified(client):
+async def test_the_sheet_and_the_report_show_a_bound_indicators_target_reported_and_verified(client):
     award, contract = await factories.contract_from_award(client, performance_targets=TARGETS)
     # OC1 names a target this contract does not state: the template serves other tenders too.
     template = (await create_template(client, award.bureau, OP1="服务人次", OC1="入户率")).json()
@@ -105,3 +106,9 @@ async def test_the_sheet_shows_a_bound_indicators_target_reported_and_verified(c
     assert sheet["SA1"]["target"] is None  # not bound, though the contract has a satisfaction target
     assert [t["indicator"] for t in read["targets"]] == ["服务人次", "服务对象满意度"]
 
+    pdf = await get_pdf(client, f"{API}/{evaluation['id']}/report.pdf", award.bureau)
+    text = squash(pdf.text)
+    assert "目标值报告值核实值" in text
+    assert f"OP1服务数量完成率12{scores['OP1']}" in text
+    assert "≥1200人次1300人次1150人次" in text
+    assert "绩效目标完成情况" in text and "服务人次≥1200人次1300人次1150人次未达成" in text
