@@ -69,7 +69,9 @@ class IndicatorTemplateController(Controller):
     @post("/", guards=[requires("bureau", "admin")])
     async def create(self, request: Request, data: JSONBody[TemplateCreate]) -> TemplateRead:
         """Create a template: indicators with a category and a weight, weights summing to 100
-        (`weights_must_sum_to_100`)."""
+        (`weights_must_sum_to_100`). An output (产出) or outcome (效益) indicator may name the
+        performance target it is scored against (`target`, e.g. 服务人次; one indicator per target;
+        else `invalid_template`)."""
         return await service.create_template(request.user, data)
 
 
@@ -98,7 +100,9 @@ class EvaluationController(Controller):
 
     @get("/{evaluation_id:uuid}", guards=[requires(*READERS)])
     async def read(self, request: Request, evaluation_id: FromPath[UUID]) -> Response[EvaluationRead]:
-        """One evaluation: indicators, scores, total, grade and what the grade pays."""
+        """One evaluation: indicators, scores, the score sheet (each indicator bound to one of the
+        contract's performance targets with its target, reported and verified values), total, grade
+        and what the grade pays."""
         return with_etag(await service.get_evaluation(request.user, evaluation_id))
 
     @put("/{evaluation_id:uuid}/scores", guards=[requires("evaluator")])

@@ -1,6 +1,8 @@
 """The third-party performance evaluation report (第三方绩效评价报告) as a PDF: a cover, the
 contract and the milestone evaluated with its deliverable, the indicator table with weights and
-scores, the grade, what it means for the milestone's payment, the findings and the evaluator.
+scores (and, for an indicator bound to a performance target, its target, reported and verified
+values in the same row), the grade, what it means for the milestone's payment, the findings and
+the evaluator.
 
 Who may read it (DESIGN §1): the bureau that commissioned it, the evaluator commissioned, the
 vendor evaluated once the evaluation is accepted, supervisors and admins; anyone else gets 404.
@@ -118,9 +120,23 @@ WHERE e.id = $1
 """
 
 
-def _indicator_rows(indicators: list[dict[str, Any]], scores: dict[str, Any]) -> tuple[list[dict], list[dict]]:
+def _target_cells(t: Any) -> dict[str, Any]:
+    """A judged target (`EvaluationTargetRead`) as the report prints it: ≥ 1200人次, 1000人次, —."""
+    return {
+        "indicator": t.indicator,
+        "target": f"{'≥' if t.direction == 'at_least' else '≤'} {_number(t.target)}{t.unit}",
+        "reported": f"{_number(t.reported)}{t.unit}" if t.reported is not None else "—",
+        "verified": f"{_number(t.verified)}{t.unit}" if t.verified is not None else "—",
+        "met": t.met,
+    }
+
+
+def _indicator_rows(
+    indicators: list[dict[str, Any]], scores: dict[str, Any], bound: dict[str, dict[str, Any]]
+) -> tuple[list[dict], list[dict]]:
     """The indicator rows in category order (the template groups them by `category_order`),
-    and one summary line per category present."""
+    each with the cells of the target it is bound to (`bound`, by code), and one summary line
+    per category present."""
     rows, summary = [], []
     for order, category in enumerate(CATEGORY_ORDER):
         group = [i for i in indicators if i["category"] == category.value]
@@ -142,6 +158,7 @@ def _indicator_rows(indicators: list[dict[str, Any]], scores: dict[str, Any]) ->
                 "weight": weight_i,
                 "score": score,
                 "rate": (score / weight_i) if score is not None else None,
+                "target": bound.get(indicator["code"]),
             })
     return rows, summary
 
@@ -166,7 +183,9 @@ async def evaluation_report_data(actor: Actor, evaluation_id: UUID) -> tuple[dic
         raise NotFound("evaluation", evaluation_id)
     item = (await planning.catalogue_item_labels([row["catalogue_item_id"]]))[row["catalogue_item_id"]]
     scores = row["scores"] or {}
-    indicators, categories = _indicator_rows(row["indicators"], scores)
+    judged = await evaluation_service.judged_targets(row)
+    bound = {r.code: _target_cells(r.target) for r in evaluation_service.indicator_sheet(row, judged) if r.target}
+    indicators, categories = _indicator_rows(row["indicators"], scores, bound)
     total = row["total_score"]
     grade = row["grade"]
     milestone_amount = row["milestone_amount"]
@@ -203,18 +222,9 @@ async def evaluation_report_data(actor: Actor, evaluation_id: UUID) -> tuple[dic
             "rate": Decimal(row["survey_satisfied"]) / Decimal(row["survey_responses"]),
         }
     report_date = row["accepted_at"] or row["submitted_at"] or row["commissioned_at"]
-    targets = [
-        {
-            "indicator": t.indicator,
-            "target": f"{'≥' if t.direction == 'at_least' else '≤'} {_number(t.target)}{t.unit}",
-            "reported": f"{_number(t.reported)}{t.unit}" if t.reported is not None else "—",
-            "verified": f"{_number(t.verified)}{t.unit}" if t.verified is not None else "—",
-            "met": t.met,
-        }
-        for t in await evaluation_service.judged_targets(row)
-    ]
     context = {
-        "targets": targets,
+        "targets": [_target_cells(t) for t in judged],
+        "indicators_bound": bool(bound),
         "evaluation": {
             "id": row["id"],
             "status": row["status"],

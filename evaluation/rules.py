@@ -27,7 +27,9 @@ Error codes raised here (HTTP status in brackets):
 - `weights_must_sum_to_100` (422): a template's weights do not add up to 100.
 - `invalid_template` (422): a template with no indicators or an indicator with an empty or
   repeated code, an empty name, an unknown category, or a weight that is not a positive
-  number with at most two decimals.
+  number with at most two decimals; or a bound `target` that is empty or over 100
+  characters, on an indicator that is not output or outcome, or bound by two indicators
+  (the field is `indicators[i].target`).
 - `invalid_scores` (422): a score sheet with errors; each entry of `errors` carries its own
   code: `score_missing`, `score_not_a_number`, `score_negative`, `score_exceeds_weight`,
   `score_too_precise`, `unknown_indicator`.
@@ -60,7 +62,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import msgspec
 
@@ -69,6 +71,7 @@ from govbuy.rules import check_transition
 
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
+_Judged = TypeVar("_Judged")
 
 
 
@@ -113,12 +116,15 @@ CATEGORY_LABELS: dict[IndicatorCategory, str] = {
 
 @dataclass(frozen=True)
 class Indicator:
-    """One indicator of a template: `weight` is its maximum score."""
+    """One indicator of a template: `weight` is its maximum score. `target`, when set, binds it
+    to the performance target (绩效目标) of that `indicator` name, e.g. 服务人次: the evaluation
+    sheet shows the target, reported and verified values beside the indicator's score."""
 
     code: str
     name: str
     category: IndicatorCategory
     weight: Decimal
+    target: str | None = None
 
 
 def _ind(code: str, name: str, category: IndicatorCategory, weight: int) -> Indicator:
@@ -143,16 +149,52 @@ DEFAULT_TEMPLATE: tuple[Indicator, ...] = (
 )
 
 
+#: Indicators of these categories may be bound to a performance target: the targets a tender
+#: states are what its output (产出) and outcome (效益) are scored against (财库〔2021〕22号;
+#: 预算法 Art. 32). Input and process indicators judge how the work was run, not what it
+#: achieved, and the satisfaction indicator is scored by the beneficiary survey.
+BINDABLE_CATEGORIES = frozenset({IndicatorCategory.OUTPUT, IndicatorCategory.OUTCOME})
+MAX_TARGET_NAME = 100  # as a target's `indicator` (validate_targets)
+
+
+def _check_binding(
+    where: str, target: Any, category: Any, bound: dict[str, str], errors: list[dict[str, Any]]
+) -> tuple[str | None, bool]:
+    """(an indicator's bound target, stripped, or None when it has none; whether the binding is
+    valid). A binding that is not 1–100 characters, on an indicator that is not output or
+    outcome, or of a target another indicator already binds, is added to `errors`. `bound`:
+    target name → where it was first bound."""
+    if target is None:
+        return None, True
+    field = f"{where}.target"
+    name = target.strip() if isinstance(target, str) else ""
+    if not name or len(name) > MAX_TARGET_NAME:
+        errors.append({"field": field, "message": f"target must name a performance target in 1–{MAX_TARGET_NAME} characters"})
+        return None, False
+    ok = True
+    if isinstance(category, IndicatorCategory) and category not in BINDABLE_CATEGORIES:
+        errors.append({"field": field, "message": "only output (产出) and outcome (效益) indicators may be bound to a target"})
+        ok = False
+    if name in bound:
+        errors.append({"field": field, "message": f"target {name} is already bound by {bound[name]}"})
+        ok = False
+    else:
+        bound[name] = where
+    return name, ok
+
+
 def validate_template(indicators: Sequence[Indicator | Mapping[str, Any]]) -> tuple[Indicator, ...]:
     """Check a template and return it as `Indicator`s.
 
-    Rows may be `Indicator`s or mappings with `code`, `name`, `category`, `weight`. Every
-    row error is reported at once (`invalid_template`); only a template whose rows are all
-    valid is then checked for its sum (`weights_must_sum_to_100`).
+    Rows may be `Indicator`s or mappings with `code`, `name`, `category`, `weight` and an
+    optional `target` (see `BINDABLE_CATEGORIES`; one indicator per target). Every row error is
+    reported at once (`invalid_template`); only a template whose rows are all valid is then
+    checked for its sum (`weights_must_sum_to_100`).
     """
     errors: list[dict[str, Any]] = []
     parsed: list[Indicator] = []
     seen: set[str] = set()
+    bound: dict[str, str] = {}
     if not indicators:
         raise RuleViolation(
             "invalid_template",
@@ -162,10 +204,10 @@ def validate_template(indicators: Sequence[Indicator | Mapping[str, Any]]) -> tu
     for i, row in enumerate(indicators):
         where = f"indicators[{i}]"
         if isinstance(row, Indicator):
-            code, name, category, weight = row.code, row.name, row.category, row.weight
+            code, name, category, weight, target = row.code, row.name, row.category, row.weight, row.target
         elif isinstance(row, Mapping):
             code, name = row.get("code"), row.get("name")
-            category, weight = row.get("category"), row.get("weight")
+            category, weight, target = row.get("category"), row.get("weight"), row.get("target")
         else:
             errors.append({"field": where, "message": "not an indicator"})
             continue
@@ -197,8 +239,9 @@ def validate_template(indicators: Sequence[Indicator | Mapping[str, Any]]) -> tu
         elif not has_at_most_two_places(number):
             errors.append({"field": f"{where}.weight", "message": "weight has more than two decimals"})
             ok = False
-        if ok:
-            parsed.append(Indicator(code, name, category, number))
+        target, bound_ok = _check_binding(where, target, category, bound, errors)
+        if ok and bound_ok:
+            parsed.append(Indicator(code, name, category, number, target))
     if errors:
         raise RuleViolation("invalid_template", "The indicator template is not valid.", errors=errors)
     total = sum((ind.weight for ind in parsed), Decimal(0))
@@ -504,10 +547,10 @@ def as_dicts(items: Iterable[PaymentBand | Indicator]) -> list[dict[str, str]]:
                 {"min_score": str(item.min_score), "max_score": str(item.max_score), "ratio": str(item.ratio)}
             )
         elif isinstance(item, Indicator):
-            rows.append(
-                {"code": item.code, "name": item.name, "category": item.category.value,
-                 "weight": str(item.weight)}
-            )
+            row = {"code": item.code, "name": item.name, "category": item.category.value, "weight": str(item.weight)}
+            if item.target is not None:  # an unbound indicator is stored as it was before bindings
+                row["target"] = item.target
+            rows.append(row)
         else:
             raise TypeError(f"cannot serialise {type(item).__name__}")
     return rows
@@ -794,6 +837,14 @@ def reported_values(targets: Iterable[Target], deliverable_figures: Iterable[Map
             sums[name] = sums.get(name, Decimal(0)) + Decimal(str(value))
             reported.add(name)
     return {t.indicator: sums[t.figure] for t in targets if t.figure and t.figure in reported}
+
+
+def bound_targets(indicators: Iterable[Indicator], judged: Mapping[str, _Judged]) -> dict[str, _Judged | None]:
+    """Each indicator's bound target as the evaluation judges it, by indicator code: None for an
+    indicator bound to nothing, and for one bound to a target this contract does not state (a
+    bureau's template serves many tenders, each with its own targets: a binding is a name to
+    look for, not a promise that every contract has it). `judged`: by target indicator name."""
+    return {ind.code: judged.get(ind.target) if ind.target is not None else None for ind in indicators}
 
 
 def check_target_results(indicators: Iterable[str], results: Mapping[str, Any]) -> dict[str, Decimal]:

@@ -46,11 +46,20 @@ class EvaluatorRead(Output):
 # --- indicator templates ---------------------------------------------------------------------
 
 
+TARGET_BINDING = (
+    "the performance target (绩效目标) this indicator is scored against, by the target's `indicator` name "
+    "(e.g. 服务人次): only output 产出 and outcome 效益 indicators, one indicator per target"
+)
+
+
 class IndicatorIn(Input):
     code: str = Field(min_length=1, max_length=20)
     name: str = Field(min_length=1, max_length=100)
     category: str = Field(description="input 投入 | process 过程 | output 产出 | outcome 效益 | satisfaction 满意度")
     weight: Points
+    target: str | None = Field(
+        default=None, description=TARGET_BINDING + "; 1–100 characters (`invalid_template` at indicators[i].target)"
+    )
 
 
 class IndicatorRead(Output):
@@ -59,6 +68,7 @@ class IndicatorRead(Output):
     category: CategoryName
     category_label: str
     weight: Decimal
+    target: str | None = Field(default=None, description=TARGET_BINDING + "; null: not bound")
 
 
 class TemplateCreate(Input):
@@ -122,6 +132,22 @@ class EvaluationTargetRead(Output):
     met: bool | None = Field(description="by the verified value, else the reported one; null: neither")
 
 
+class SheetRowRead(Output):
+    """One indicator of the evaluation's score sheet with the performance target it is bound to."""
+
+    code: str
+    name: str
+    category: CategoryName
+    category_label: str
+    weight: Decimal
+    score: Decimal | None = Field(description="null until scored")
+    target: EvaluationTargetRead | None = Field(
+        description="the bound performance target with its target, reported and verified values and whether it "
+        "is met; null when the indicator is bound to nothing or to a target this contract does not state "
+        "(a template serves many tenders)"
+    )
+
+
 class EvaluationRead(Output):
     id: UUID
     contract_id: UUID
@@ -139,6 +165,10 @@ class EvaluationRead(Output):
     findings: str
     evidence_document_ids: list[str]
     targets: list[EvaluationTargetRead] = Field(default_factory=list)
+    sheet: list[SheetRowRead] = Field(
+        default_factory=list,
+        description="the score sheet: each indicator in template order with its score and its bound target",
+    )
     total_score: Decimal | None
     grade: GradeName | None
     grade_label: str | None

@@ -31,6 +31,7 @@ from evaluation.schemas import (
     EvaluatorRead,
     IndicatorRead,
     ScoresWrite,
+    SheetRowRead,
     SurveyRead,
     TemplateCreate,
     TemplateRead,
@@ -142,7 +143,10 @@ async def put_affiliations(actor: Actor, org_id: UUID, data: AffiliationsWrite) 
 
 def _indicator_reads(indicators: Sequence[rules.Indicator]) -> list[IndicatorRead]:
     return [
-        IndicatorRead(code=i.code, name=i.name, category=i.category.value, category_label=i.category.label, weight=i.weight)
+        IndicatorRead(
+            code=i.code, name=i.name, category=i.category.value, category_label=i.category.label, weight=i.weight,
+            target=i.target,
+        )
         for i in indicators
     ]
 
@@ -320,6 +324,22 @@ async def judged_targets(row: Any, reports: Any = None) -> list[EvaluationTarget
     return judged
 
 
+def indicator_sheet(row: Any, targets: Sequence[EvaluationTargetRead]) -> list[SheetRowRead]:
+    """The evaluation's indicators in template order with their scores and, for an indicator bound
+    to a target, that target as judged (`targets`: from `judged_targets`); a binding to a target
+    the contract does not state shows none (`rules.bound_targets`)."""
+    indicators = _indicators(row)
+    scores = _stored_scores(row)
+    bound = rules.bound_targets(indicators, {t.indicator: t for t in targets})
+    return [
+        SheetRowRead(
+            code=i.code, name=i.name, category=i.category.value, category_label=i.category.label, weight=i.weight,
+            score=scores.get(i.code), target=bound[i.code],
+        )
+        for i in indicators
+    ]
+
+
 async def _evaluation_read(row: Any, today: date | None = None, reports: Any = None) -> EvaluationRead:
     today = today or await clock.today()
     ratio = None
@@ -350,6 +370,7 @@ async def _evaluation_read(row: Any, today: date | None = None, reports: Any = N
         findings=row["findings"],
         evidence_document_ids=list(row["evidence_document_ids"]),
         targets=targets,
+        sheet=indicator_sheet(row, targets),
         total_score=row["total_score"],
         grade=grade.value if grade else None,
         grade_label=grade.label if grade else None,

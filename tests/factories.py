@@ -264,9 +264,11 @@ async def award_past_standstill(
     other_bidders: int = 2,
     budget_line_id: UUID | None = None,
     sme_declaration: str | None = None,
+    performance_targets: list[dict[str, _Any]] | None = None,
 ) -> ContractAward:
     """A tender of `bureau` awarded to `vendor` at `price`, standstill over, its ceiling reserved;
-    the winning bid declares `sme_declaration` (the vendor should then be an enterprise)."""
+    the winning bid declares `sme_declaration` (the vendor should then be an enterprise); the
+    tender states `performance_targets` (as stored: {indicator, unit, target, direction, figure})."""
     bureau = bureau or await fast_user("bureau")
     vendor = vendor or await fast_user("vendor")
     now = await _clock.now()
@@ -285,15 +287,16 @@ async def award_past_standstill(
             """INSERT INTO tenders (id, bureau_id, title, catalogue_item_id, budget_line_id, method, ceiling_amount,
                                     contract_months, recurring, evaluation_method, milestones, payment_rule,
                                     bid_deadline, status, reserved_amount, published_at, opened_at, created_by,
-                                    created_at, updated_at)
+                                    created_at, updated_at, performance_targets)
                VALUES ($1, $2, '社区居家养老服务项目', $3, $4, 'public_tender', $5, $6, $7, 'lowest_price', $8, $9,
-                       $10, 'evaluating', $5, $11, $10, $12, $11, $11)""",
+                       $10, 'evaluating', $5, $11, $10, $12, $11, $11, $13)""",
             tender_id, bureau.organisation_id, item_id, budget_line_id, _Decimal(ceiling), months, recurring,
             [{"title": t, "percentage": p, "due_offset_days": d} for t, p, d in plan],
             payment_rule,
             awarded_at - _timedelta(days=2),
             awarded_at - _timedelta(days=30),
             bureau.user.id,
+            performance_targets or [],
         )
         bidders = [vendor.organisation_id] + [(await organisation("vendor")).id for _ in range(other_bidders)]
         bid_ids = []

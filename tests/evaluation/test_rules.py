@@ -20,6 +20,7 @@ from evaluation.rules import (
     appeal_deadline,
     apply_survey,
     as_dicts,
+    bound_targets,
     category_scores,
     category_weights,
     check_appeal_transition,
@@ -130,6 +131,76 @@ def test_template_round_trips_through_json_dicts():
     rows = as_dicts(DEFAULT_TEMPLATE)
     assert rows[0] == {"code": "IN1", "name": "资金到位率", "category": "input", "weight": "4"}
     assert indicators_from_dicts(rows) == DEFAULT_TEMPLATE
+
+
+# --- indicators bound to performance targets ----------------------------------------------
+
+
+def bound(**targets: str) -> list[dict[str, str]]:
+    """The default template as stored, with `targets` bound by indicator code."""
+    rows = as_dicts(DEFAULT_TEMPLATE)
+    for row in rows:
+        if row["code"] in targets:
+            row["target"] = targets[row["code"]]
+    return rows
+
+
+def target_errors(rows) -> list[dict]:
+    with pytest.raises(RuleViolation) as raised:
+        validate_template(rows)
+    assert raised.value.code == "invalid_template"
+    return raised.value.errors
+
+
+def test_output_and_outcome_indicators_may_be_bound_to_targets():
+    indicators = {i.code: i for i in validate_template(bound(OP1=" 服务人次 ", OC1="入户率"))}
+    assert (indicators["OP1"].target, indicators["OC1"].target, indicators["IN1"].target) == ("服务人次", "入户率", None)
+
+
+def test_a_binding_round_trips_through_json_dicts_and_an_unbound_indicator_is_stored_as_before():
+    rows = as_dicts(validate_template(bound(OP1="服务人次")))
+    assert rows[5] == {"code": "OP1", "name": "服务数量完成率", "category": "output", "weight": "12", "target": "服务人次"}
+    assert rows[0] == {"code": "IN1", "name": "资金到位率", "category": "input", "weight": "4"}
+    assert indicators_from_dicts(rows)[5].target == "服务人次"
+    assert as_dicts(indicators_from_dicts(as_dicts(DEFAULT_TEMPLATE))) == as_dicts(DEFAULT_TEMPLATE)
+
+
+@pytest.mark.parametrize(("code", "index"), [("IN1", 0), ("PR2", 3), ("SA1", 10)])
+def test_only_output_and_outcome_indicators_may_be_bound(code, index):
+    [error] = target_errors(bound(**{code: "服务人次"}))
+    assert error["field"] == f"indicators[{index}].target"
+    assert "output" in error["message"]
+
+
+@pytest.mark.parametrize("target", ["", "   ", "人" * 101, 12])
+def test_a_binding_must_name_a_target_in_1_to_100_characters(target):
+    [error] = target_errors(bound(OP1=target))
+    assert error["field"] == "indicators[5].target"
+
+
+def test_a_binding_of_100_characters_is_accepted():
+    assert validate_template(bound(OP1="人" * 100))[5].target == "人" * 100
+
+
+def test_two_indicators_may_not_bind_the_same_target():
+    [error] = target_errors(bound(OP1="服务人次", OC2="服务人次"))
+    assert error["field"] == "indicators[9].target"
+    assert "indicators[5]" in error["message"]
+
+
+def test_every_binding_error_is_listed_with_the_other_row_errors():
+    rows = bound(IN2="服务人次", OP2="")
+    rows[0]["weight"] = "0"
+    assert [e["field"] for e in target_errors(rows)] == ["indicators[0].weight", "indicators[1].target", "indicators[6].target"]
+
+
+def test_a_bound_indicator_shows_its_contracts_target_and_a_binding_the_contract_lacks_shows_none():
+    indicators = validate_template(bound(OP1="服务人次", OC1="入户率"))
+    shown = bound_targets(indicators, {"服务人次": "judged 服务人次", "服务对象满意度": "judged 满意度"})
+    assert shown["OP1"] == "judged 服务人次"
+    assert shown["OC1"] is None  # bound to a target this contract does not state
+    assert shown["SA1"] is None  # not bound, even though a target of its name exists
+    assert set(shown) == {i.code for i in indicators}
 
 
 # --- grades ------------------------------------------------------------------------------
