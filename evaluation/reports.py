@@ -79,7 +79,7 @@ _EVALUATION_SQL = f"""
 SELECT e.*,
        c.title AS contract_title, c.amount AS contract_amount, c.original_amount AS contract_original_amount,
        c.start_date, c.end_date, c.status AS contract_status, c.payment_rule, c.payment_rule_source,
-       c.contract_months, c.activated_at, c.performance_targets,
+       c.contract_months, c.activated_at, coalesce(e.accepted_targets, c.performance_targets) AS performance_targets,
        b.name AS bureau_name, v.name AS vendor_name, v.uscc AS vendor_uscc,
        ev.name AS evaluator_name, ev.uscc AS evaluator_uscc,
        m.sequence, m.sequence AS milestone_sequence, m.title AS milestone_title, m.percentage, m.amount AS milestone_amount, m.due_date AS milestone_due,

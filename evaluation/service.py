@@ -258,7 +258,9 @@ def visible_clause(actor: Actor, alias: str, param: int) -> str:
 
 
 _SELECT = (
-    "SELECT e.*, c.payment_rule, c.performance_targets, m.sequence AS milestone_sequence FROM evaluations e "
+    # An accepted evaluation judges the targets in force when it was accepted.
+    "SELECT e.*, c.payment_rule, coalesce(e.accepted_targets, c.performance_targets) AS performance_targets, "
+    "m.sequence AS milestone_sequence FROM evaluations e "
     f"JOIN {contracts.contracts_sql()} c ON c.id = e.contract_id JOIN {contracts.milestones_sql()} m ON m.id = e.milestone_id"
 )
 
@@ -641,12 +643,13 @@ async def accept(actor: Actor, evaluation_id: UUID, if_match: str | None) -> Eva
         before = await _evaluation_read(row)
         await db.execute(
             """UPDATE evaluations SET status = 'accepted', accepted_at = $2, accepted_by = $3, appeal_deadline = $4,
-                      version = version + 1
+                      accepted_targets = $5, version = version + 1
                WHERE id = $1""",
             evaluation_id,
             now,
             actor.user_id,
             deadline,
+            row["performance_targets"],
         )
         await contracts.mark_milestone_evaluated(actor, row["milestone_id"])
         after = await _reread(evaluation_id)

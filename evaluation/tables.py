@@ -73,6 +73,7 @@ class Evaluation(Table, tablename="evaluations"):
     supersedes = ForeignKey("self", db_column_name="supersedes_id", null=True)
     superseded_at = Timestamptz(null=True)
     superseded_by = ForeignKey("self", db_column_name="superseded_by_id", null=True)
+    accepted_targets = JSONB(null=True)  # the performance targets it judged, kept at its acceptance
     version = Integer(default=1)
 
 

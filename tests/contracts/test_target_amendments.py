@@ -66,3 +66,16 @@ async def test_an_amendment_that_changes_nothing_or_states_bad_targets_is_refuse
     assert await db.fetchval("SELECT count(*) FROM amendments WHERE contract_id = $1", contract["id"]) == 0
     read = (await client.get(f"/api/v1/contracts/{contract['id']}", headers=award.bureau.headers)).json()
     assert [t["target"] for t in read["performance_targets"]] == ["1200"] and read["version"] == contract["version"]
+
+
+async def test_an_evaluation_accepted_before_the_amendment_keeps_the_targets_it_judged(client):
+    award, contract = await _contract_with_targets(client)
+    first, second = contract["milestones"][0], contract["milestones"][1]
+    accepted = await factories.accepted_evaluation(client, award, contract["id"], first["id"], "85")
+    assert [(t["indicator"], t["target"]) for t in accepted["targets"]] == [("服务人次", "1200")]
+    r = await _amend(client, award, contract, {"performance_targets": AMENDED, "reason": "调整绩效目标"})
+    assert r.status_code == 201, r.text
+    again = (await client.get(f"/api/v1/evaluations/{accepted['id']}", headers=award.bureau.headers)).json()
+    assert [(t["indicator"], t["target"]) for t in again["targets"]] == [("服务人次", "1200")]
+    later = await factories.accepted_evaluation(client, award, contract["id"], second["id"], "90")
+    assert [(t["indicator"], t["target"]) for t in later["targets"]] == [("服务人次", "1000"), ("服务对象满意度", "90")]
