@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Request, Response
+from litestar import Controller, Request, Response, get
 from litestar.params import FromPath, QueryParameter
 
 from contracts import reports
+from contracts.schemas import YearPerformance
 from govbuy.auth import requires
 from govbuy.http import pdf_get, pdf_response
 
@@ -46,3 +47,17 @@ class AnnualReportController(Controller):
         level-1 catalogue category, evaluation grade distribution."""
         rendered = await reports.annual_report(request.user, year, bureau_id)
         return pdf_response(rendered, f"annual-report-{year}.pdf")
+
+    @get("/performance", guards=[requires("bureau", "supervisor", "admin")])
+    async def performance(
+        self,
+        request: Request,
+        year: Annotated[int, QueryParameter(ge=2000, le=2100, description="budget year")],
+        bureau_id: Annotated[
+            UUID | None, QueryParameter(description="the bureau (supervisors and admins; a bureau gets its own)")
+        ] = None,
+    ) -> YearPerformance:
+        """A bureau's budget year as data: signed contracts by level-1 category and by vendor, with
+        money paid and withheld, accepted evaluations and grades, targets met (the annual report's
+        figures, for next year's budget)."""
+        return await reports.year_performance(request.user, year, bureau_id)

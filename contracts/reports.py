@@ -22,6 +22,7 @@ from uuid import UUID
 
 from contracts import rules
 from contracts import service as contracts_service
+from contracts.schemas import CategoryPerformance, VendorPerformance, YearPerformance
 from evaluation import rules as evaluation_rules
 from evaluation import service as evaluation
 from govbuy import database as db
@@ -357,18 +358,28 @@ def _share(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
     return (Decimal(part) / Decimal(whole)) if whole else None
 
 
-async def annual_report_data(actor: Actor, year: int, bureau_id: UUID | None) -> tuple[dict[str, Any], str, datetime]:
+def _year_bureau(actor: Actor, bureau_id: UUID | None) -> UUID:
+    """Whose year is read: a bureau's own; supervisors and admins name one (`bureau_id_required`)."""
     if actor.role == "bureau":
         if bureau_id is not None and bureau_id != actor.organisation_id:
             raise NotFound("bureau", bureau_id)
         bureau_id = actor.organisation_id
     elif bureau_id is None:
         raise RuleViolation(
-            "bureau_id_required", "name the bureau whose annual report you want: ?bureau_id=",
+            "bureau_id_required", "name the bureau whose year you want: ?bureau_id=",
             errors=[{"field": "bureau_id", "message": "required for supervisors and admins"}],
         )
     if not _may_read_bureau(actor, bureau_id):
         raise NotFound("bureau", bureau_id)
+    return bureau_id
+
+
+#: The signed contracts of a bureau's budget year (`contract_performance`'s filter; $1 bureau, $2 year).
+_YEAR_CONTRACTS = f"c.bureau_id = $1 AND c.budget_line_id IN (SELECT id FROM {planning.budget_lines_sql()} bl WHERE bl.year = $2)"
+
+
+async def annual_report_data(actor: Actor, year: int, bureau_id: UUID | None) -> tuple[dict[str, Any], str, datetime]:
+    bureau_id = _year_bureau(actor, bureau_id)
     budget = await db.fetchrow(_ANNUAL_BUDGET_SQL, bureau_id, year)
     if budget is None:
         raise NotFound("bureau", bureau_id)
@@ -456,10 +467,7 @@ async def annual_report_data(actor: Actor, year: int, bureau_id: UUID | None) ->
     # line's performance view (verified by the evaluator, else as reported).
     performance = {
         p["contract_id"]: p
-        for p in await contracts_service.contract_performance(
-            f"c.bureau_id = $1 AND c.budget_line_id IN (SELECT id FROM {planning.budget_lines_sql()} bl WHERE bl.year = $2)",
-            bureau_id, year,
-        )
+        for p in await contracts_service.contract_performance(_YEAR_CONTRACTS, bureau_id, year)
     }
     target_rows = []
     for category in categories:
@@ -535,4 +543,34 @@ async def annual_report(actor: Actor, year: int, bureau_id: UUID | None = None) 
     return await render_pdf(
         ANNUAL_TEMPLATE, context, title=f"{year}年度政府购买服务执行情况报告", bureau=bureau,
         document_type="年度报告", as_of=as_of,
+    )
+
+
+# --- a bureau's year as data (预算法 Art. 32: results read for next year's budget) -------------------
+
+
+async def year_performance(actor: Actor, year: int, bureau_id: UUID | None) -> YearPerformance:
+    """A bureau's budget year by level-1 catalogue category and by vendor: money paid and withheld,
+    accepted evaluations and their grades, targets met — the annual report's figures as data."""
+    bureau_id = _year_bureau(actor, bureau_id)
+    name = await db.fetchval("SELECT name FROM organisations WHERE id = $1 AND kind = 'bureau'", bureau_id)
+    if name is None:
+        raise NotFound("bureau", bureau_id)
+    category_of = {
+        r["id"]: (r["category_code"] or "?", r["category_name"] or "其他")
+        for r in await db.fetch(_ANNUAL_CONTRACTS_SQL, bureau_id, year)
+    }
+    lines = await contracts_service.contract_performance(_YEAR_CONTRACTS, bureau_id, year)
+    by_category: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    by_vendor: dict[tuple[UUID, str], list[dict[str, Any]]] = {}
+    for line in lines:
+        by_category.setdefault(category_of.get(line["contract_id"], ("?", "其他")), []).append(line)
+        by_vendor.setdefault((line["vendor_id"], line["vendor_name"]), []).append(line)
+    totals = contracts_service.performance_totals
+    return YearPerformance(
+        year=year, bureau_id=bureau_id, bureau_name=name, totals=totals(lines),
+        categories=[CategoryPerformance(code=code, name=label, **totals(group).model_dump())
+                    for (code, label), group in sorted(by_category.items())],
+        vendors=[VendorPerformance(vendor_id=vendor_id, vendor_name=vendor, **totals(group).model_dump())
+                 for (vendor_id, vendor), group in sorted(by_vendor.items(), key=lambda item: item[0][1])],
     )

@@ -290,3 +290,25 @@ class BudgetLinePerformance(Output):
     available: Money
     totals: PerformanceFigures
     contracts: list[ContractPerformance]
+
+
+class CategoryPerformance(PerformanceFigures):
+    code: str = Field(description="level-1 catalogue category (A–E), ? when unknown")
+    name: str
+
+
+class VendorPerformance(PerformanceFigures):
+    vendor_id: UUID
+    vendor_name: str
+
+
+class YearPerformance(Output):
+    """A bureau's budget year: what its signed contracts achieved, by category and by vendor
+    (预算法 Art. 32; 财库〔2021〕22号) — the evidence its next budget reads."""
+
+    year: int
+    bureau_id: UUID
+    bureau_name: str
+    totals: PerformanceFigures
+    categories: list[CategoryPerformance]
+    vendors: list[VendorPerformance]

@@ -401,7 +401,8 @@ async def contract_performance(where: str, *args: Any) -> list[dict[str, Any]]:
     return result
 
 
-def _totals(lines: list[dict[str, Any]]) -> PerformanceFigures:
+def performance_totals(lines: list[dict[str, Any]]) -> PerformanceFigures:
+    """The figures of some of `contract_performance`'s lines together."""
     evaluations = sum(x["evaluations"] for x in lines)
     scores = sum((x["score_sum"] or Decimal(0) for x in lines), Decimal(0))
     return PerformanceFigures(
@@ -427,8 +428,8 @@ async def budget_line_performance(actor: Actor, line_id: UUID) -> BudgetLinePerf
     return BudgetLinePerformance(
         budget_line_id=line.id, code=line.code, year=line.year, title=line.title, amount=line.amount,
         committed=line.committed, spent=line.spent, available=line.available,
-        totals=_totals(lines),
-        contracts=[ContractPerformance(**_totals([x]).model_dump() | {k: x[k] for k in (
+        totals=performance_totals(lines),
+        contracts=[ContractPerformance(**performance_totals([x]).model_dump() | {k: x[k] for k in (
             "contract_id", "title", "vendor_id", "vendor_name", "status")}) for x in lines],
     )
 

@@ -112,3 +112,24 @@ async def test_targets_set_at_tender_are_measured_at_delivery_and_fed_back_to_th
     assert "合计1215" in text  # 1 contract with targets, 2 targets, 1 met, 50 %
     assert "已支付（元）" in text and "已验收评价（次，按等级）" in text
     assert year >= line_year
+
+    # The same year as data, by category and by vendor, for the bureau (and supervisors naming it).
+    r = await client.get(f"{API}/reports/performance?year={line_year}", headers=w.bureau.headers)
+    assert r.status_code == 200, r.text
+    year_view = r.json()
+    assert year_view["bureau_id"] == str(w.bureau.organisation_id)
+    assert (year_view["totals"]["withheld"], year_view["totals"]["targets_met"], year_view["totals"]["targets_total"]) == (
+        "12000.00", 1, 2
+    )
+    [category] = [c for c in year_view["categories"] if c["contracts"]]
+    assert (category["paid"], category["grades"]["good"]) == ("228000.00", 1)
+    [vendor] = year_view["vendors"]
+    assert (vendor["vendor_id"], vendor["withheld"], vendor["average_score"]) == (str(winner.organisation_id), "12000.00", "82.00")
+    supervisor = await factories.signed_in("supervisor", await factories.organisation("supervisor"))
+    r = await client.get(f"{API}/reports/performance?year={line_year}", headers=supervisor.headers)
+    assert (r.status_code, r.json()["code"]) == (422, "bureau_id_required")
+    r = await client.get(f"{API}/reports/performance?year={line_year}&bureau_id={w.bureau.organisation_id}",
+                         headers=supervisor.headers)
+    assert r.json()["totals"] == year_view["totals"]
+    assert (await client.get(f"{API}/reports/performance?year={line_year}&bureau_id={w.bureau.organisation_id}",
+                             headers=other.headers)).status_code == 404

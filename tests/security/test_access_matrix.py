@@ -172,6 +172,7 @@ EXPECTED: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/api/v1/documents/{sha256}/meta"): SIGNED_IN,
     # reports
     ("GET", "/api/v1/reports/annual.pdf"): ("admin", "bureau", "supervisor"),
+    ("GET", "/api/v1/reports/performance"): ("admin", "bureau", "supervisor"),
     ("GET", "/api/v1/tenders/{tender_id}/award-notice.pdf"): SIGNED_IN,  # public anyway (§8)
     # disclosure (§8): no sign-in
     ("GET", "/api/v1/public/tenders/{tender_id}/award-notice.pdf"): PUBLIC,
