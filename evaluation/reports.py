@@ -75,6 +75,16 @@ def _number(value: Any) -> str:
     return f"{Decimal(str(value)).normalize():f}"
 
 
+# The report's as-of time: the latest change to the evaluation (e), its milestone's latest
+# deliverable (d), its payment (p), its appeals and its audit events.
+_AS_OF_SQL = """greatest(e.commissioned_at, e.submitted_at, e.accepted_at, e.superseded_at, p.created_at, p.confirmed_at,
+                d.submitted_at,
+                (SELECT max(greatest(a.filed_at, a.resolved_at)) FROM appeals a WHERE a.evaluation_id = e.id),
+                (SELECT max(occurred_at) FROM audit_events
+                  WHERE entity_type = 'evaluation' AND entity_id = e.id::text))"""
+_AS_OF_JOINS = f"""LEFT JOIN LATERAL {contracts.latest_deliverable_sql("e.milestone_id")} d ON true
+LEFT JOIN {contracts.payments_sql()} p ON p.evaluation_id = e.id"""
+
 _EVALUATION_SQL = f"""
 SELECT e.*,
        c.title AS contract_title, c.amount AS contract_amount, c.original_amount AS contract_original_amount,
@@ -97,11 +107,7 @@ SELECT e.*,
                                                    'reply', a.reply, 'resolved_at', a.resolved_at)
                                  ORDER BY a.filed_at, a.id), '[]')
           FROM appeals a WHERE a.evaluation_id = e.id) AS appeals,
-       greatest(e.commissioned_at, e.submitted_at, e.accepted_at, e.superseded_at, p.created_at, p.confirmed_at,
-                d.submitted_at,
-                (SELECT max(greatest(a.filed_at, a.resolved_at)) FROM appeals a WHERE a.evaluation_id = e.id),
-                (SELECT max(occurred_at) FROM audit_events
-                  WHERE entity_type = 'evaluation' AND entity_id = e.id::text)) AS as_of
+       {_AS_OF_SQL} AS as_of
 FROM evaluations e
 JOIN {contracts.contracts_sql()} c ON c.id = e.contract_id
 JOIN {contracts.milestones_sql()} m ON m.id = e.milestone_id
@@ -110,8 +116,7 @@ JOIN organisations v ON v.id = e.vendor_id
 JOIN organisations ev ON ev.id = e.evaluator_id
 JOIN {procurement.tenders_sql()} t ON t.id = c.tender_id
 JOIN indicator_templates it ON it.id = e.template_id
-LEFT JOIN LATERAL {contracts.latest_deliverable_sql("e.milestone_id")} d ON true
-LEFT JOIN {contracts.payments_sql()} p ON p.evaluation_id = e.id
+{_AS_OF_JOINS}
 LEFT JOIN LATERAL (
     SELECT o.name AS evaluator_name, x.grade, x.total_score FROM evaluations x
     JOIN organisations o ON o.id = x.evaluator_id WHERE x.id = e.supersedes_id
@@ -300,4 +305,16 @@ async def evaluation_report_data(actor: Actor, evaluation_id: UUID) -> tuple[dic
 async def evaluation_report(actor: Actor, evaluation_id: UUID) -> RenderedPdf:
     """The evaluation report as a PDF, for those who may read the evaluation (else 404)."""
     context, bureau, as_of = await evaluation_report_data(actor, evaluation_id)
-    return await render_pdf(TEMPLATE, context, title=TITLE, bureau=bureau, document_type=DOCUMENT_TYPE, as_of=as_of)
+    return await render_pdf(
+        TEMPLATE, context, title=TITLE, bureau=bureau, document_type=DOCUMENT_TYPE, as_of=as_of,
+        subject=str(evaluation_id),
+    )
+
+
+async def accepted_report_ids(changed_since: datetime | None = None) -> list[UUID]:
+    """The accepted evaluations, or those whose report's as-of time is at or after
+    `changed_since`: what a pre-render pass looks at (one statement)."""
+    where = db.Conditions("e.status = 'accepted'")
+    where.given(_AS_OF_SQL + " >= {}", changed_since)
+    rows = await db.fetch(f"SELECT e.id FROM evaluations e {_AS_OF_JOINS} WHERE {where} ORDER BY e.id", *where.args)
+    return [r["id"] for r in rows]

@@ -11,6 +11,7 @@ from typing import Any
 
 from contracts import cli as contracts_cli
 from govbuy import database as db
+from govbuy import prerender
 from govbuy.auth import ROLES
 from govbuy.demo import seed as demo_seed
 from govbuy.demo import year as demo_year
@@ -125,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # The domains' commands and the top's; the public feed's also registers the feed's audit
     # listener, so that what a command changes is published too.
-    for commands in (vendors_cli, planning_cli, procurement_cli, contracts_cli, public_cli, demo_year, demo_seed):
+    for commands in (vendors_cli, planning_cli, procurement_cli, contracts_cli, public_cli, prerender, demo_year, demo_seed):
         commands.register_commands(sub)
     return parser
 

@@ -152,6 +152,11 @@ def transaction():
     return DB.transaction()
 
 
+def is_connected() -> bool:
+    """Whether a statement can run here: a transaction is open in this task or the pool is started."""
+    return DB.current_transaction.get() is not None or DB.pool is not None
+
+
 @asynccontextmanager
 async def connection() -> AsyncIterator[asyncpg.Connection]:
     """The current transaction's connection, else one from the pool for the block."""

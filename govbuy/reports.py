@@ -23,6 +23,11 @@ WeasyPrint is synchronous and slow, so `render_pdf` runs it in a process pool of
 ("spawn") interpreters, never forked from the server with its event loop and database
 connections, and keeps recent results in a small in-process cache. A script that calls
 `render_pdf` therefore needs the usual `if __name__ == "__main__":` guard.
+
+A report is rendered once per render cache key (its data digest under RENDERER_VERSION): what is
+rendered is kept in the store of rendered reports (`govbuy/report_store.py`, in PostgreSQL), which
+every process and host reads before it renders, and which `govbuy prerender-reports` fills ahead
+of the requests.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from datetime import date, datetime, time, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from pathlib import Path
+from time import monotonic
 from typing import Any
 from uuid import UUID
 
@@ -516,6 +522,7 @@ class _RenderCache:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self._entries: OrderedDict[str, RenderedPdf] = OrderedDict()
+        self._touched: dict[str, float] = {}  # key -> when the store last heard it was served
         self._bytes = 0
         self._lock = threading.Lock()
 
@@ -534,14 +541,28 @@ class _RenderCache:
             if key in self._entries:
                 self._bytes -= len(self._entries.pop(key).content)
             self._entries[key] = rendered
+            self._touched[key] = monotonic()
             self._bytes += size
             while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
-                _, evicted = self._entries.popitem(last=False)
+                evicted_key, evicted = self._entries.popitem(last=False)
+                self._touched.pop(evicted_key, None)
                 self._bytes -= len(evicted.content)
+
+    def touch_due(self, key: str, interval: float) -> bool:
+        """Whether the store should hear that this entry was served again: at most once per
+        `interval` seconds, so that it does not evict a report this process serves from memory."""
+        now = monotonic()
+        with self._lock:
+            last = self._touched.get(key)
+            if last is not None and now - last < interval:
+                return False
+            self._touched[key] = now
+            return True
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._touched.clear()
             self._bytes = 0
 
     def __len__(self) -> int:
@@ -560,6 +581,15 @@ def render_cache_key(digest: str) -> str:
     return sha256_hex(f"{RENDERER_VERSION}\n{digest}".encode())
 
 
+_renders = 0
+
+
+def render_count() -> int:
+    """How many reports this process has rendered (in its renderer processes): not those it took
+    from its cache or the store."""
+    return _renders
+
+
 async def render_pdf(
     template: str,
     context: dict[str, Any],
@@ -568,18 +598,52 @@ async def render_pdf(
     bureau: str,
     document_type: str,
     as_of: datetime,
+    subject: str | None = None,
 ) -> RenderedPdf:
-    """Render a report to PDF in the renderer processes, or take it from the cache.
+    """A report as PDF: from the in-process cache, else from the store of rendered reports, else
+    rendered in the renderer processes and stored.
 
     `context` must be picklable and canonically serialisable (see `canonical_json`);
     `as_of` is the data's own time (e.g. its latest change), aware, and is printed as such.
+    `subject` names what the report is of (an evaluation's id) where `govbuy prerender-reports`
+    needs to find what has no stored render.
     """
     digest = data_digest(
         template, context, title=title, bureau=bureau, document_type=document_type, as_of=as_of
     )
     key = render_cache_key(digest)
+    store = _store()
     if (cached := _cache.get(key)) is not None:
+        if store is not None and _cache.touch_due(key, store.TOUCH_INTERVAL_SECONDS):
+            await store.touch(key)
         return cached
+    if store is not None and (stored := await store.load(key)) is not None:
+        _cache.put(key, stored)
+        return stored
+    rendered = await _render_in_pool(template, context, title, bureau, document_type, as_of)
+    if store is not None:
+        await store.save(key, rendered, renderer_version=RENDERER_VERSION, template=template, subject=subject)
+    _cache.put(key, rendered)
+    return rendered
+
+
+def _store() -> Any:
+    """The store of rendered reports when a database is at hand (a script without one renders
+    every time). Imported when called: the renderer processes import this module, and need no
+    database driver."""
+    from govbuy import database as db
+
+    if not db.is_connected():
+        return None
+    from govbuy import report_store
+
+    return report_store
+
+
+async def _render_in_pool(
+    template: str, context: dict[str, Any], title: str, bureau: str, document_type: str, as_of: datetime
+) -> RenderedPdf:
+    global _renders
     executor = _renderer()
     loop = asyncio.get_running_loop()
     try:
@@ -589,7 +653,7 @@ async def render_pdf(
     except BrokenProcessPool:
         _discard_renderer(executor)
         raise
-    _cache.put(key, rendered)
+    _renders += 1
     return rendered
 
 

@@ -39,6 +39,8 @@ class Settings:
     negative_list_file: Path | None
     login_max_failures: int
     login_window_seconds: int
+    report_store_max_bytes: int
+    report_store_max_age_days: int
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -93,5 +95,9 @@ def get_settings() -> Settings:
         negative_list_file=Path(negative_list).resolve() if negative_list else None,
         login_max_failures=int(os.environ.get("GOVBUY_LOGIN_MAX_FAILURES", "5")),
         login_window_seconds=int(os.environ.get("GOVBUY_LOGIN_WINDOW_SECONDS", "900")),
+        # The store of rendered reports (govbuy/report_store.py): at most this many bytes of PDF,
+        # and none left unserved longer than this many days (0: no age bound).
+        report_store_max_bytes=int(os.environ.get("GOVBUY_REPORT_STORE_MAX_BYTES", str(2 * 1024**3))),
+        report_store_max_age_days=int(os.environ.get("GOVBUY_REPORT_STORE_MAX_AGE_DAYS", "180")),
         cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
     )

@@ -1,6 +1,7 @@
 """The PDF report kernel: rendering through the real process pool, what a reader sees on the
 page, byte-for-byte reproducibility, the embedded CJK font, the cache and the Jinja filters.
-No database: reports render from plain data."""
+No database: reports render from plain data (the store of rendered reports is tested in
+tests/reports/test_report_store.py)."""
 
 from __future__ import annotations
 
@@ -200,9 +201,21 @@ async def test_same_request_twice_is_served_from_the_cache(sample):
 async def test_same_request_gives_identical_bytes_from_fresh_renderer_processes(sample):
     reports.shutdown_renderer()
     reports.clear_render_cache()
+    await forget_stored(sample)
+    renders = reports.render_count()
     again = await render_sample()
+    assert reports.render_count() == renders + 1
     assert again is not sample
     assert again.content == sample.content
+
+
+async def forget_stored(rendered: reports.RenderedPdf) -> None:
+    """Drop a report from the store of rendered reports, when an earlier test of the run started
+    the database (this module needs none; without one, nothing is stored)."""
+    from govbuy import database as db
+
+    if db.is_connected():
+        await db.execute("DELETE FROM rendered_reports WHERE data_digest = $1", rendered.data_digest)
 
 
 async def test_rendering_does_not_block_the_event_loop():
