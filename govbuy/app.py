@@ -40,6 +40,7 @@ from govbuy.http import ApiRequest
 from govbuy.public import feed
 from govbuy.public.controllers import (
     OcdsController,
+    PublicAuditHeadController,
     PublicContractController,
     PublicTenderController,
     PublicNoticeController,
@@ -229,6 +230,7 @@ def route_handlers() -> list:
         PublicNoticeController,
         PublicVendorController,
         OcdsController,
+        PublicAuditHeadController,
     ]
 
 
