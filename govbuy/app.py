@@ -46,6 +46,7 @@ from govbuy.public.controllers import (
     PublicNoticeController,
     PublicVendorController,
 )
+from govbuy.reconcile.controllers import ReconcileController
 from govbuy.settings import get_settings
 from procurement.controllers import (
     AwardController,
@@ -201,6 +202,7 @@ def route_handlers() -> list:
         kernel.CalendarController,
         kernel.SandboxController,
         kernel.AuditController,
+        ReconcileController,
         kernel.NotificationController,
         documents.DocumentController,
         metrics,

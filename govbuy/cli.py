@@ -16,6 +16,7 @@ from govbuy.auth import ROLES
 from govbuy.demo import seed as demo_seed
 from govbuy.demo import year as demo_year
 from govbuy.public import cli as public_cli
+from govbuy.reconcile import cli as reconcile_cli
 from govbuy.rules import RuleViolation
 from govbuy.settings import get_settings
 from planning import cli as planning_cli
@@ -139,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # The domains' commands and the top's; the public feed's also registers the feed's audit
     # listener, so that what a command changes is published too.
-    for commands in (vendors_cli, planning_cli, procurement_cli, contracts_cli, public_cli, prerender, demo_year, demo_seed):
+    for commands in (vendors_cli, planning_cli, procurement_cli, contracts_cli, public_cli, reconcile_cli, prerender, demo_year, demo_seed):
         commands.register_commands(sub)
     return parser
 
