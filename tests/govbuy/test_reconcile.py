@@ -32,9 +32,7 @@ async def test_a_budget_line_raised_in_sql_is_reported(client):
     ]
 
 
-async def test_a_move_without_its_event_is_reported_even_after_a_later_adjustment(database):
-    """The amount is read from the events that set it, not from the later moves that carry the
-    line along: a later move does not launder a raised amount."""
+async def test_money_moved_in_sql_without_an_event_is_reported(database):
     bureau = await factories.signed_in("bureau")
     line = await factories.budget_line(bureau, "5000000.00")
     await db.execute("UPDATE budget_lines SET spent = 100.00, committed = 100.00 WHERE id = $1", line.id)
@@ -42,6 +40,24 @@ async def test_a_move_without_its_event_is_reported_even_after_a_later_adjustmen
     assert {(d.field, d.stored, d.from_events) for d in result.differences} == {
         ("spent", "100.00", "0.00"), ("committed", "100.00", "0.00"),
     }
+
+
+async def test_an_amount_raised_in_sql_is_not_laundered_by_a_later_move(database):
+    """The amount is read from the events that set it, not from the moves that carry the line
+    along (and whose events carry the moved sum under `amount`)."""
+    from decimal import Decimal
+
+    from govbuy import clock
+    from planning import service as planning
+
+    bureau = await factories.signed_in("bureau")
+    line = await factories.budget_line(bureau, "5000000.00")
+    await db.execute("UPDATE budget_lines SET amount = 6000000.00 WHERE id = $1", line.id)
+    async with db.transaction():  # a tender's ceiling reserved, as publishing does
+        move = await planning.reserve_budget(line.id, Decimal("400000.00"), await clock.now())
+        await planning.audit_budget_move(None, "reserved", move, amount=Decimal("400000.00"))
+    result = await reconcile.reconcile()
+    assert {(d.field, d.stored, d.from_events) for d in result.differences} == {("amount", "6000000.00", "5000000.00")}
 
 
 async def test_a_row_written_without_any_event_is_reported(database):
