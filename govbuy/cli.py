@@ -11,11 +11,12 @@ from typing import Any
 
 from contracts import cli as contracts_cli
 from govbuy import database as db
-from govbuy import prerender
+from govbuy import audit, prerender
 from govbuy.auth import ROLES
 from govbuy.demo import seed as demo_seed
 from govbuy.demo import year as demo_year
 from govbuy.public import cli as public_cli
+from govbuy.reconcile import cli as reconcile_cli
 from govbuy.rules import RuleViolation
 from govbuy.settings import get_settings
 from planning import cli as planning_cli
@@ -92,6 +93,14 @@ def cmd_create_user(args: argparse.Namespace) -> None:
     print(f"created {user.role} {user.username} ({user.id}) in organisation {user.organisation_id}")
 
 
+def cmd_publish_audit_head(_: argparse.Namespace) -> None:
+    head = db.run_job(audit.publish_head)
+    if head is None:
+        print("the audit log is empty: no head to publish")
+    else:
+        print(f"audit head published: seq {head.seq}, hash {head.hash}, at {head.at.isoformat()}")
+
+
 def cmd_database_url(_: argparse.Namespace) -> None:
     print(db.resolve_dsn(get_settings()))
 
@@ -113,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_database_url
     )
 
+    sub.add_parser(
+        "publish-audit-head",
+        help="record the audit chain's head for the public (GET /api/v1/public/audit-head, the OCDS packages); run it periodically",
+    ).set_defaults(func=cmd_publish_audit_head)
+
     user = sub.add_parser("create-user", help="create a user (and optionally its organisation)")
     user.add_argument("--username", required=True)
     user.add_argument("--password", required=True)
@@ -126,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # The domains' commands and the top's; the public feed's also registers the feed's audit
     # listener, so that what a command changes is published too.
-    for commands in (vendors_cli, planning_cli, procurement_cli, contracts_cli, public_cli, prerender, demo_year, demo_seed):
+    for commands in (vendors_cli, planning_cli, procurement_cli, contracts_cli, public_cli, reconcile_cli, prerender, demo_year, demo_seed):
         commands.register_commands(sub)
     return parser
 

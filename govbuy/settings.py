@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +25,7 @@ class Settings:
     data_dir: Path
     sandbox: bool
     secret_key: str
+    audit_key: str
     token_ttl_seconds: int
     admin_username: str | None
     admin_password: str | None
@@ -48,19 +50,40 @@ class Settings:
         return not self.database_url
 
 
-def _secret_key(data_dir: Path) -> str:
-    """The token-signing key: from the environment, else one kept in the data folder."""
-    configured = os.environ.get("GOVBUY_SECRET_KEY")
+def _kept_secret(variable: str, path: Path) -> str:
+    """A key from the environment, else the one kept in a file of the data folder, made on
+    first use. The file appears whole and with mode 0600 (written aside, then linked into
+    place), and if another process made it first, that one is kept and read."""
+    configured = os.environ.get(variable)
     if configured:
         return configured
-    path = data_dir / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
-    return key
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, aside = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+            os.link(aside, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(aside)
+    kept = path.read_text().strip()
+    if not kept:
+        raise RuntimeError(f"{path} is empty: restore the key from its backup, or set {variable}")
+    return kept
+
+
+def _secret_key(data_dir: Path) -> str:
+    """The token-signing key: GOVBUY_SECRET_KEY, else data_dir/secret_key."""
+    return _kept_secret("GOVBUY_SECRET_KEY", data_dir / "secret_key")
+
+
+def _audit_key(data_dir: Path) -> str:
+    """The key of the audit chain's HMAC (govbuy/audit.py): GOVBUY_AUDIT_KEY, else
+    data_dir/audit_key. Kept outside the database, so that write access to the database is not
+    enough to recompute a valid chain: back it up with the data folder, apart from the database."""
+    return _kept_secret("GOVBUY_AUDIT_KEY", data_dir / "audit_key")
 
 
 @lru_cache(maxsize=1)
@@ -74,6 +97,7 @@ def get_settings() -> Settings:
         data_dir=data_dir,
         sandbox=_bool("GOVBUY_SANDBOX"),
         secret_key=_secret_key(data_dir),
+        audit_key=_audit_key(data_dir),
         token_ttl_seconds=int(os.environ.get("GOVBUY_TOKEN_TTL_SECONDS", "3600")),
         admin_username=os.environ.get("GOVBUY_ADMIN_USERNAME") or None,
         admin_password=os.environ.get("GOVBUY_ADMIN_PASSWORD") or None,
