@@ -320,3 +320,63 @@ async def test_money_sent_as_a_json_number_is_refused(client):
     accepted = await client.post("/api/v1/budget-lines", headers=bureau.headers, json={**body, "amount": "1500000.10"})
     assert accepted.status_code == 201, accepted.text
     assert accepted.json()["amount"] == "1500000.10"
+
+
+# --- the stateful phase ------------------------------------------------------------------------
+# Chains of calls in which what one operation returns (a created record's id) feeds the operations
+# that take it — links schemathesis infers from the response schemas and the path parameters —,
+# signed in as each role in turn (admin last). Each step: no 5xx, errors as problem+json. Bounded
+# for CI (GOVBUY_FUZZ_STATEFUL scenarios of up to 8 steps per role, default 4, derandomised).
+
+SCENARIOS = int(os.environ.get("GOVBUY_FUZZ_STATEFUL", "4"))
+TOTALS["stateful_steps"] = 0
+
+
+def _machine(server, identity: str, session: requests.Session, failures: list[str], steps: list[int]):
+    headers = server.accounts[identity].headers if identity in server.accounts else {}
+
+    def admitted(ctx) -> bool:
+        # The operations this identity may call (others answer 403: the access matrix's part);
+        # never logging out, which would end the session the chain runs with.
+        operation = ctx.operation
+        if operation.label in ENDS_THE_SESSION:
+            return False
+        roles = ROLES.get((operation.method.upper(), operation.path), frozenset())
+        return roles is None or identity in roles
+
+    base = SCHEMA.include(admitted).as_state_machine()
+
+    class Machine(base):  # type: ignore[misc, valid-type]
+        def call(self, case, **kwargs):
+            return super().call(case, base_url=server.base_url, headers=headers, session=session, timeout=30)
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            steps[0] += 1
+            TOTALS["stateful_steps"] += 1
+            TOTALS["statuses"][f"{identity} {response.status_code}"] += 1
+            content_type = (response.headers.get("content-type") or [""])[0]
+            problem = problem_json_check(response.status_code, content_type, response.content)
+            if problem:
+                failures.append(f"{identity} {case.operation.label}: {problem}")
+            case.validate_response(response, checks=[not_a_server_error], headers=headers)
+
+    return Machine
+
+
+@pytest.mark.parametrize("identity", [i for i in IDENTITIES if i != "anonymous"])
+def test_chains_of_calls_answer_within_the_contract(fuzz_target, identity):
+    server, _, session = fuzz_target
+    failures: list[str] = []
+    steps = [0]
+    machine = _machine(server, identity, session, failures, steps)
+    machine.run(settings=settings(
+        max_examples=SCENARIOS,
+        stateful_step_count=8,
+        deadline=None,
+        database=None,
+        derandomize=SEED is None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    ))
+    assert steps[0] > 0
+    assert not failures, "\n".join(failures[:20])
