@@ -16,7 +16,7 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import MutableScopeHeaders, State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig, ResponseSpec
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, Operation, SecurityScheme
 from litestar.response import Response
 from litestar.routes import HTTPRoute
@@ -31,7 +31,7 @@ from evaluation.controllers import EvaluationController, EvaluatorController, In
 from evaluation.report_controllers import EvaluationReportController
 from govbuy import controllers as kernel
 from govbuy import database as db
-from govbuy import documents, logs
+from govbuy import documents, logs, swagger
 from govbuy.auth import TokenAuthentication
 from govbuy.errors import _TITLES, EXCEPTION_HANDLERS, PROBLEM_JSON, Forbidden, Problem
 from govbuy.http import ApiRequest
@@ -70,12 +70,8 @@ SECURITY_HEADERS = {
     "referrer-policy": "no-referrer",
     "cache-control": "no-store",
 }
-# The interactive docs page loads its script and styles from a CDN; everything else is 'self'.
-DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://unpkg.com; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://unpkg.com https://fonts.googleapis.com; "
-    "font-src 'self' https://fonts.gstatic.com; img-src 'self' data: https:; frame-ancestors 'none'"
-)
+# The interactive docs page's own script and styles, served by the service (govbuy/swagger.py).
+DOCS_CSP = swagger.DOCS_CSP
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 
@@ -187,6 +183,7 @@ def route_handlers() -> list:
         kernel.NotificationController,
         documents.DocumentController,
         metrics,
+        swagger.swagger_asset,
         VendorController,
         VendorReportController,
         CatalogueController,
@@ -277,7 +274,7 @@ def create_app(*, dsn: str | None = None, manage_pool: bool = True) -> Litestar:
             description="Government purchase of services (政府购买服务): catalogue, tenders, contracts, "
             "third-party evaluation and payments.",
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
+            render_plugins=[swagger.swagger_page(path="/"), JsonRenderPlugin(path="/openapi.json")],
             # The bearer token of POST /api/v1/auth/token, so that the interactive page can sign in
             # and generated clients send it; the public endpoints say they need none.
             components=Components(
