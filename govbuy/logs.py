@@ -36,11 +36,16 @@ _SECRETS = (
     (re.compile(r"(://[^:/@\s]+:)[^@\s]+@"), r"\1[redacted]@"),
     (re.compile(r"(?i)\b((?:password|secret|token)\w*['\"]?\s*[:=]\s*)('[^']*'|\"[^\"]*\"|[^\s,;}]+)"),
      r"\1[redacted]"),
+    # The input an exception quotes: pydantic's `input_value=…`, asyncpg's `query argument $3: …`
+    # (a bid's proposal or price could be it).
+    (re.compile(r"(input_value=)('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^,\]]+)"), r"\1[redacted]"),
+    (re.compile(r"(query argument \$\d+: )('(?:[^'\\]|\\.)*'|\S+)"), r"\1[redacted]"),
 )
 
 
 def redact(text: str) -> str:
-    """`text` with bearer tokens, JWTs, URL passwords and `password=…` values replaced."""
+    """`text` with bearer tokens, JWTs, URL passwords, `password=…` values and the input an
+    exception quotes replaced."""
     for pattern, replacement in _SECRETS:
         text = pattern.sub(replacement, text)
     return text

@@ -122,3 +122,20 @@ def test_secrets_are_scrubbed_from_whatever_a_line_says():
         "password=[redacted] secret_key=[redacted], token: [redacted]"
     )
     assert redact("failed sign-in for 'vendor' from 127.0.0.1") == "failed sign-in for 'vendor' from 127.0.0.1"
+
+
+
+def test_the_input_an_exception_quotes_is_scrubbed():
+    from pydantic import BaseModel, ValidationError, constr
+
+    class Bid(BaseModel):
+        proposal: constr(max_length=5)
+
+    try:
+        Bid(proposal=PROPOSAL)
+    except ValidationError as exc:
+        text = str(exc)
+    assert "ref-7c1e" in text  # pydantic quotes the proposal's ends
+    assert "ref-7c1e" not in redact(text) and "input_value=[redacted], input_type=str" in redact(text)
+    asyncpg_text = "invalid input for query argument $3: '912345.67' (invalid literal)"
+    assert redact(asyncpg_text) == "invalid input for query argument $3: [redacted] (invalid literal)"
