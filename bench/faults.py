@@ -405,11 +405,11 @@ def main() -> None:
     finally:
         server.stop()
         harness.stop_embedded(data_dir)
-        log = server.log_text()
+        log = server.log_records()
         shutil.rmtree(data_dir, ignore_errors=True)  # its own embedded PostgreSQL: tens of MB
     print(report.table())
-    watchdog = [line for line in log.splitlines() if "govbuy.embedded" in line and "ERROR" in line]
-    print("\nwatchdog:\n" + "\n".join(f"  {line}" for line in watchdog))
+    watchdog = [r for r in log if (r["level"], r["logger"]) == ("ERROR", "govbuy.embedded")]
+    print("\nwatchdog:\n" + "\n".join(f"  {r['time']} {r['message']}" for r in watchdog))
     latencies = [o.latency for o in report.outcomes if o.status]
     if args.json:
         print(json.dumps({

@@ -14,6 +14,7 @@ Two ways to give the server a database:
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import pwd
 import secrets
@@ -62,6 +63,14 @@ def random_uscc(kind: str, region: str = "440300") -> str:
     return make_uscc(USCC_PREFIX[kind] + region + body)
 
 
+def _json_or_none(line: str) -> dict | None:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
 @dataclass
 class Account:
     role: str
@@ -90,6 +99,10 @@ class LiveServer:
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def log_records(self) -> list[dict]:
+        """The server's log lines that are JSON (its default format), each as a dict."""
+        return [record for record in map(_json_or_none, self.log_text().splitlines()) if record is not None]
 
     def client(self, **kwargs) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=kwargs.pop("timeout", 30), **kwargs)

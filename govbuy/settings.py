@@ -1,60 +1,166 @@
-"""Settings, read once from the environment (GOVBUY_* and DATABASE_URL)."""
+"""Settings, read once from the environment (GOVBUY_* and DATABASE_URL) and checked by
+pydantic-settings: a bad value stops a command at start with the variable's name and what is
+wrong with it (`ConfigError`), and `govbuy check-config` shows what is in force, secrets masked.
+
+An empty variable counts as unset (its default applies)."""
 
 from __future__ import annotations
 
-import os
+import re
 import secrets
+import os
 import tempfile
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, NonNegativeInt, PositiveInt, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 ROOT = Path(__file__).resolve().parents[1]
+ENV_PREFIX = "GOVBUY_"
+# Never shown by check-config nor echoed in an error; DATABASE_URL shows all but its password.
+SECRET_FIELDS = frozenset({"secret_key", "audit_key", "admin_password", "metrics_token"})
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
-def _bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+def _comma_separated(value: Any) -> Any:
+    return value.split(",") if isinstance(value, str) else value
 
 
-@dataclass(frozen=True)
-class Settings:
-    database_url: str | None
-    data_dir: Path
-    sandbox: bool
-    secret_key: str
-    audit_key: str
-    token_ttl_seconds: int
-    admin_username: str | None
-    admin_password: str | None
-    pool_min_size: int
-    pool_max_size: int
-    max_json_bytes: int
-    max_upload_bytes: int
-    ocds_schema_dir: Path
-    ocid_prefix: str
-    public_url: str
-    metrics_token: str | None
-    negative_keywords: tuple[str, ...] | None
-    negative_list_file: Path | None
-    login_max_failures: int
-    login_window_seconds: int
-    report_store_max_bytes: int
-    report_store_max_age_days: int
-    cors_origins: tuple[str, ...] = field(default_factory=tuple)
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True, frozen=True, extra="ignore")
+
+    database_url: str | None = Field(None, validation_alias="DATABASE_URL")
+    data_dir: Path = ROOT / ".govbuy"
+    sandbox: bool = False
+    # Unset: one kept in the data folder, generated on first use (get_settings).
+    secret_key: str | None = None
+    # The audit chain's HMAC key (govbuy/audit.py); unset: one kept in the data folder.
+    audit_key: str | None = None
+    token_ttl_seconds: PositiveInt = 3600
+    admin_username: str | None = None
+    admin_password: str | None = None
+    pool_min_size: PositiveInt = 2
+    pool_max_size: PositiveInt = 20
+    max_json_bytes: PositiveInt = 1024 * 1024
+    max_upload_bytes: PositiveInt = 20 * 1024 * 1024
+    ocds_schema_dir: Path = ROOT.parent / "shared" / "ocds-1.1"
+    ocid_prefix: str = "ocds-govbuy"
+    # Where the public reaches the service: the stable URLs of notices (and the OCDS documents
+    # that point at them) are built on it, not on whatever host a request used.
+    public_url: str = "http://127.0.0.1:8000"
+    # /metrics shows business activity: with a token only to whoever presents it, without one
+    # only to callers on this host (the operator's scraper, not the public listener).
+    metrics_token: str | None = None
+    negative_keywords: Annotated[tuple[str, ...] | None, NoDecode] = None
+    negative_list_file: Path | None = None
+    login_max_failures: PositiveInt = 5
+    login_window_seconds: PositiveInt = 900
+    # The store of rendered reports (govbuy/report_store.py): at most this many bytes of PDF,
+    # and none left unserved longer than this many days (0: no age bound).
+    report_store_max_bytes: NonNegativeInt = 2 * 1024**3
+    report_store_max_age_days: NonNegativeInt = 180
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    # `govbuy serve`'s defaults (its options win) and the log's.
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    workers: PositiveInt = 1
+    log_level: Literal[LOG_LEVELS] = "INFO"  # type: ignore[valid-type]
+    log_format: Literal["json", "text"] = "json"
 
     @property
     def embedded(self) -> bool:
         return not self.database_url
 
+    @field_validator("data_dir", "negative_list_file")
+    @classmethod
+    def _resolved(cls, value: Path | None) -> Path | None:
+        return value.resolve() if value is not None else None
 
-def _kept_secret(variable: str, path: Path) -> str:
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            raise ValueError("not an http:// or https:// address")
+        return value.rstrip("/")
+
+    @field_validator("negative_keywords", mode="before")
+    @classmethod
+    def _keywords(cls, value: Any) -> Any:
+        # The phrases as written (a space may belong to one); blank ones dropped.
+        return tuple(k for k in _comma_separated(value) if k.strip()) if value is not None else None
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: Any) -> Any:
+        return tuple(o.strip() for o in _comma_separated(value) if o.strip())
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_name(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _pool_bounds(self) -> Settings:
+        if self.pool_min_size > self.pool_max_size:
+            raise ValueError(
+                f"{env_name('pool_min_size')} ({self.pool_min_size}) is above {env_name('pool_max_size')} ({self.pool_max_size})"
+            )
+        return self
+
+
+class ConfigError(Exception):
+    """The environment does not make valid settings: one line per variable at fault."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid configuration:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+def env_name(field: str) -> str:
+    """The environment variable a setting is read from."""
+    alias = Settings.model_fields[field].validation_alias
+    return alias if isinstance(alias, str) else ENV_PREFIX + field.upper()
+
+
+_MESSAGES = {
+    "int_parsing": "not an integer",
+    "int_from_float": "not an integer",
+    "bool_parsing": "not a boolean (1/0, true/false, yes/no, on/off)",
+    "greater_than": "must be greater than {gt}",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than_equal": "must be at most {le}",
+    "literal_error": "must be one of {expected}",
+}
+
+
+def _problem(error: dict[str, Any]) -> str:
+    field = str(error["loc"][0]) if error["loc"] else None
+    template = _MESSAGES.get(error["type"])
+    message = template.format(**error.get("ctx", {})) if template else error["msg"].removeprefix("Value error, ")
+    if field is None:
+        return message
+    if field not in Settings.model_fields:  # reported under its alias
+        field = next((name for name in Settings.model_fields if env_name(name) == field), field)
+    shown = "" if field in SECRET_FIELDS else f" (got {error['input']!r})"
+    return f"{env_name(field)}: {message}{shown}"
+
+
+def load_settings() -> Settings:
+    """The settings the environment makes, or ConfigError naming every variable at fault."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigError([_problem(error) for error in exc.errors()]) from None
+    except SettingsError as exc:
+        raise ConfigError([str(exc)]) from None
+
+
+def _kept_secret(configured: str | None, variable: str, path: Path) -> str:
     """A key from the environment, else the one kept in a file of the data folder, made on
     first use. The file appears whole and with mode 0600 (written aside, then linked into
     place), and if another process made it first, that one is kept and read."""
-    configured = os.environ.get(variable)
     if configured:
         return configured
     if not path.exists():
@@ -74,54 +180,42 @@ def _kept_secret(variable: str, path: Path) -> str:
     return kept
 
 
-def _secret_key(data_dir: Path) -> str:
-    """The token-signing key: GOVBUY_SECRET_KEY, else data_dir/secret_key."""
-    return _kept_secret("GOVBUY_SECRET_KEY", data_dir / "secret_key")
-
-
-def _audit_key(data_dir: Path) -> str:
-    """The key of the audit chain's HMAC (govbuy/audit.py): GOVBUY_AUDIT_KEY, else
-    data_dir/audit_key. Kept outside the database, so that write access to the database is not
-    enough to recompute a valid chain: back it up with the data folder, apart from the database."""
-    return _kept_secret("GOVBUY_AUDIT_KEY", data_dir / "audit_key")
-
-
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    data_dir = Path(os.environ.get("GOVBUY_DATA_DIR", ROOT / ".govbuy")).resolve()
-    keywords = os.environ.get("GOVBUY_NEGATIVE_KEYWORDS")
-    negative_list = os.environ.get("GOVBUY_NEGATIVE_LIST_FILE")
-    origins = os.environ.get("GOVBUY_CORS_ORIGINS", "")
-    return Settings(
-        database_url=os.environ.get("DATABASE_URL") or None,
-        data_dir=data_dir,
-        sandbox=_bool("GOVBUY_SANDBOX"),
-        secret_key=_secret_key(data_dir),
-        audit_key=_audit_key(data_dir),
-        token_ttl_seconds=int(os.environ.get("GOVBUY_TOKEN_TTL_SECONDS", "3600")),
-        admin_username=os.environ.get("GOVBUY_ADMIN_USERNAME") or None,
-        admin_password=os.environ.get("GOVBUY_ADMIN_PASSWORD") or None,
-        pool_min_size=int(os.environ.get("GOVBUY_POOL_MIN_SIZE", "2")),
-        pool_max_size=int(os.environ.get("GOVBUY_POOL_MAX_SIZE", "20")),
-        max_json_bytes=int(os.environ.get("GOVBUY_MAX_JSON_BYTES", str(1024 * 1024))),
-        max_upload_bytes=int(os.environ.get("GOVBUY_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024))),
-        ocds_schema_dir=Path(
-            os.environ.get("GOVBUY_OCDS_SCHEMA_DIR", ROOT.parent / "shared" / "ocds-1.1")
-        ),
-        ocid_prefix=os.environ.get("GOVBUY_OCID_PREFIX", "ocds-govbuy"),
-        # Where the public reaches the service: the stable URLs of notices (and the OCDS
-        # documents that point at them) are built on it, not on whatever host a request used.
-        public_url=os.environ.get("GOVBUY_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
-        # /metrics shows business activity: with a token only to whoever presents it, without one
-        # only to callers on this host (the operator's scraper, not the public listener).
-        metrics_token=os.environ.get("GOVBUY_METRICS_TOKEN") or None,
-        negative_keywords=tuple(k for k in keywords.split(",") if k.strip()) if keywords else None,
-        negative_list_file=Path(negative_list).resolve() if negative_list else None,
-        login_max_failures=int(os.environ.get("GOVBUY_LOGIN_MAX_FAILURES", "5")),
-        login_window_seconds=int(os.environ.get("GOVBUY_LOGIN_WINDOW_SECONDS", "900")),
-        # The store of rendered reports (govbuy/report_store.py): at most this many bytes of PDF,
-        # and none left unserved longer than this many days (0: no age bound).
-        report_store_max_bytes=int(os.environ.get("GOVBUY_REPORT_STORE_MAX_BYTES", str(2 * 1024**3))),
-        report_store_max_age_days=int(os.environ.get("GOVBUY_REPORT_STORE_MAX_AGE_DAYS", "180")),
-        cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
-    )
+    """The settings in force (`get_settings.cache_clear()` after changing the environment)."""
+    settings = load_settings()
+    if settings.secret_key and settings.audit_key:
+        return settings
+    return settings.model_copy(update={
+        # The token-signing key: GOVBUY_SECRET_KEY, else data_dir/secret_key.
+        "secret_key": _kept_secret(settings.secret_key, "GOVBUY_SECRET_KEY", settings.data_dir / "secret_key"),
+        # The audit chain's key: GOVBUY_AUDIT_KEY, else data_dir/audit_key. Kept outside the
+        # database, so that write access to the database is not enough to recompute a valid
+        # chain: back it up with the data folder, apart from the database.
+        "audit_key": _kept_secret(settings.audit_key, "GOVBUY_AUDIT_KEY", settings.data_dir / "audit_key"),
+    })
+
+
+def masked_dsn(dsn: str) -> str:
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1********@", dsn)
+
+
+def effective_settings(settings: Settings) -> dict[str, str]:
+    """Each variable with the value in force, as check-config prints it: secrets masked."""
+    shown: dict[str, str] = {}
+    for field in Settings.model_fields:
+        value = getattr(settings, field)
+        if field in SECRET_FIELDS and value:
+            text = "********"
+        elif field in ("secret_key", "audit_key"):
+            text = f"(kept in {settings.data_dir / field})"
+        elif field == "database_url":
+            text = masked_dsn(value) if value else "(embedded server)"
+        elif value is None or value == ():
+            text = "(not set)"
+        elif isinstance(value, tuple):
+            text = ",".join(value)
+        else:
+            text = str(value)
+        shown[env_name(field)] = text
+    return shown

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 
@@ -158,7 +157,7 @@ async def test_an_import_row_passes_the_negative_list_by_its_override_reason(cli
 
 
 async def test_negative_keywords_come_from_the_settings(client, monkeypatch):
-    configured = dataclasses.replace(get_settings(), negative_keywords=("茶歇",))
+    configured = get_settings().model_copy(update={"negative_keywords": ("茶歇",)})
     monkeypatch.setattr(planning_service, "get_settings", lambda: configured)
     bureau = await factories.signed_in("bureau")
     cat = await new_catalogue(client, bureau)
@@ -176,7 +175,7 @@ async def test_the_negative_list_may_come_from_a_data_file(client, monkeypatch, 
         json.dumps([{"id": "goods.tea_break", "category": "goods", "pattern": "茶歇", "why": "refreshments are goods"}]),
         encoding="utf-8",
     )
-    configured = dataclasses.replace(get_settings(), negative_list_file=path)
+    configured = get_settings().model_copy(update={"negative_list_file": path})
     monkeypatch.setattr(planning_service, "get_settings", lambda: configured)
     bureau = await factories.signed_in("bureau")
     cat = await new_catalogue(client, bureau)

@@ -63,7 +63,7 @@ def test_the_service_recovers_by_itself_when_the_database_is_back(restart_report
 
 def test_health_says_the_embedded_server_stopped_and_the_log_says_so_once(restart_report, embedded_service):
     assert restart_report.health_during_outage == "stopped"
-    lines = [line for line in embedded_service.log_text().splitlines() if " ERROR govbuy.embedded " in line]
+    lines = [r["message"] for r in embedded_service.log_records() if (r["level"], r["logger"]) == ("ERROR", "govbuy.embedded")]
     assert len([line for line in lines if "server is down" in line]) == 1, lines
     assert len([line for line in lines if "server is back" in line]) == 1, lines
 
