@@ -36,7 +36,7 @@ from govbuy import database as db
 from govbuy import documents
 from govbuy.auth import TokenAuthentication
 from govbuy.errors import _TITLES, EXCEPTION_HANDLERS, PROBLEM_JSON, Forbidden, Problem
-from govbuy.http import ApiRequest
+from govbuy.http import ApiRequest, client_address
 from govbuy.public import feed
 from govbuy.public.controllers import (
     OcdsController,
@@ -137,8 +137,9 @@ async def security_headers(message: Message, scope: Scope) -> None:
 @get("/metrics", opt={"exclude_from_auth": True}, security=[{}], tags=["operations"], media_type=CONTENT_TYPE_LATEST)
 async def metrics(request: Request) -> Response[bytes]:
     """Prometheus metrics, for the operator only: with `GOVBUY_METRICS_TOKEN` set, to a caller
-    presenting it as a bearer token; without, to callers on this host (loopback)."""
-    check_metrics_access(request.headers.get("authorization"), request.client.host if request.client else None)
+    presenting it as a bearer token; without, to callers on this host (loopback; a caller that a
+    trusted proxy on this host forwards is where the proxy says it is)."""
+    check_metrics_access(request.headers.get("authorization"), client_address(request))
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
