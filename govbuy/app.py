@@ -36,7 +36,7 @@ from govbuy import database as db
 from govbuy import documents
 from govbuy.auth import TokenAuthentication
 from govbuy.errors import _TITLES, EXCEPTION_HANDLERS, PROBLEM_JSON, Forbidden, Problem
-from govbuy.http import ApiRequest, client_address
+from govbuy.http import ApiRequest, client_address, enforce_if_match, requires_if_match
 from govbuy.public import feed
 from govbuy.public.controllers import (
     OcdsController,
@@ -155,9 +155,11 @@ def check_metrics_access(authorization: str | None, host: str | None) -> None:
                     "metrics_forbidden")
 
 
-# The errors any operation may answer, all as problem+json; 401 and 403 only where a guard is.
+# The errors any operation may answer, all as problem+json; 401 and 403 only where a guard is,
+# 428 only where If-Match is required.
 PROBLEM_STATUSES = (404, 409, 412, 413, 415, 422, 429, 503)
 GUARDED_PROBLEM_STATUSES = (401, 403)
+IF_MATCH_PROBLEM_STATUSES = (428,)
 
 
 @dataclass
@@ -178,6 +180,8 @@ def document_problem_responses(app: Litestar) -> None:
         for handler in route.route_handlers:
             guarded = bool(handler.resolve_guards())
             statuses = PROBLEM_STATUSES + (GUARDED_PROBLEM_STATUSES if guarded else (401,))
+            if requires_if_match(handler):
+                statuses += IF_MATCH_PROBLEM_STATUSES
             problems = {
                 status: ResponseSpec(
                     data_container=Problem, media_type=PROBLEM_JSON, description=_TITLES.get(status, "Error"),
@@ -288,6 +292,7 @@ def create_app(*, dsn: str | None = None, manage_pool: bool = True) -> Litestar:
         request_class=ApiRequest,
         request_max_body_size=settings.max_json_bytes,
         before_send=[security_headers],
+        before_request=enforce_if_match,
         openapi_config=OpenAPIConfig(
             title="govbuy",
             version="1.0.0",

@@ -16,16 +16,18 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, get
 from litestar.datastructures import ResponseHeader
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import HeaderParameter, QueryParameter
 
 from govbuy import clock
 from govbuy.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT
 from govbuy.reports import CONTENT_SHA256_HEADER, PDF_MEDIA_TYPE, RenderedPdf, content_headers
+from govbuy.errors import PreconditionRequired
 from govbuy.rules import RuleViolation
 from govbuy.schemas import request_today
 from govbuy.settings import IpNetwork, get_settings
 
-__all__ = ["ApiRequest", "Cursor", "IfMatch", "Limit", "client_address", "pdf_get", "pdf_response", "with_etag"]
+__all__ = ["ApiRequest", "Cursor", "IfMatch", "Limit", "RequiredIfMatch", "client_address", "enforce_if_match", "pdf_get", "pdf_response", "with_etag"]
 
 # The list parameters of every `{"items": [...], "next_cursor": ...}` endpoint (DESIGN §4).
 Limit = Annotated[int | None, QueryParameter(ge=1, le=MAX_LIMIT, description=f"page size (≤ {MAX_LIMIT})")]
@@ -40,6 +42,32 @@ Cursor = Annotated[
 IfMatch = Annotated[
     str | None, HeaderParameter(name="If-Match", required=False, description="the ETag last read (412 if stale)")
 ]
+# Required on the edits of a document that two people may edit (docs/architecture.md, "If-Match"):
+# a write without it would overwrite blindly, and is refused with 428 by `enforce_if_match`.
+RequiredIfMatch = Annotated[
+    str,
+    HeaderParameter(
+        name="If-Match", required=True, description="the ETag last read: required (428 if absent, 412 if stale)"
+    ),
+]
+
+
+def requires_if_match(handler: BaseRouteHandler) -> bool:
+    """Whether a route handler takes `RequiredIfMatch`."""
+    return any(
+        isinstance(kw := field.kwarg_definition, HeaderParameter)
+        and (kw.name or "").lower() == "if-match"
+        and kw.required
+        for field in handler.parsed_fn_signature.parameters.values()
+    )
+
+
+async def enforce_if_match(request: Request) -> None:
+    """The app's before-request hook: an edit that requires If-Match and lacks it is 428
+    `precondition_required` (RFC 6585 §3), not Litestar's answer for a missing header. It runs
+    after the guards, so 401/403 come first; before the body is read and the record looked up."""
+    if not request.headers.get("if-match", "").strip() and requires_if_match(request.route_handler):
+        raise PreconditionRequired()
 
 
 def with_etag(model: Any, status_code: int = 200) -> Response[Any]:
