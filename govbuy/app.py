@@ -292,6 +292,8 @@ def create_app(*, dsn: str | None = None, manage_pool: bool = True) -> Litestar:
         request_class=ApiRequest,
         request_max_body_size=settings.max_json_bytes,
         before_send=[security_headers],
+        # The only before-request hook: Litestar runs the innermost layer's alone, so a controller
+        # that set its own would skip the If-Match requirement (428) on its handlers.
         before_request=enforce_if_match,
         openapi_config=OpenAPIConfig(
             title="govbuy",
