@@ -198,7 +198,9 @@ def contracts_ready_for_payment(
                 "evaluator_org_id": evaluator.organisation_id, "due_date": str(start + timedelta(days=20)),
             }))
             scores = scores_totalling(evaluation["indicators"], "92.00")
-            check(client.put(f"{API}/evaluations/{evaluation['id']}/scores", headers=evaluator.headers,
+            # The score sheet is a shared document: its edit names the version it was read at.
+            sheet_headers = {**evaluator.headers, "If-Match": f'"{evaluation["version"]}"'}
+            check(client.put(f"{API}/evaluations/{evaluation['id']}/scores", headers=sheet_headers,
                              json={"scores": scores, "findings": "服务记录完整，回访满意"}))
             check(client.post(f"{API}/evaluations/{evaluation['id']}/submit", headers=evaluator.headers))
             check(client.post(f"{API}/evaluations/{evaluation['id']}/accept", headers=headers))

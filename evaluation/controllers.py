@@ -26,7 +26,7 @@ from evaluation.schemas import (
     TemplateRead,
 )
 from govbuy.auth import any_signed_in, requires
-from govbuy.http import Cursor, IfMatch, Limit, with_etag
+from govbuy.http import Cursor, IfMatch, Limit, RequiredIfMatch, with_etag
 from govbuy.pagination import Page
 
 READERS = ("admin", "supervisor", "bureau", "vendor", "evaluator")
@@ -107,9 +107,10 @@ class EvaluationController(Controller):
 
     @put("/{evaluation_id:uuid}/scores", guards=[requires("evaluator")])
     async def scores(
-        self, request: Request, evaluation_id: FromPath[UUID], data: JSONBody[ScoresWrite], if_match: IfMatch = None
+        self, request: Request, evaluation_id: FromPath[UUID], data: JSONBody[ScoresWrite], if_match: RequiredIfMatch
     ) -> Response[EvaluationRead]:
-        """Enter the score sheet (0 ≤ score ≤ weight), the satisfaction survey, findings and evidence."""
+        """Enter the score sheet (0 ≤ score ≤ weight), the satisfaction survey, findings and
+        evidence, with If-Match of the evaluation last read (428 without)."""
         return with_etag(await service.write_scores(request.user, evaluation_id, data, if_match))
 
     @post("/{evaluation_id:uuid}/submit", guards=[requires("evaluator")], status_code=200)

@@ -34,7 +34,7 @@ from govbuy import database as db
 from govbuy import documents, logs, swagger
 from govbuy.auth import TokenAuthentication
 from govbuy.errors import _TITLES, EXCEPTION_HANDLERS, PROBLEM_JSON, Forbidden, Problem
-from govbuy.http import ApiRequest
+from govbuy.http import ApiRequest, client_address, enforce_if_match, requires_if_match
 from govbuy.public import feed
 from govbuy.public.controllers import (
     OcdsController,
@@ -119,8 +119,9 @@ async def security_headers(message: Message, scope: Scope) -> None:
 @get("/metrics", opt={"exclude_from_auth": True}, security=[{}], tags=["operations"], media_type=CONTENT_TYPE_LATEST)
 async def metrics(request: Request) -> Response[bytes]:
     """Prometheus metrics, for the operator only: with `GOVBUY_METRICS_TOKEN` set, to a caller
-    presenting it as a bearer token; without, to callers on this host (loopback)."""
-    check_metrics_access(request.headers.get("authorization"), request.client.host if request.client else None)
+    presenting it as a bearer token; without, to callers on this host (loopback; a caller that a
+    trusted proxy on this host forwards is where the proxy says it is)."""
+    check_metrics_access(request.headers.get("authorization"), client_address(request))
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
@@ -136,9 +137,11 @@ def check_metrics_access(authorization: str | None, host: str | None) -> None:
                     "metrics_forbidden")
 
 
-# The errors any operation may answer, all as problem+json; 401 and 403 only where a guard is.
+# The errors any operation may answer, all as problem+json; 401 and 403 only where a guard is,
+# 428 only where If-Match is required.
 PROBLEM_STATUSES = (404, 409, 412, 413, 415, 422, 429, 503)
 GUARDED_PROBLEM_STATUSES = (401, 403)
+IF_MATCH_PROBLEM_STATUSES = (428,)
 
 
 @dataclass
@@ -159,6 +162,8 @@ def document_problem_responses(app: Litestar) -> None:
         for handler in route.route_handlers:
             guarded = bool(handler.resolve_guards())
             statuses = PROBLEM_STATUSES + (GUARDED_PROBLEM_STATUSES if guarded else (401,))
+            if requires_if_match(handler):
+                statuses += IF_MATCH_PROBLEM_STATUSES
             problems = {
                 status: ResponseSpec(
                     data_container=Problem, media_type=PROBLEM_JSON, description=_TITLES.get(status, "Error"),
@@ -272,6 +277,9 @@ def create_app(*, dsn: str | None = None, manage_pool: bool = True) -> Litestar:
         request_class=ApiRequest,
         request_max_body_size=settings.max_json_bytes,
         before_send=[security_headers],
+        # The only before-request hook: Litestar runs the innermost layer's alone, so a controller
+        # that set its own would skip the If-Match requirement (428) on its handlers.
+        before_request=enforce_if_match,
         openapi_config=OpenAPIConfig(
             title="govbuy",
             version="1.0.0",

@@ -1,6 +1,6 @@
-"""Authentication and role guards: argon2 password hashes, signed bearer tokens, a
-per-user-and-address login limiter kept in the database, and `requires(...)` guards that every
-endpoint declares.
+"""Authentication and role guards: argon2 password hashes, signed bearer tokens, a sign-in
+limiter kept in the database (back-off per account and address, and per address across
+accounts), and `requires(...)` guards that every endpoint declares.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from govbuy import database as db
 from govbuy.audit import Actor
 from govbuy.errors import Forbidden, TooManyRequests, Unauthenticated
+from govbuy.rules import Backoff
 from govbuy.settings import get_settings
 
 ROLES = ("admin", "bureau", "vendor", "expert", "evaluator", "regulator", "supervisor")
@@ -147,35 +148,64 @@ async def any_signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseR
 any_signed_in.roles = ROLES  # type: ignore[attr-defined]
 
 
+# --- the sign-in limiter ------------------------------------------------------------------------
+#
+# Failures slow further attempts, they never lock an account: there is no second factor, so a
+# limit on an account alone would let anyone keep its owner out with wrong passwords. Two limits,
+# both kept per address (the caller's, as govbuy.http.client_address resolves it):
+#
+# - per account and address: after `login_max_failures` failures of one account from one address,
+#   that account waits from that address only, the delay doubling with each failure (capped). The
+#   owner signing in from anywhere else is never refused.
+# - per address, across accounts (password spraying): after `login_address_max_failures` failures
+#   from one address, every attempt from it waits — except for accounts that have signed in from
+#   that address before (an office's staff behind its one address), which keep only their own limit.
+
+
+def backoffs() -> tuple[Backoff, Backoff]:
+    """The back-off of one account from one address, and of one address across accounts."""
+    settings = get_settings()
+    delays = settings.login_first_delay_seconds, settings.login_max_delay_seconds
+    return Backoff(settings.login_max_failures, *delays), Backoff(settings.login_address_max_failures, *delays)
+
+
 async def check_login_allowed(username: str, address: str, now: datetime) -> None:
-    """Refuse (429) while the user or the address has too many recent failures."""
+    """Refuse (429, with the seconds to wait) while this account from this address, or this
+    address across accounts, is backing off."""
     settings = get_settings()
     since = now - timedelta(seconds=settings.login_window_seconds)
+    known_since = now - timedelta(days=settings.login_known_address_days)
     row = await db.fetchrow(
-        """SELECT count(*) FILTER (WHERE username = $1) AS by_user,
-                  count(*) FILTER (WHERE address = $2) AS by_address,
-                  max(attempted_at) AS last
-           FROM login_failures WHERE attempted_at > $3 AND (username = $1 OR address = $2)""",
+        """SELECT count(*) FILTER (WHERE username = $1) AS pair_failures,
+                  max(attempted_at) FILTER (WHERE username = $1) AS pair_last,
+                  count(*) AS address_failures,
+                  max(attempted_at) AS address_last,
+                  EXISTS (SELECT 1 FROM known_sign_in_addresses
+                          WHERE username = $1 AND address = $2 AND signed_in_at > $4) AS known
+           FROM login_failures WHERE address = $2 AND attempted_at > $3""",
         username,
         address,
         since,
+        known_since,
     )
-    # An address may try several users (a shared office), so it gets a larger allowance.
-    if row["by_user"] >= settings.login_max_failures or row["by_address"] >= settings.login_max_failures * 4:
-        retry = int((row["last"] + timedelta(seconds=settings.login_window_seconds) - now).total_seconds())
-        raise TooManyRequests("too many failed sign-ins: try again later", max(retry, 1))
+    pair, spraying = backoffs()
+    wait = pair.wait(row["pair_failures"], row["pair_last"], now)
+    if not row["known"]:
+        wait = max(wait, spraying.wait(row["address_failures"], row["address_last"], now))
+    if wait > 0:
+        raise TooManyRequests(f"too many failed sign-ins from this address: try again in {wait} s", wait)
 
 
 async def reserve_login_attempt(username: str, address: str, now: datetime) -> None:
     """Admit a sign-in attempt to the password check, or refuse it (429), counting it as a
-    failure before the (slow) check: a success clears it again.
+    failure before the (slow) check: a success clears it again. A refused attempt is not counted.
 
-    Counting and recording are one step per user name and per address (advisory locks), so a
-    flood of concurrent attempts cannot all pass the count before any is recorded: at most
-    `login_max_failures` attempts per user reach the password check in a window.
+    Counting and recording are one step per address (an advisory lock: both limits are kept per
+    address), so a flood of concurrent attempts cannot all pass the count before any is recorded:
+    at most `login_max_failures` attempts of one account from one address reach the password
+    check before it backs off.
     """
     async with db.transaction():
-        await db.execute("SELECT pg_advisory_xact_lock(4201, hashtext($1))", username)
         await db.execute("SELECT pg_advisory_xact_lock(4202, hashtext($1))", address)
         await check_login_allowed(username, address, now)
         await record_login_failure(username, address, now)
@@ -190,8 +220,19 @@ async def record_login_failure(username: str, address: str, now: datetime) -> No
     )
 
 
-async def clear_login_failures(username: str) -> None:
-    await db.execute("DELETE FROM login_failures WHERE username = $1", username)
+async def record_login_success(username: str, address: str, now: datetime) -> None:
+    """A right password: the failures of this account from this address are forgotten (not those
+    from elsewhere: a success here must not reset someone else's back-off), and the address is
+    known to the account from now on."""
+    async with db.transaction():
+        await db.execute("DELETE FROM login_failures WHERE username = $1 AND address = $2", username, address)
+        await db.execute(
+            """INSERT INTO known_sign_in_addresses (username, address, signed_in_at) VALUES ($1, $2, $3)
+               ON CONFLICT (username, address) DO UPDATE SET signed_in_at = EXCLUDED.signed_in_at""",
+            username,
+            address,
+            now,
+        )
 
 
 def utcnow() -> datetime:

@@ -44,6 +44,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         # h11 bounds the request line and headers it buffers (httptools would take megabytes).
         http="h11",
         h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
+        # uvicorn would take X-Forwarded-For from any caller on this host as the client: the app
+        # reads it itself, from GOVBUY_TRUSTED_PROXIES only (govbuy.http.client_address).
+        proxy_headers=False,
     )
 
 

@@ -14,7 +14,7 @@ from govbuy import audit
 from govbuy import database as db
 from govbuy import service
 from govbuy.auth import any_signed_in, requires
-from govbuy.http import Cursor, Limit
+from govbuy.http import Cursor, Limit, client_address
 from govbuy.pagination import Page
 from govbuy.schemas import (
     CalendarYearRecorded,
@@ -39,17 +39,15 @@ from govbuy.schemas import (
 from govbuy.settings import get_settings
 
 
-def client_address(request: Request) -> str:
-    return (request.client.host if request.client else None) or "unknown"
-
-
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
 
     @post("/token", opt={"exclude_from_auth": True}, security=[{}], status_code=200)
     async def token(self, request: Request, data: JSONBody[TokenRequest]) -> TokenResponse:
-        """Exchange a username and password for a bearer token (rate-limited per user and address)."""
+        """Exchange a username and password for a bearer token. Failures slow further attempts of
+        the account from the same address, and of the address across accounts (429 with
+        Retry-After); the account from elsewhere is never refused."""
         access_token, expires_in = await service.sign_in(data.username, data.password, client_address(request))
         return TokenResponse(access_token=access_token, expires_in=expires_in)
 

@@ -55,6 +55,16 @@ class PreconditionFailed(RuleViolation):
         )
 
 
+class PreconditionRequired(RuleViolation):
+    def __init__(self) -> None:
+        super().__init__(
+            "precondition_required",
+            "this edit needs If-Match with the ETag last read, so that it cannot overwrite a change "
+            "it has not seen: read the resource and send its ETag",
+            status=428,
+        )
+
+
 class Unauthenticated(RuleViolation):
     def __init__(self, detail: str = "a valid bearer token is required") -> None:
         super().__init__("not_authenticated", detail, status=401)
@@ -72,7 +82,8 @@ class ServiceUnavailable(RuleViolation):
 
 
 def check_if_match(if_match: str | None, version: int) -> None:
-    """Compare an If-Match header with a resource's version; absent means no check.
+    """Compare an If-Match header with a resource's version; absent means no check (where the
+    header is required, govbuy.http.enforce_if_match has answered 428 before).
 
     Strong comparison (RFC 9110 §13.1.1), as If-Match requires: only the quoted tag `"9"` of
     the current version, or `*`, matches. A weak tag (`W/"9"`) says "equivalent", not "the same
@@ -95,6 +106,7 @@ _TITLES = {
     413: "Payload too large",
     415: "Unsupported media type",
     422: "Unprocessable content",
+    428: "Precondition required",
     429: "Too many requests",
     500: "Internal server error",
     503: "Service unavailable",

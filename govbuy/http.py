@@ -1,6 +1,7 @@
 """The HTTP helpers every domain's controllers share: the list parameters (`Limit`, `Cursor`),
 the `If-Match` header, the response that carries a resource's ETag, the route and response
-of a PDF report, and the app's request class, which reads every JSON body the same way.
+of a PDF report, the app's request class, which reads every JSON body the same way, and the
+caller's address as seen through the trusted proxies.
 
 Written once so that every endpoint documents the same parameter the same way in the OpenAPI
 document, and answers with the same headers.
@@ -8,20 +9,25 @@ document, and answers with the same headers.
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from collections.abc import Iterable, Sequence
 from typing import Annotated, Any
 
 from litestar import Request, Response, get
 from litestar.datastructures import ResponseHeader
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import HeaderParameter, QueryParameter
 
 from govbuy import clock
 from govbuy.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT
 from govbuy.reports import CONTENT_SHA256_HEADER, PDF_MEDIA_TYPE, RenderedPdf, content_headers
+from govbuy.errors import PreconditionRequired
 from govbuy.rules import RuleViolation
 from govbuy.schemas import request_today
+from govbuy.settings import IpNetwork, get_settings
 
-__all__ = ["ApiRequest", "Cursor", "IfMatch", "Limit", "pdf_get", "pdf_response", "with_etag"]
+__all__ = ["ApiRequest", "Cursor", "IfMatch", "Limit", "RequiredIfMatch", "client_address", "enforce_if_match", "pdf_get", "pdf_response", "with_etag"]
 
 # The list parameters of every `{"items": [...], "next_cursor": ...}` endpoint (DESIGN §4).
 Limit = Annotated[int | None, QueryParameter(ge=1, le=MAX_LIMIT, description=f"page size (≤ {MAX_LIMIT})")]
@@ -36,6 +42,32 @@ Cursor = Annotated[
 IfMatch = Annotated[
     str | None, HeaderParameter(name="If-Match", required=False, description="the ETag last read (412 if stale)")
 ]
+# Required on the edits of a document that two people may edit (docs/architecture.md, "If-Match"):
+# a write without it would overwrite blindly, and is refused with 428 by `enforce_if_match`.
+RequiredIfMatch = Annotated[
+    str,
+    HeaderParameter(
+        name="If-Match", required=True, description="the ETag last read: required (428 if absent, 412 if stale)"
+    ),
+]
+
+
+def requires_if_match(handler: BaseRouteHandler) -> bool:
+    """Whether a route handler takes `RequiredIfMatch`."""
+    return any(
+        isinstance(kw := field.kwarg_definition, HeaderParameter)
+        and (kw.name or "").lower() == "if-match"
+        and kw.required
+        for field in handler.parsed_fn_signature.parameters.values()
+    )
+
+
+async def enforce_if_match(request: Request) -> None:
+    """The app's before-request hook: an edit that requires If-Match and lacks it is 428
+    `precondition_required` (RFC 6585 §3), not Litestar's answer for a missing header. It runs
+    after the guards, so 401/403 come first; before the body is read and the record looked up."""
+    if not request.headers.get("if-match", "").strip() and requires_if_match(request.route_handler):
+        raise PreconditionRequired()
 
 
 def with_etag(model: Any, status_code: int = 200) -> Response[Any]:
@@ -129,3 +161,76 @@ class ApiRequest(Request):
             raise RuleViolation("json_too_deep", f"the body nests arrays and objects deeper than {MAX_JSON_DEPTH} levels")
         request_today.set(await clock.today())
         return await super().json()
+
+
+# --- the caller's address ---------------------------------------------------------------------------
+
+UNKNOWN_ADDRESS = "unknown"
+
+
+def parse_address(text: str) -> str | None:
+    """An address as a forwarded-for header writes one — `192.0.2.7`, `192.0.2.7:4711`,
+    `[2001:db8::1]:4711`, `"[2001:db8::1]"` — in its canonical form (an IPv4-mapped IPv6 address
+    as IPv4); None for anything else (`unknown`, an obfuscated `_hidden`, garbage)."""
+    text = text.strip().strip('"')
+    if text.startswith("["):
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:
+        text = text.partition(":")[0]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return str(address)
+
+
+def forwarded_for(header: str, values: Iterable[str]) -> list[str]:
+    """The hops a forwarded-for header lists, the client first and the nearest proxy's peer last,
+    each as written: `X-Forwarded-For: a, b` or RFC 7239 `Forwarded: for=a;proto=https, for=b`.
+    Several header lines are one list, in order."""
+    hops: list[str] = []
+    for value in values:
+        for element in value.split(","):
+            if header == "x-forwarded-for":
+                hops.append(element)
+                continue
+            pairs = (pair.partition("=") for pair in element.split(";"))
+            hops.extend(v for k, _, v in pairs if k.strip().lower() == "for")
+    return hops
+
+
+def resolve_client_address(peer: str | None, hops: Sequence[str], trusted: Sequence[IpNetwork]) -> str:
+    """Who is calling: the direct peer, unless it is a trusted proxy; then, walking the hops the
+    proxies appended from the right, the first address that is not a trusted proxy (a client
+    writes what it likes to the left of what the proxies append, so the right-most untrusted
+    address is the one a proxy saw). A hop that is not an address ends the walk at the proxy that
+    passed it on; if every hop is a proxy, the left-most."""
+    address = parse_address(peer or "")
+    if address is None:
+        return UNKNOWN_ADDRESS
+
+    def is_proxy(candidate: str) -> bool:
+        ip = ipaddress.ip_address(candidate)
+        return any(ip.version == net.version and ip in net for net in trusted)
+
+    for hop in reversed(hops):
+        if not is_proxy(address):
+            break
+        forwarded = parse_address(hop)
+        if forwarded is None:
+            break
+        address = forwarded
+    return address
+
+
+def client_address(request: Request) -> str:
+    """The caller's address, seen through the proxies of GOVBUY_TRUSTED_PROXIES (none by default:
+    a forwarded-for header is then never read, whoever sends it)."""
+    settings = get_settings()
+    peer = request.client.host if request.client else None
+    hops: list[str] = []
+    if settings.trusted_proxies:
+        hops = forwarded_for(settings.forwarded_header, request.headers.getall(settings.forwarded_header, []))
+    return resolve_client_address(peer, hops, settings.trusted_proxies)

@@ -14,6 +14,7 @@ day. Every time here is Asia/Shanghai: the service's date is the date in Beijing
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -282,3 +283,31 @@ def check_password(password: str, username: str) -> None:
     if errors:
         raise RuleViolation("weak_password", "choose another password: " + "; ".join(e["message"] for e in errors),
                             errors=errors)
+
+
+# --- sign-in back-off -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """How failed sign-ins slow further attempts: `free` failures cost nothing, then each attempt
+    waits `first_delay` seconds after the last failure, twice as long with each further failure,
+    at most `max_delay` (OWASP: throttle, do not lock out)."""
+
+    free: int
+    first_delay: int
+    max_delay: int
+
+    def delay(self, failures: int) -> int:
+        """Seconds an attempt must wait after the last of `failures` failures."""
+        if failures < self.free:
+            return 0
+        # The exponent is bounded so that a long run of failures cannot build a huge integer.
+        return min(self.max_delay, self.first_delay * 2 ** min(failures - self.free, 40))
+
+    def wait(self, failures: int, last_failure: datetime | None, now: datetime) -> int:
+        """Whole seconds until an attempt is admitted again (0: now)."""
+        if last_failure is None:
+            return 0
+        remaining = (last_failure + timedelta(seconds=self.delay(failures)) - now).total_seconds()
+        return max(0, math.ceil(remaining))

@@ -50,7 +50,7 @@ async def sign_in(username: str, password: str, address: str) -> tuple[str, int]
     if not ok or not row["active"]:
         log.info("failed sign-in for %r from %s", username, address)
         raise RuleViolation("invalid_credentials", "wrong username or password", status=401)
-    await auth.clear_login_failures(username)
+    await auth.record_login_success(username, address, now)
     return auth.issue_token(row["id"], now, row["token_version"])
 
 

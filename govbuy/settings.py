@@ -6,6 +6,7 @@ An empty variable counts as unset (its default applies)."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import secrets
 import os
@@ -16,6 +17,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, NonNegativeInt, PositiveInt, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV_PREFIX = "GOVBUY_"
@@ -55,13 +58,25 @@ class Settings(BaseSettings):
     metrics_token: str | None = None
     negative_keywords: Annotated[tuple[str, ...] | None, NoDecode] = None
     negative_list_file: Path | None = None
+    # The sign-in limiter (govbuy/auth.py): failures of one account from one address before it
+    # backs off, failures from one address across accounts before that address backs off (for
+    # accounts never signed in from it), the first delay (doubling with each further failure,
+    # capped), and how long a failure and a known address are remembered.
     login_max_failures: PositiveInt = 5
-    login_window_seconds: PositiveInt = 900
+    login_window_seconds: PositiveInt = 86400
+    login_address_max_failures: PositiveInt = 20
+    login_first_delay_seconds: PositiveInt = 30
+    login_max_delay_seconds: PositiveInt = 900
+    login_known_address_days: NonNegativeInt = 90
     # The store of rendered reports (govbuy/report_store.py): at most this many bytes of PDF,
     # and none left unserved longer than this many days (0: no age bound).
     report_store_max_bytes: NonNegativeInt = 2 * 1024**3
     report_store_max_age_days: NonNegativeInt = 180
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    # Proxies (CIDRs) whose forwarded-for header is read: a request from one of them has its
+    # client taken as the right-most address of that header that is not a proxy.
+    trusted_proxies: Annotated[tuple[IpNetwork, ...], NoDecode] = ()
+    forwarded_header: Literal["x-forwarded-for", "forwarded"] = "x-forwarded-for"
     # `govbuy serve`'s defaults (its options win) and the log's.
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
@@ -95,6 +110,17 @@ class Settings(BaseSettings):
     @classmethod
     def _origins(cls, value: Any) -> Any:
         return tuple(o.strip() for o in _comma_separated(value) if o.strip())
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        # Comma-separated CIDRs; a bare address is its own /32 or /128.
+        return tuple(ipaddress.ip_network(n.strip(), strict=False) for n in _comma_separated(value) if n.strip())
+
+    @field_validator("forwarded_header", mode="before")
+    @classmethod
+    def _header_name(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -214,7 +240,7 @@ def effective_settings(settings: Settings) -> dict[str, str]:
         elif value is None or value == ():
             text = "(not set)"
         elif isinstance(value, tuple):
-            text = ",".join(value)
+            text = ",".join(str(v) for v in value)
         else:
             text = str(value)
         shown[env_name(field)] = text

@@ -69,6 +69,12 @@ class LoginFailure(Table, tablename="login_failures"):
     attempted_at = Timestamptz()
 
 
+class KnownSignInAddress(Table, tablename="known_sign_in_addresses"):
+    username = Varchar(length=64, primary_key=True)
+    address = Varchar(length=64)
+    signed_in_at = Timestamptz()
+
+
 class Notification(Table, tablename="notifications"):
     id = UUID(primary_key=True)
     organisation = ForeignKey(Organisation, db_column_name="organisation_id")

@@ -14,7 +14,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
 
 from govbuy.auth import any_signed_in, requires
-from govbuy.http import Cursor, IfMatch, Limit, with_etag
+from govbuy.http import Cursor, IfMatch, Limit, RequiredIfMatch, with_etag
 from govbuy.pagination import Page
 from govbuy.settings import get_settings
 from planning import service
@@ -149,8 +149,9 @@ class BudgetLineController(Controller):
 
     @patch("/{line_id:uuid}", guards=[requires("bureau")])
     async def update(
-        self, request: Request, line_id: FromPath[UUID], data: JSONBody[BudgetLineUpdate], if_match: IfMatch = None
+        self, request: Request, line_id: FromPath[UUID], data: JSONBody[BudgetLineUpdate], if_match: RequiredIfMatch
     ) -> Response[BudgetLineRead]:
-        """Adjust a line's title or amount (never below what is reserved and committed)."""
+        """Adjust a line's title or amount (never below what is reserved and committed), with
+        If-Match of the version last read (428 without)."""
         return with_etag(await service.update_budget_line(request.user, line_id, data, if_match))
 

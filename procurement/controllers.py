@@ -12,7 +12,7 @@ from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from govbuy.auth import requires
-from govbuy.http import Cursor, IfMatch, Limit, with_etag
+from govbuy.http import Cursor, IfMatch, Limit, RequiredIfMatch, with_etag
 from govbuy.pagination import Page
 from procurement import service
 from procurement.schemas import (
@@ -98,9 +98,9 @@ class TenderController(Controller):
 
     @patch("/{tender_id:uuid}", guards=[requires("bureau")])
     async def update(
-        self, request: Request, tender_id: FromPath[UUID], data: JSONBody[TenderUpdate], if_match: IfMatch = None
+        self, request: Request, tender_id: FromPath[UUID], data: JSONBody[TenderUpdate], if_match: RequiredIfMatch
     ) -> Response[TenderRead]:
-        """Change a draft tender."""
+        """Change a draft tender, with If-Match of the version last read (428 without)."""
         return with_etag(await service.update_tender(request.user, tender_id, data, if_match))
 
     @post("/{tender_id:uuid}/publish", guards=[requires("bureau")], status_code=200)
@@ -174,9 +174,10 @@ class BidController(Controller):
         tender_id: FromPath[UUID],
         bid_id: FromPath[UUID],
         data: JSONBody[BidUpdate],
-        if_match: IfMatch = None,
+        if_match: RequiredIfMatch,
     ) -> Response[BidRead]:
-        """Revise one's own bid before the deadline."""
+        """Revise one's own bid before the deadline, with If-Match of the bid last read (428
+        without: two people of the vendor may be revising it)."""
         return with_etag(await service.revise_bid(request.user, tender_id, bid_id, data, if_match))
 
     @post("/{bid_id:uuid}/withdraw", guards=[requires("vendor")], status_code=200)

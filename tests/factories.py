@@ -57,6 +57,20 @@ class SignedIn:
 ROLE_KIND = auth.ROLE_ORGANISATION_KIND
 
 
+def if_match(who: SignedIn, resource: dict) -> dict[str, str]:
+    """`who`'s headers for an edit of `resource` as last read: If-Match of its version (the
+    edits of shared documents require it, 428 without)."""
+    return {**who.headers, "If-Match": f'"{resource["version"]}"'}
+
+
+async def editing(client, url: str, who: SignedIn) -> dict[str, str]:
+    """`who`'s headers for an edit of the resource at `url`, with If-Match of its ETag as `who`
+    reads it now."""
+    read = await client.get(url, headers=who.headers)
+    assert read.status_code == 200, read.text
+    return {**who.headers, "If-Match": read.headers["etag"]}
+
+
 # Within signed_in (this task only), the service is handed one argon2 hash of PASSWORD computed
 # once per run rather than a fresh one per user: argon2 is deliberately slow (a third of a second
 # here) and the suite signs in hundreds of users. Any hash of PASSWORD verifies as well, so
@@ -403,7 +417,7 @@ async def evaluate(
     body: dict[str, _Any] = {"scores": scores_totalling(evaluation["indicators"], total)}
     if findings is not None:
         body["findings"] = findings
-    r = await client.put(f"/api/v1/evaluations/{evaluation['id']}/scores", json=body, headers=evaluator.headers)
+    r = await client.put(f"/api/v1/evaluations/{evaluation['id']}/scores", json=body, headers=if_match(evaluator, evaluation))
     assert r.status_code == 200, r.text
     r = await client.post(f"/api/v1/evaluations/{evaluation['id']}/submit", headers=evaluator.headers)
     assert r.status_code == 200, r.text

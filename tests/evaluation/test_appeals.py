@@ -99,7 +99,7 @@ async def test_an_upheld_appeal_commissions_a_reevaluation_and_payment_waits_for
     assert (r.status_code, r.json()["code"]) == (409, "evaluation_required")
     # the re-evaluation, accepted and past its own appeal window, is what the payment rests on
     scores = factories.scores_totalling(reevaluation["indicators"], "91")
-    await client.put(f"{API}/{reevaluation_id}/scores", json={"scores": scores}, headers=second.headers)
+    await client.put(f"{API}/{reevaluation_id}/scores", json={"scores": scores}, headers=factories.if_match(second, reevaluation))
     await client.post(f"{API}/{reevaluation_id}/submit", headers=second.headers)
     accepted_again = await client.post(f"{API}/{reevaluation_id}/accept", headers=award.bureau.headers)
     assert accepted_again.status_code == 200
@@ -154,7 +154,7 @@ async def test_a_second_upheld_appeal_never_goes_back_to_an_earlier_evaluator(cl
     assert r.status_code == 200, r.text
     reevaluation = (await client.get(f"{API}/{r.json()['reevaluation_id']}", headers=second.headers)).json()
     scores = factories.scores_totalling(reevaluation["indicators"], "58")
-    await client.put(f"{API}/{reevaluation['id']}/scores", json={"scores": scores}, headers=second.headers)
+    await client.put(f"{API}/{reevaluation['id']}/scores", json={"scores": scores}, headers=factories.if_match(second, reevaluation))
     await client.post(f"{API}/{reevaluation['id']}/submit", headers=second.headers)
     assert (await client.post(f"{API}/{reevaluation['id']}/accept", headers=award.bureau.headers)).status_code == 200
     again = (await appeal(client, award, reevaluation, "复评仍未核实服务记录")).json()["id"]

@@ -42,7 +42,7 @@ async def test_a_commissioned_evaluation_carries_the_template_and_the_due_date(c
 async def test_scores_are_totalled_and_graded_by_the_service(client):
     award, contract, milestone, evaluator, evaluation = await commissioned(client)
     scores = factories.scores_totalling(evaluation["indicators"], "87.25")
-    r = await client.put(f"{API}/{evaluation['id']}/scores", json={"scores": scores, "findings": "服务记录完整"}, headers=evaluator.headers)
+    r = await client.put(f"{API}/{evaluation['id']}/scores", json={"scores": scores, "findings": "服务记录完整"}, headers=factories.if_match(evaluator, evaluation))
     assert r.status_code == 200, r.text
     assert r.headers["etag"] == '"2"'
     r = await client.post(f"{API}/{evaluation['id']}/submit", headers={**evaluator.headers, "If-Match": '"2"'})
@@ -66,7 +66,7 @@ async def test_the_satisfaction_survey_scores_the_satisfaction_indicator(client)
     r = await client.put(
         f"{API}/{evaluation['id']}/scores",
         json={"scores": scores, "survey": {"responses": 200, "satisfied": 180}},
-        headers=evaluator.headers,
+        headers=factories.if_match(evaluator, evaluation),
     )
     assert r.status_code == 200, r.text
     assert r.json()["scores"]["SA1"] == "13.50"  # 180 / 200 × 15
@@ -77,7 +77,7 @@ async def test_the_satisfaction_survey_scores_the_satisfaction_indicator(client)
 
 async def test_a_score_over_its_weight_is_refused_and_nothing_is_written(client):
     _, _, _, evaluator, evaluation = await commissioned(client)
-    r = await client.put(f"{API}/{evaluation['id']}/scores", json={"scores": {"IN1": "4.5", "NOPE": "1"}}, headers=evaluator.headers)
+    r = await client.put(f"{API}/{evaluation['id']}/scores", json={"scores": {"IN1": "4.5", "NOPE": "1"}}, headers=factories.if_match(evaluator, evaluation))
     assert r.status_code == 422
     body = r.json()
     assert body["code"] == "invalid_scores"
@@ -91,7 +91,8 @@ async def test_a_score_over_its_weight_is_refused_and_nothing_is_written(client)
 async def test_a_survey_with_more_satisfied_than_responses_is_refused(client):
     _, _, _, evaluator, evaluation = await commissioned(client)
     r = await client.put(
-        f"{API}/{evaluation['id']}/scores", json={"survey": {"responses": 10, "satisfied": 11}}, headers=evaluator.headers
+        f"{API}/{evaluation['id']}/scores", json={"survey": {"responses": 10, "satisfied": 11}},
+        headers=factories.if_match(evaluator, evaluation),
     )
     assert r.status_code == 422
     assert r.json()["code"] == "invalid_survey"
@@ -99,7 +100,7 @@ async def test_a_survey_with_more_satisfied_than_responses_is_refused(client):
 
 async def test_an_incomplete_sheet_cannot_be_submitted(client):
     _, _, _, evaluator, evaluation = await commissioned(client)
-    await client.put(f"{API}/{evaluation['id']}/scores", json={"scores": {"IN1": "4"}}, headers=evaluator.headers)
+    await client.put(f"{API}/{evaluation['id']}/scores", json={"scores": {"IN1": "4"}}, headers=factories.if_match(evaluator, evaluation))
     r = await client.post(f"{API}/{evaluation['id']}/submit", headers=evaluator.headers)
     assert r.status_code == 422
     assert r.json()["code"] == "invalid_scores"
@@ -109,7 +110,7 @@ async def test_an_incomplete_sheet_cannot_be_submitted(client):
 async def test_an_undelivered_milestone_cannot_be_submitted(client):
     _, _, _, evaluator, evaluation = await commissioned(client, deliver=False)
     scores = factories.scores_totalling(evaluation["indicators"], "90")
-    await client.put(f"{API}/{evaluation['id']}/scores", json={"scores": scores}, headers=evaluator.headers)
+    await client.put(f"{API}/{evaluation['id']}/scores", json={"scores": scores}, headers=factories.if_match(evaluator, evaluation))
     r = await client.post(f"{API}/{evaluation['id']}/submit", headers=evaluator.headers)
     assert r.status_code == 409
     assert r.json()["code"] == "deliverable_required"
@@ -118,13 +119,14 @@ async def test_an_undelivered_milestone_cannot_be_submitted(client):
 async def test_a_returned_evaluation_goes_back_to_the_evaluator_with_the_reason(client):
     award, _, _, evaluator, evaluation = await commissioned(client)
     scores = factories.scores_totalling(evaluation["indicators"], "70")
-    await client.put(f"{API}/{evaluation['id']}/scores", json={"scores": scores}, headers=evaluator.headers)
+    await client.put(f"{API}/{evaluation['id']}/scores", json={"scores": scores}, headers=factories.if_match(evaluator, evaluation))
     await client.post(f"{API}/{evaluation['id']}/submit", headers=evaluator.headers)
     r = await client.post(f"{API}/{evaluation['id']}/return", json={"reason": "缺少满意度调查样本说明"}, headers=award.bureau.headers)
     assert r.status_code == 200
     assert (r.json()["status"], r.json()["returned_reason"], r.json()["grade"]) == ("returned", "缺少满意度调查样本说明", None)
     scores = factories.scores_totalling(evaluation["indicators"], "75")
-    assert (await client.put(f"{API}/{evaluation['id']}/scores", json={"scores": scores}, headers=evaluator.headers)).status_code == 200
+    returned = await factories.editing(client, f"{API}/{evaluation['id']}", evaluator)
+    assert (await client.put(f"{API}/{evaluation['id']}/scores", json={"scores": scores}, headers=returned)).status_code == 200
     again = await client.post(f"{API}/{evaluation['id']}/submit", headers=evaluator.headers)
     assert (again.json()["status"], again.json()["total_score"]) == ("submitted", "75.00")
 
@@ -134,7 +136,7 @@ async def test_an_accepted_evaluation_is_immutable(client):
     evaluation = await factories.accepted_evaluation(client, award, contract["id"], contract["milestones"][0]["id"], "91")
     evaluator_id = evaluation["evaluator_org_id"]
     evaluator = await factories.fast_user("evaluator", __import__("uuid").UUID(evaluator_id))
-    r = await client.put(f"{API}/{evaluation['id']}/scores", json={"scores": {"IN1": "1"}}, headers=evaluator.headers)
+    r = await client.put(f"{API}/{evaluation['id']}/scores", json={"scores": {"IN1": "1"}}, headers=factories.if_match(evaluator, evaluation))
     assert r.status_code == 409 and r.json()["code"] == "evaluation_not_editable"
     r = await client.post(f"{API}/{evaluation['id']}/return", json={"reason": "改"}, headers=award.bureau.headers)
     assert r.status_code == 409
@@ -151,7 +153,7 @@ async def test_an_evaluator_sees_only_what_it_was_commissioned_for(client):
     award, contract, _, evaluator, evaluation = await commissioned(client)
     other = await factories.evaluator_user()
     assert (await client.get(f"{API}/{evaluation['id']}", headers=other.headers)).status_code == 404
-    assert (await client.put(f"{API}/{evaluation['id']}/scores", json={"scores": {}}, headers=other.headers)).status_code == 404
+    assert (await client.put(f"{API}/{evaluation['id']}/scores", json={"scores": {}}, headers=factories.if_match(other, evaluation))).status_code == 404
     assert (await client.get(API, headers=other.headers)).json()["items"] == []
     assert (await client.get(f"{API}/{evaluation['id']}", headers=evaluator.headers)).status_code == 200
     # the commissioned evaluator sees the contract it evaluates, the other one does not
@@ -164,7 +166,7 @@ async def test_a_vendor_sees_its_evaluation_only_once_accepted(client):
     url = f"{API}/{evaluation['id']}"
     assert (await client.get(url, headers=award.vendor.headers)).status_code == 404
     scores = factories.scores_totalling(evaluation["indicators"], "93")
-    await client.put(f"{url}/scores", json={"scores": scores}, headers=evaluator.headers)
+    await client.put(f"{url}/scores", json={"scores": scores}, headers=factories.if_match(evaluator, evaluation))
     await client.post(f"{url}/submit", headers=evaluator.headers)
     assert (await client.get(url, headers=award.vendor.headers)).status_code == 404
     await client.post(f"{url}/accept", headers=award.bureau.headers)
@@ -220,7 +222,7 @@ async def test_an_evaluation_with_a_custom_template_uses_it(client):
     assert [i["code"] for i in evaluation["indicators"]] == ["Q", "S"]
     r = await client.put(
         f"{API}/{evaluation['id']}/scores", json={"scores": {"Q": "60"}, "survey": {"responses": 4, "satisfied": 3}},
-        headers=evaluator.headers,
+        headers=factories.if_match(evaluator, evaluation),
     )
     assert r.json()["scores"] == {"Q": "60", "S": "30.00"}
     assert (await client.post(f"{API}/{evaluation['id']}/submit", headers=evaluator.headers)).json()["total_score"] == "90.00"

@@ -89,7 +89,7 @@ async def test_the_sheet_and_the_report_show_a_bound_indicators_target_reported_
     scores = factories.scores_totalling(evaluation["indicators"], "85.00")
     r = await client.put(f"{API}/{evaluation['id']}/scores", json={
         "scores": scores, "target_results": {"服务人次": "1150", "服务对象满意度": "93"},
-    }, headers=evaluator.headers)
+    }, headers=factories.if_match(evaluator, evaluation))
     assert r.status_code == 200, r.text
     assert (await client.post(f"{API}/{evaluation['id']}/submit", headers=evaluator.headers)).status_code == 200
 

@@ -1,4 +1,5 @@
-"""Sign-in, tokens, the login limiter and role guards."""
+"""Sign-in, tokens, the login limiter and role guards (the limiter's rules in full:
+test_sign_in_limiter.py)."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ async def test_unknown_user_gets_the_same_answer_as_a_wrong_password(client):
     assert response.json()["code"] == "invalid_credentials"
 
 
-async def test_login_is_locked_after_repeated_failures_even_with_the_right_password(client):
+async def test_login_backs_off_after_repeated_failures_from_the_address_even_with_the_right_password(client):
     await factories.signed_in("vendor", username="carol")
     for _ in range(get_settings().login_max_failures):
         r = await client.post("/api/v1/auth/token", json={"username": "carol", "password": "wrong-password"})

@@ -10,6 +10,7 @@ import pytest
 from govbuy.errors import PreconditionFailed, check_if_match
 from govbuy.http import pdf_response, with_etag
 from govbuy.reports import CONTENT_SHA256_HEADER, RenderedPdf
+from tests import factories
 from tests.govbuy.test_bad_input import assert_problem
 from tests.procurement import support as s
 
@@ -61,3 +62,77 @@ async def test_a_weak_etag_never_matches_on_any_conditional_write(client):
             assert_problem(response, 412, "version_mismatch")
         response = await client.request(method, url, json=body, headers={**w.bureau.headers, "If-Match": etag})
         assert response.status_code == 200, response.text
+
+
+# --- If-Match required on the edits of shared documents (428) -------------------------------------
+
+#: The edits that overwrite what two people may be editing at once (docs/architecture.md, "If-Match"):
+#: a new one is added here on purpose, not by accident.
+IF_MATCH_REQUIRED = {
+    ("PATCH", "/api/v1/tenders/{tender_id}"),
+    ("PATCH", "/api/v1/tenders/{tender_id}/bids/{bid_id}"),
+    ("PATCH", "/api/v1/budget-lines/{line_id}"),
+    ("PUT", "/api/v1/evaluations/{evaluation_id}/scores"),
+}
+
+
+def test_exactly_the_edits_of_shared_documents_require_if_match_and_document_428(app):
+    schema = app.openapi_schema.to_schema()
+    requiring, documenting = set(), set()
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            headers = [p for p in operation.get("parameters", []) if p["in"] == "header" and p["name"] == "If-Match"]
+            if any(p["required"] for p in headers):
+                requiring.add((method.upper(), path))
+            if "428" in operation["responses"]:
+                documenting.add((method.upper(), path))
+                assert operation["responses"]["428"]["content"]["application/problem+json"]
+    assert requiring == IF_MATCH_REQUIRED
+    assert documenting == IF_MATCH_REQUIRED
+
+
+async def test_an_edit_without_if_match_is_428_precondition_required_and_changes_nothing(client):
+    w = await s.world()
+    tender = await s.create_tender(client, w)
+    writes = [
+        ("PATCH", f"/api/v1/tenders/{tender['id']}", {"title": "盲目覆盖"}),
+        ("PATCH", f"/api/v1/budget-lines/{w.line_id}", {"amount": "4000000.00"}),
+    ]
+    for method, url, body in writes:
+        before = (await client.get(url, headers=w.bureau.headers)).json()
+        for headers in ({}, {"If-Match": ""}, {"If-Match": "  "}):
+            response = await client.request(method, url, json=body, headers={**w.bureau.headers, **headers})
+            assert_problem(response, 428, "precondition_required")
+        assert (await client.get(url, headers=w.bureau.headers)).json() == before
+
+
+async def test_if_match_is_required_after_the_role_check_and_before_the_body(client):
+    w = await s.world()
+    tender = await s.create_tender(client, w)
+    url = f"/api/v1/tenders/{tender['id']}"
+    vendor = await factories.signed_in("vendor")
+    assert_problem(await client.patch(url, json={"title": "x"}, headers=vendor.headers), 403, "role_not_allowed")
+    assert_problem(await client.patch(url, json={"title": "x"}), 401, "not_authenticated")
+    assert_problem(await client.patch(url, json={"contract_months": "many"}, headers=w.bureau.headers), 428,
+                   "precondition_required")
+
+
+async def test_a_star_or_the_current_etag_satisfies_the_requirement(client):
+    w = await s.world()
+    url = f"/api/v1/budget-lines/{w.line_id}"
+    etag = (await client.get(url, headers=w.bureau.headers)).headers["etag"]
+    changed = await client.patch(url, json={"title": "改名"}, headers={**w.bureau.headers, "If-Match": etag})
+    assert changed.status_code == 200, changed.text
+    assert changed.headers["etag"] != etag
+    # `*` is a client's deliberate "whatever it is now" (RFC 9110 §13.1.1), not a blind write.
+    star = await client.patch(url, json={"title": "再改名"}, headers={**w.bureau.headers, "If-Match": "*"})
+    assert star.status_code == 200, star.text
+
+
+async def test_state_transitions_keep_if_match_optional(client):
+    w = await s.world()
+    tender = await s.create_tender(client, w)
+    published = await client.post(f"/api/v1/tenders/{tender['id']}/publish", headers=w.bureau.headers)
+    assert published.status_code == 200, published.text

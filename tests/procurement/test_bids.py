@@ -123,11 +123,11 @@ async def test_a_bid_is_revised_with_if_match_and_withdrawn_before_the_deadline(
     revised = await client.patch(url, json={"price": "850000.00"}, headers={**vendor.headers, "If-Match": '"1"'})
     assert revised.status_code == 200 and revised.json()["price"] == "850000.00" and revised.json()["version"] == 2
     assert revised.json()["content_digest"] != bid["content_digest"]
-    over = await client.patch(url, json={"price": "1000000.01"}, headers=vendor.headers)
+    over = await client.patch(url, json={"price": "1000000.01"}, headers=factories.if_match(vendor, revised.json()))
     assert over.json()["code"] == "bid_exceeds_ceiling"
     withdrawn = await client.post(f"{url}/withdraw", headers=vendor.headers)
     assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
-    again = await client.patch(url, json={"price": "800000.00"}, headers=vendor.headers)
+    again = await client.patch(url, json={"price": "800000.00"}, headers=factories.if_match(vendor, withdrawn.json()))
     assert (again.status_code, again.json()["code"]) == (409, "bid_withdrawn")
     # A vendor that withdrew may bid again before the deadline.
     assert (await s.bid(client, tender["id"], vendor, "800000.00")).status_code == 201
@@ -139,7 +139,7 @@ async def test_another_vendor_cannot_touch_a_bid(client):
     owner, other = await factories.many_signed_in("vendor", 2)
     bid = (await s.bid(client, tender["id"], owner, "900000.00")).json()
     url = f"{API}/{tender['id']}/bids/{bid['id']}"
-    assert (await client.patch(url, json={"price": "1.00"}, headers=other.headers)).status_code == 404
+    assert (await client.patch(url, json={"price": "1.00"}, headers=factories.if_match(other, bid))).status_code == 404
     assert (await client.post(f"{url}/withdraw", headers=other.headers)).status_code == 404
     assert (await client.get(url, headers=other.headers)).status_code == 404
 
@@ -156,7 +156,7 @@ async def test_after_the_deadline_bids_are_refused_and_the_request_opens_the_ten
     row = await db.fetchrow("SELECT status, opened_at FROM tenders WHERE id = $1", tender["id"])
     assert row["status"] == "evaluating" and row["opened_at"] is not None
     url = f"{API}/{tender['id']}/bids/{bids[0]['id']}"
-    r = await client.patch(url, json={"price": "1.00"}, headers=vendors[0].headers)
+    r = await client.patch(url, json={"price": "1.00"}, headers=factories.if_match(vendors[0], bids[0]))
     assert r.json()["code"] == "bid_deadline_passed"
     r = await client.post(f"{url}/withdraw", headers=vendors[0].headers)
     assert r.json()["code"] == "bid_deadline_passed"

@@ -177,10 +177,10 @@ async def test_a_draft_is_changed_with_if_match_and_a_published_one_not_at_all(c
     assert stale.status_code == 412
     r = await client.patch(f"{API}/{tender['id']}", json={"title": "新标题"}, headers={**w.bureau.headers, "If-Match": '"1"'})
     assert r.status_code == 200 and r.json()["title"] == "新标题" and r.headers["etag"] == '"2"'
-    bad = await client.patch(f"{API}/{tender['id']}", json={"contract_months": 24}, headers=w.bureau.headers)
+    bad = await client.patch(f"{API}/{tender['id']}", json={"contract_months": 24}, headers={**w.bureau.headers, "If-Match": '"2"'})
     assert bad.json()["code"] == "contract_term_too_long"
     await client.post(f"{API}/{tender['id']}/publish", headers=w.bureau.headers)
-    r = await client.patch(f"{API}/{tender['id']}", json={"title": "再改"}, headers=w.bureau.headers)
+    r = await client.patch(f"{API}/{tender['id']}", json={"title": "再改"}, headers=await factories.editing(client, f"{API}/{tender['id']}", w.bureau))
     assert (r.status_code, r.json()["code"]) == (409, "tender_not_draft")
 
 

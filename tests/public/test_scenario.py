@@ -115,7 +115,8 @@ async def run(client) -> Scenario:
     ), 201)
     await w.look("evaluation commissioned", sealed=False)
     scores = scores_totalling(evaluation["indicators"], "86.50")
-    s.ok(await client.put(f"{API}/evaluations/{evaluation['id']}/scores", json={"scores": scores, "findings": FINDINGS}, headers=evaluator.headers))
+    s.ok(await client.put(f"{API}/evaluations/{evaluation['id']}/scores", json={"scores": scores, "findings": FINDINGS},
+                          headers=factories.if_match(evaluator, evaluation)))
     s.ok(await client.post(f"{API}/evaluations/{evaluation['id']}/submit", headers=evaluator.headers))
     await w.look("evaluation submitted", sealed=False)
     s.ok(await client.post(f"{API}/evaluations/{evaluation['id']}/accept", headers=b.user.headers))

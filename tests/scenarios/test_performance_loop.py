@@ -62,9 +62,10 @@ async def test_targets_set_at_tender_are_measured_at_delivery_and_fed_back_to_th
     sheet = {"scores": factories.scores_totalling(evaluation["indicators"], "82.00"),
              "target_results": {"服务对象满意度": "92.00"}, "findings": "服务人次未达目标，满意度达标"}
     stray = await client.put(f"{API}/evaluations/{evaluation['id']}/scores",
-                             json={**sheet, "target_results": {"入户率": "80"}}, headers=evaluator.headers)
+                             json={**sheet, "target_results": {"入户率": "80"}}, headers=factories.if_match(evaluator, evaluation))
     assert (stray.status_code, stray.json()["code"]) == (422, "invalid_target_results")
-    assert (await client.put(f"{API}/evaluations/{evaluation['id']}/scores", json=sheet, headers=evaluator.headers)).status_code == 200
+    assert (await client.put(f"{API}/evaluations/{evaluation['id']}/scores", json=sheet,
+                             headers=factories.if_match(evaluator, evaluation))).status_code == 200
     assert (await client.post(f"{API}/evaluations/{evaluation['id']}/submit", headers=evaluator.headers)).status_code == 200
     accepted = (await client.post(f"{API}/evaluations/{evaluation['id']}/accept", headers=w.bureau.headers)).json()
     assert [(t["indicator"], t["reported"], t["verified"], t["met"]) for t in accepted["targets"]] == [

@@ -154,8 +154,9 @@ def test_another_organisations_record_is_404(security_server, world: World, who,
     if path is None:
         pytest.skip(f"{template}: not available")
     with security_server.client() as client:
-        # Every write carries an Idempotency-Key, so that its absence is never the reason for a refusal.
-        headers = {**world.accounts[who].headers, "Idempotency-Key": f"ownership-{who}-{method}-{template}"}
+        # Every write carries an Idempotency-Key and If-Match (`*`: whatever the version), so that
+        # their absence is never the reason for a refusal.
+        headers = {**world.accounts[who].headers, "Idempotency-Key": f"ownership-{who}-{method}-{template}", "If-Match": "*"}
         response = client.request(method, path, headers=headers, json=_fill(body, world.ids))
         assert response.status_code == 404, f"{who} {method} {path}: {response.status_code} {response.text[:300]}"
         assert response.json()["code"] == "not_found"

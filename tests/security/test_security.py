@@ -295,6 +295,7 @@ async def test_a_flood_of_wrong_passwords_reaches_the_password_check_at_most_the
         # Every 401 is an attempt whose password was checked; all the others were refused before.
         assert statuses[401] <= limit, statuses
         assert statuses[401] + statuses[429] == 200, statuses
+        # From the flooding address the account backs off, the right password included.
         right = await c.post("/api/v1/auth/token", json={"username": "flooded", "password": factories.PASSWORD})
         _problem(right, 429, "rate_limited")
         assert int(right.headers["retry-after"]) > 0
