@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
+import signal
 import sys
 import time
 from typing import Any
 
 from contracts import cli as contracts_cli
 from govbuy import database as db
-from govbuy import prerender
+from govbuy import embedded, prerender
 from govbuy.auth import ROLES
 from govbuy.demo import seed as demo_seed
 from govbuy.demo import year as demo_year
 from govbuy.public import cli as public_cli
 from govbuy.rules import RuleViolation
-from govbuy.settings import get_settings
+from govbuy.settings import SettingsError, get_settings, refuse_example_secrets
 from planning import cli as planning_cli
 from procurement import cli as procurement_cli
 from vendors import cli as vendors_cli
@@ -40,17 +42,44 @@ def setup_logging(level: str = "INFO") -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    import uvicorn
-
     if args.sandbox:
         os.environ["GOVBUY_SANDBOX"] = "1"
         get_settings.cache_clear()
+    settings = get_settings()
+    refuse_example_secrets(settings)
+    # SIGTERM ends the process through its `finally` blocks as SIGINT does (uvicorn shuts down
+    # gracefully on either, then raises it again with the handler it found: this one).
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    # A server that was running before is left to whoever started it (and not joined: nothing
+    # here keeps it running); one started here stops with the service, however it ends.
+    server = embedded.open_embedded_server(settings.data_dir, register=False) if settings.embedded else None
+    try:
+        _serve(args)
+    finally:
+        if server is not None and server.started_here:
+            embedded.stop_embedded_server(settings.data_dir)
+
+
+def _exit_on_sigterm(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    log = logging.getLogger("govbuy")
     started = time.perf_counter()
-    db.prepare_database()
-    logging.getLogger("govbuy").info(
+    urls = db.prepare_database()
+    log.info(
         "database ready in %.2f s (%s)", time.perf_counter() - started,
         "embedded server" if get_settings().embedded else "DATABASE_URL",
     )
+    risks = asyncio.run(db.app_role_warnings(urls.app))
+    if risks:
+        log.warning(
+            "the service's database role can get round the tables' triggers (%s): connect as an app role "
+            "that owns nothing (docs/operations.md)", "; ".join(risks),
+        )
     uvicorn.run(
         "govbuy.app:create_app",
         factory=True,
@@ -92,8 +121,9 @@ def cmd_create_user(args: argparse.Namespace) -> None:
     print(f"created {user.role} {user.username} ({user.id}) in organisation {user.organisation_id}")
 
 
-def cmd_database_url(_: argparse.Namespace) -> None:
-    print(db.resolve_dsn(get_settings()))
+def cmd_database_url(args: argparse.Namespace) -> None:
+    urls = db.prepare_database()
+    print(urls.owner if args.owner else urls.app)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,9 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
-    sub.add_parser("database-url", help="print the DSN in use (starts the embedded server)").set_defaults(
-        func=cmd_database_url
+    database_url = sub.add_parser(
+        "database-url", help="print the DSN the service connects with (starts the embedded server)"
     )
+    database_url.add_argument("--owner", action="store_true", help="the owner role's, which runs the migrations")
+    database_url.set_defaults(func=cmd_database_url)
 
     user = sub.add_parser("create-user", help="create a user (and optionally its organisation)")
     user.add_argument("--username", required=True)
@@ -138,6 +170,9 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         args.func(args)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
     except RuleViolation as exc:
         print(f"error ({exc.code}): {exc.detail}", file=sys.stderr)
         for item in exc.errors or []:

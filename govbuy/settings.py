@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,6 +22,7 @@ def _bool(name: str, default: bool = False) -> bool:
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None
+    migration_database_url: str | None
     data_dir: Path
     sandbox: bool
     secret_key: str
@@ -48,19 +50,75 @@ class Settings:
         return not self.database_url
 
 
-def _secret_key(data_dir: Path) -> str:
-    """The token-signing key: from the environment, else one kept in the data folder."""
-    configured = os.environ.get("GOVBUY_SECRET_KEY")
-    if configured:
-        return configured
-    path = data_dir / "secret_key"
+def kept_secret(data_dir: Path, name: str) -> str:
+    """A secret generated once and kept in the data folder (readable by its owner only)."""
+    path = data_dir / name
     if path.exists():
         return path.read_text().strip()
     data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
-    return key
+    secret = secrets.token_urlsafe(48)
+    # Created 0600 from the start: the secret is never readable by others, not even for a moment.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(secret)
+    return secret
+
+
+def _secret_key(data_dir: Path) -> str:
+    """The token-signing key: from the environment, else one kept in the data folder."""
+    return os.environ.get("GOVBUY_SECRET_KEY") or kept_secret(data_dir, "secret_key")
+
+
+#: The values the repository's examples give the secrets — `.env.example`, and what
+#: docker-compose.yml carried before it required them — plus anything beginning with
+#: EXAMPLE_PREFIX: known to everyone who read the repository, so never a secret in production.
+EXAMPLE_SECRETS = frozenset({
+    "change-me-to-a-long-random-string",
+    "change-me-please",
+    "change-me-postgres-password",
+    "change-me-owner-password",
+    "change-me-app-password",
+    "govbuy",
+})
+EXAMPLE_PREFIX = "change-me"
+
+
+class SettingsError(ValueError):
+    """A setting the service refuses to start with; the message names the variable."""
+
+
+def is_example_secret(value: str) -> bool:
+    return value in EXAMPLE_SECRETS or value.lower().startswith(EXAMPLE_PREFIX)
+
+
+def _url_password(url: str | None) -> str | None:
+    password = urlsplit(url).password if url else None
+    return unquote(password) if password else None
+
+
+def example_secrets_in_use(settings: Settings) -> list[str]:
+    """The secrets (by the variable that sets them) left at an example value."""
+    secrets_by_name = {
+        "GOVBUY_SECRET_KEY": settings.secret_key,
+        "GOVBUY_ADMIN_PASSWORD": settings.admin_password,
+        "GOVBUY_METRICS_TOKEN": settings.metrics_token,
+        "the password in DATABASE_URL": _url_password(settings.database_url),
+        "the password in GOVBUY_MIGRATION_DATABASE_URL": _url_password(settings.migration_database_url),
+    }
+    return [name for name, value in secrets_by_name.items() if value and is_example_secret(value)]
+
+
+def refuse_example_secrets(settings: Settings) -> None:
+    """In production (not the sandbox), refuse to run with a secret left at its example value."""
+    if settings.sandbox:
+        return
+    named = example_secrets_in_use(settings)
+    if named:
+        raise SettingsError(
+            f"{', '.join(named)} {'is' if len(named) == 1 else 'are'} set to an example value "
+            f"(from .env.example or docker-compose.yml, or beginning with '{EXAMPLE_PREFIX}'): "
+            "choose your own secret, e.g. `openssl rand -hex 32`, before serving outside the sandbox"
+        )
 
 
 @lru_cache(maxsize=1)
@@ -71,6 +129,8 @@ def get_settings() -> Settings:
     origins = os.environ.get("GOVBUY_CORS_ORIGINS", "")
     return Settings(
         database_url=os.environ.get("DATABASE_URL") or None,
+        # The owner role's server, for migrations (docs/operations.md); DATABASE_URL's without it.
+        migration_database_url=os.environ.get("GOVBUY_MIGRATION_DATABASE_URL") or None,
         data_dir=data_dir,
         sandbox=_bool("GOVBUY_SANDBOX"),
         secret_key=_secret_key(data_dir),
