@@ -40,11 +40,13 @@ from govbuy.http import ApiRequest
 from govbuy.public import feed
 from govbuy.public.controllers import (
     OcdsController,
+    PublicAuditHeadController,
     PublicContractController,
     PublicTenderController,
     PublicNoticeController,
     PublicVendorController,
 )
+from govbuy.reconcile.controllers import ReconcileController
 from govbuy.settings import get_settings
 from procurement.controllers import (
     AwardController,
@@ -200,6 +202,7 @@ def route_handlers() -> list:
         kernel.CalendarController,
         kernel.SandboxController,
         kernel.AuditController,
+        ReconcileController,
         kernel.NotificationController,
         documents.DocumentController,
         metrics,
@@ -229,6 +232,7 @@ def route_handlers() -> list:
         PublicNoticeController,
         PublicVendorController,
         OcdsController,
+        PublicAuditHeadController,
     ]
 
 

@@ -3,22 +3,35 @@ each event carrying the hash of the one before it, so that a rewritten row break
 
 Appends are serialised by a transaction-scoped advisory lock taken as late as possible (the
 event is the last write of a change), so the chain has one order however many workers write.
+
+An event's hash covers every column of its row (but the hash itself), canonically serialised,
+as an HMAC-SHA256 under the audit key (`settings.audit_key`), which is kept outside the
+database: write access to the database is not enough to forge or recompute the chain. Each
+event records the scheme it was hashed under (`hash_version`) and is checked under its own:
+version 1, of the events written before the key, is SHA-256 over some of the fields; the chain
+never goes back to an older scheme, so the first keyed event seals the unkeyed ones before it.
+The heads published to the public (`audit_heads`) must still be in the chain, so that deleting
+its last events shows.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
 from govbuy import clock
 from govbuy import database as db
+from govbuy.settings import get_settings
 
 GENESIS = "0" * 64
+HASH_VERSION = 2  # the scheme new events are hashed under (see event_hash)
 _AUDIT_LOCK = 0x6A0B_17  # advisory-lock key of the chain's tail
 
 
@@ -57,31 +70,98 @@ def _canonical(value: Any) -> Any:
     return json.loads(db.dumps(value)) if value is not None else None
 
 
-def event_hash(
-    *,
-    prev_hash: str,
-    occurred_at: datetime,
-    actor_user_id: UUID | None,
-    organisation_id: UUID | None,
-    action: str,
-    entity_type: str,
-    entity_id: str,
-    before: Any,
-    after: Any,
-) -> str:
+# Every column of an event's row: its hash covers all of them but the hash itself.
+_FIELDS = (
+    "seq", "id", "occurred_at", "actor_user_id", "actor_username", "actor_role", "organisation_id", "action",
+    "entity_type", "entity_id", "before", "after", "prev_hash", "hash_version", "key_id", "hash",
+)
+EVENT_COLUMNS = ", ".join(_FIELDS)
+_INSERT = f"INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES ({', '.join(f'${i + 1}' for i in range(len(_FIELDS)))})"
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _instant(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _serialised(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _legacy_hash(event: Mapping[str, Any]) -> str:
+    """Version 1 (events written before the key): SHA-256 over some of the fields."""
     payload = {
-        "prev": prev_hash,
-        "at": occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
-        "actor": str(actor_user_id) if actor_user_id else None,
-        "org": str(organisation_id) if organisation_id else None,
-        "action": action,
-        "entity_type": entity_type,
-        "entity_id": entity_id,
-        "before": before,
-        "after": after,
+        "prev": event["prev_hash"],
+        "at": _instant(event["occurred_at"]),
+        "actor": _text(event["actor_user_id"]),
+        "org": _text(event["organisation_id"]),
+        "action": event["action"],
+        "entity_type": event["entity_type"],
+        "entity_id": event["entity_id"],
+        "before": event["before"],
+        "after": event["after"],
     }
-    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(_serialised(payload)).hexdigest()
+
+
+def _keyed_hash(event: Mapping[str, Any], key: bytes) -> str:
+    """Version 2: HMAC-SHA256 under the audit key over every column but the hash."""
+    payload = {
+        "version": event["hash_version"],
+        "key_id": event["key_id"],
+        "seq": event["seq"],
+        "id": str(event["id"]),
+        "occurred_at": _instant(event["occurred_at"]),
+        "actor_user_id": _text(event["actor_user_id"]),
+        "actor_username": event["actor_username"],
+        "actor_role": event["actor_role"],
+        "organisation_id": _text(event["organisation_id"]),
+        "action": event["action"],
+        "entity_type": event["entity_type"],
+        "entity_id": event["entity_id"],
+        "before": event["before"],
+        "after": event["after"],
+        "prev_hash": event["prev_hash"],
+    }
+    return hmac.new(key, _serialised(payload), hashlib.sha256).hexdigest()
+
+
+@lru_cache(maxsize=4)
+def _key_of(secret: str) -> tuple[bytes, str]:
+    key = secret.encode()
+    return key, hmac.new(key, b"govbuy audit key id", hashlib.sha256).hexdigest()[:16]
+
+
+def audit_key() -> tuple[bytes, str]:
+    """The chain's key and its id (which names the key without giving it away)."""
+    return _key_of(get_settings().audit_key)
+
+
+_SCHEMES: dict[int, Callable[[Mapping[str, Any]], str]] = {
+    1: _legacy_hash,
+    2: lambda event: _keyed_hash(event, audit_key()[0]),
+}
+
+
+def event_hash(event: Mapping[str, Any]) -> str:
+    """The hash of an event (a row of audit_events, or the row about to be written) under the
+    scheme of its `hash_version`."""
+    return _SCHEMES[event["hash_version"]](event)
+
+
+def broken_reason(event: Mapping[str, Any]) -> str | None:
+    """Why an event's stored hash is not the one its row gives, if it is not."""
+    if event["hash_version"] not in _SCHEMES:
+        return f"unknown hash scheme version {event['hash_version']}"
+    key_id = audit_key()[1]
+    if event["hash_version"] == 2 and event["key_id"] != key_id:
+        return f"hashed with audit key {event['key_id']}, not this service's key {key_id}"
+    if not hmac.compare_digest(event_hash(event), event["hash"]):
+        return "event content does not match its hash"
+    return None
 
 
 async def lock_chain() -> None:
@@ -106,36 +186,26 @@ async def record(
     occurred_at = await clock.now()
     await lock_chain()
     prev = await db.fetchval("SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1") or GENESIS
-    actor_id = actor.user_id if actor else None
-    org_id = actor.organisation_id if actor else None
-    digest = event_hash(
-        prev_hash=prev,
-        occurred_at=occurred_at,
-        actor_user_id=actor_id,
-        organisation_id=org_id,
-        action=action,
-        entity_type=entity_type,
-        entity_id=str(entity_id),
-        before=before,
-        after=after,
-    )
-    await db.execute(
-        """INSERT INTO audit_events (id, occurred_at, actor_user_id, actor_username,
-               organisation_id, action, entity_type, entity_id, before, after, prev_hash, hash)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)""",
-        uuid4(),
-        occurred_at,
-        actor_id,
-        actor.username if actor else "system",
-        org_id,
-        action,
-        entity_type,
-        str(entity_id),
-        before,
-        after,
-        prev,
-        digest,
-    )
+    event: dict[str, Any] = {
+        # Drawn under the chain's lock: seq order is chain order (a rolled-back append leaves a gap).
+        "seq": await db.fetchval("SELECT nextval(pg_get_serial_sequence('audit_events', 'seq'))"),
+        "id": uuid4(),
+        "occurred_at": occurred_at,
+        "actor_user_id": actor.user_id if actor else None,
+        "actor_username": actor.username if actor else "system",
+        "actor_role": actor.role if actor else None,
+        "organisation_id": actor.organisation_id if actor else None,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": str(entity_id),
+        "before": before,
+        "after": after,
+        "prev_hash": prev,
+        "hash_version": HASH_VERSION,
+        "key_id": audit_key()[1],
+    }
+    event["hash"] = event_hash(event)
+    await db.execute(_INSERT, *(event[field] for field in _FIELDS))
     if listeners:
         context = AuditContext(actor, action, entity_type, str(entity_id), before, after, occurred_at)
         for listener in listeners:
@@ -157,30 +227,83 @@ async def verify_chain(batch: int = 5000) -> ChainCheck:
     last_seq = 0
     while True:
         rows = await db.fetch(
-            """SELECT seq, occurred_at, actor_user_id, organisation_id, action, entity_type,
-                      entity_id, before, after, prev_hash, hash
-               FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2""",
+            f"SELECT {EVENT_COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2",
             last_seq,
             batch,
         )
         if not rows:
-            return ChainCheck(True, checked, None, None)
+            return await check_anchors(checked)
         for r in rows:
             if r["prev_hash"] != prev:
                 return ChainCheck(False, checked, r["seq"], "previous hash does not match")
-            expected = event_hash(
-                prev_hash=r["prev_hash"],
-                occurred_at=r["occurred_at"],
-                actor_user_id=r["actor_user_id"],
-                organisation_id=r["organisation_id"],
-                action=r["action"],
-                entity_type=r["entity_type"],
-                entity_id=r["entity_id"],
-                before=r["before"],
-                after=r["after"],
-            )
-            if expected != r["hash"]:
-                return ChainCheck(False, checked, r["seq"], "event content does not match its hash")
+            if reason := broken_reason(r):
+                return ChainCheck(False, checked, r["seq"], reason)
             prev = r["hash"]
             checked += 1
             last_seq = r["seq"]
+
+
+async def check_anchors(checked: int) -> ChainCheck:
+    """What a walk of the links cannot see, for a chain whose links hold: an event hashed under
+    an older scheme after one of a newer (a rewritten event passed off as unkeyed), and a
+    published head no longer in the chain (its last events deleted, or rewritten)."""
+    downgraded = await db.fetchval(
+        """SELECT seq FROM audit_events
+           WHERE hash_version < $1
+             AND seq > (SELECT seq FROM audit_events WHERE hash_version = $1 ORDER BY seq LIMIT 1)
+           ORDER BY seq LIMIT 1""",
+        HASH_VERSION,
+    )
+    if downgraded is not None:
+        return ChainCheck(False, checked, downgraded, "hashed under an older scheme than an event before it")
+    lost = await db.fetchrow(
+        """SELECT h.seq, h.hash, h.published_at FROM audit_heads h
+           LEFT JOIN audit_events e ON e.seq = h.seq AND e.hash = h.hash
+           WHERE e.seq IS NULL ORDER BY h.seq LIMIT 1"""
+    )
+    if lost is not None:
+        return ChainCheck(
+            False, checked, lost["seq"],
+            f"the head published at {_instant(lost['published_at'])} (seq {lost['seq']}, hash {lost['hash']}) is no longer in the chain",
+        )
+    return ChainCheck(True, checked, None, None)
+
+
+# --- published heads -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    """The chain's last event as published: anyone who keeps it can later check that the chain
+    still holds it (`GET /api/v1/public/audit-head?seq=`)."""
+
+    seq: int
+    hash: str
+    at: datetime
+
+
+async def publish_head() -> ChainHead | None:
+    """Record the chain's current head in `audit_heads` (once per head); the head published,
+    or None while the chain is empty."""
+    async with db.transaction():
+        row = await db.fetchrow(
+            """INSERT INTO audit_heads (seq, hash, published_at)
+               SELECT e.seq, e.hash, $1 FROM (SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1) e
+               WHERE NOT EXISTS (SELECT 1 FROM audit_heads h WHERE h.seq = e.seq AND h.hash = e.hash)
+               RETURNING seq, hash, published_at""",
+            await clock.now(),
+        )
+    return ChainHead(row["seq"], row["hash"], row["published_at"]) if row else await published_head()
+
+
+async def published_head() -> ChainHead | None:
+    """The head published last, if any."""
+    row = await db.fetchrow("SELECT seq, hash, published_at FROM audit_heads ORDER BY seq DESC, id DESC LIMIT 1")
+    return ChainHead(row["seq"], row["hash"], row["published_at"]) if row else None
+
+
+async def event_at(seq: int) -> ChainHead | None:
+    """The chain's event at seq as it stands now, as a head (`at`: when it was recorded), to
+    compare with a head kept from earlier."""
+    row = await db.fetchrow("SELECT seq, hash, occurred_at FROM audit_events WHERE seq = $1", seq)
+    return ChainHead(row["seq"], row["hash"], row["occurred_at"]) if row else None

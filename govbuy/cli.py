@@ -13,11 +13,12 @@ from typing import Any
 
 from contracts import cli as contracts_cli
 from govbuy import database as db
-from govbuy import embedded, prerender
+from govbuy import audit, embedded, prerender
 from govbuy.auth import ROLES
 from govbuy.demo import seed as demo_seed
 from govbuy.demo import year as demo_year
 from govbuy.public import cli as public_cli
+from govbuy.reconcile import cli as reconcile_cli
 from govbuy.rules import RuleViolation
 from govbuy.settings import SettingsError, get_settings, refuse_example_secrets
 from planning import cli as planning_cli
@@ -121,6 +122,14 @@ def cmd_create_user(args: argparse.Namespace) -> None:
     print(f"created {user.role} {user.username} ({user.id}) in organisation {user.organisation_id}")
 
 
+def cmd_publish_audit_head(_: argparse.Namespace) -> None:
+    head = db.run_job(audit.publish_head)
+    if head is None:
+        print("the audit log is empty: no head to publish")
+    else:
+        print(f"audit head published: seq {head.seq}, hash {head.hash}, at {head.at.isoformat()}")
+
+
 def cmd_database_url(args: argparse.Namespace) -> None:
     urls = db.prepare_database()
     print(urls.owner if args.owner else urls.app)
@@ -145,6 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
     database_url.add_argument("--owner", action="store_true", help="the owner role's, which runs the migrations")
     database_url.set_defaults(func=cmd_database_url)
 
+    sub.add_parser(
+        "publish-audit-head",
+        help="record the audit chain's head for the public (GET /api/v1/public/audit-head, the OCDS packages); run it periodically",
+    ).set_defaults(func=cmd_publish_audit_head)
+
     user = sub.add_parser("create-user", help="create a user (and optionally its organisation)")
     user.add_argument("--username", required=True)
     user.add_argument("--password", required=True)
@@ -158,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # The domains' commands and the top's; the public feed's also registers the feed's audit
     # listener, so that what a command changes is published too.
-    for commands in (vendors_cli, planning_cli, procurement_cli, contracts_cli, public_cli, prerender, demo_year, demo_seed):
+    for commands in (vendors_cli, planning_cli, procurement_cli, contracts_cli, public_cli, reconcile_cli, prerender, demo_year, demo_seed):
         commands.register_commands(sub)
     return parser
 

@@ -7,8 +7,8 @@
   log append-only, accepted evaluations and published catalogues immutable hold against the
   service's own connections, whatever statement a bug or an injection makes them send. It reads
   and writes rows: SELECT, INSERT, UPDATE, DELETE on the tables (never TRUNCATE, which no row
-  trigger sees), USAGE on the sequences; on the audit log only SELECT and INSERT, on the
-  migration log only SELECT.
+  trigger sees), USAGE on the sequences; on the audit log and its published heads only SELECT
+  and INSERT, on the migration log only SELECT.
 
 The embedded server creates both roles itself (govbuy/embedded.py). On an operator's server they
 are created once by hand (docs/operations.md shows the SQL, docker/initdb/ the same for
@@ -26,8 +26,8 @@ APP_ROLE = "govbuy_app"
 #: creating databases or roles, no bypassing row-level security, no replication.
 ROLE_ATTRIBUTES = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS NOREPLICATION"
 
-#: Tables the service only ever inserts into and reads (the trigger refuses the rest as well).
-APPEND_ONLY_TABLES = ("audit_events",)
+#: Tables the service only ever inserts into and reads (their triggers refuse the rest as well).
+APPEND_ONLY_TABLES = ("audit_events", "audit_heads")
 #: Tables only the owner writes: Piccolo's log of the migrations applied.
 OWNER_WRITTEN_TABLES = ("migration",)
 
@@ -85,6 +85,11 @@ async def grant_app_privileges(conn: asyncpg.Connection, app: str) -> None:
     """Give `app` what the service needs on the tables there are now and (default privileges)
     on those the owner creates later, and nothing more. Run as the owner, after the migrations;
     idempotent: every run starts from no privileges at all."""
+    quoted = await conn.fetchval("SELECT quote_ident($1::text)", app)
+    present = set(await conn.fetchval(
+        "SELECT coalesce(array_agg(t), '{}') FROM unnest($1::text[]) t WHERE to_regclass('public.' || t) IS NOT NULL",
+        [*APPEND_ONLY_TABLES, *OWNER_WRITTEN_TABLES],
+    ))
     statements = [
         "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
         "GRANT USAGE ON SCHEMA public TO {app}",
@@ -94,10 +99,9 @@ async def grant_app_privileges(conn: asyncpg.Connection, app: str) -> None:
         "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {app}",
         "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {app}",
         "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE ON SEQUENCES TO {app}",
-        *(f"REVOKE UPDATE, DELETE ON {table} FROM {{app}}" for table in APPEND_ONLY_TABLES),
-        *(f"REVOKE INSERT, UPDATE, DELETE ON {table} FROM {{app}}" for table in OWNER_WRITTEN_TABLES),
     ]
-    quoted = await conn.fetchval("SELECT quote_ident($1::text)", app)
+    statements += [f"REVOKE UPDATE, DELETE ON {t} FROM {{app}}" for t in APPEND_ONLY_TABLES if t in present]
+    statements += [f"REVOKE INSERT, UPDATE, DELETE ON {t} FROM {{app}}" for t in OWNER_WRITTEN_TABLES if t in present]
     async with conn.transaction():
         for statement in statements:
             await conn.execute(statement.format(app=quoted))

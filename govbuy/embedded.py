@@ -148,8 +148,8 @@ def role_urls(data_dir: Path, server_uri: str, database: str):
 
     on_database = with_database(server_uri, database)
     return DatabaseUrls(
-        app=with_credentials(on_database, APP_ROLE, kept_secret(data_dir, APP_PASSWORD_FILE)),
-        owner=with_credentials(on_database, OWNER_ROLE, kept_secret(data_dir, OWNER_PASSWORD_FILE)),
+        app=with_credentials(on_database, APP_ROLE, kept_secret(data_dir / APP_PASSWORD_FILE)),
+        owner=with_credentials(on_database, OWNER_ROLE, kept_secret(data_dir / OWNER_PASSWORD_FILE)),
     )
 
 
@@ -163,8 +163,8 @@ async def prepare_roles(data_dir: Path, server_uri: str, database: str):
     urls = role_urls(data_dir, server_uri, database)
     conn = await asyncpg.connect(with_database(server_uri, "postgres"))
     try:
-        await ensure_role(conn, OWNER_ROLE, kept_secret(data_dir, OWNER_PASSWORD_FILE))
-        await ensure_role(conn, APP_ROLE, kept_secret(data_dir, APP_PASSWORD_FILE))
+        await ensure_role(conn, OWNER_ROLE, kept_secret(data_dir / OWNER_PASSWORD_FILE))
+        await ensure_role(conn, APP_ROLE, kept_secret(data_dir / APP_PASSWORD_FILE))
         if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database):
             await conn.execute(f'CREATE DATABASE "{database}" OWNER {OWNER_ROLE}')
         if _require_passwords(data_dir / "pgdata"):

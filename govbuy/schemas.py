@@ -270,6 +270,7 @@ class AuditEventRead(Output):
     occurred_at: datetime
     actor_user_id: UUID | None
     actor_username: str
+    actor_role: str | None = Field(description="the role the actor acted in (none for the system and for events of hash version 1)")
     organisation_id: UUID | None
     action: str
     entity_type: str
@@ -277,6 +278,8 @@ class AuditEventRead(Output):
     before: Any
     after: Any
     prev_hash: str
+    hash_version: int = Field(description="1: SHA-256 over some fields (events before the key); 2: HMAC-SHA256 over every field")
+    key_id: str | None = Field(description="names the audit key of a version-2 hash")
     hash: str
 
 

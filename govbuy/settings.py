@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +27,7 @@ class Settings:
     data_dir: Path
     sandbox: bool
     secret_key: str
+    audit_key: str
     token_ttl_seconds: int
     admin_username: str | None
     admin_password: str | None
@@ -50,23 +52,40 @@ class Settings:
         return not self.database_url
 
 
-def kept_secret(data_dir: Path, name: str) -> str:
-    """A secret generated once and kept in the data folder (readable by its owner only)."""
-    path = data_dir / name
-    if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
-    # Created 0600 from the start: the secret is never readable by others, not even for a moment.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(secret)
-    return secret
+def kept_secret(path: Path, variable: str | None = None) -> str:
+    """A key from the environment variable, else the one kept in a file of the data folder, made
+    on first use. The file appears whole and with mode 0600 (written aside, then linked into
+    place), and if another process made it first, that one is kept and read."""
+    configured = os.environ.get(variable) if variable else None
+    if configured:
+        return configured
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, aside = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+            os.link(aside, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(aside)
+    kept = path.read_text().strip()
+    if not kept:
+        raise RuntimeError(f"{path} is empty: restore the key from its backup" + (f", or set {variable}" if variable else ""))
+    return kept
 
 
 def _secret_key(data_dir: Path) -> str:
-    """The token-signing key: from the environment, else one kept in the data folder."""
-    return os.environ.get("GOVBUY_SECRET_KEY") or kept_secret(data_dir, "secret_key")
+    """The token-signing key: GOVBUY_SECRET_KEY, else data_dir/secret_key."""
+    return kept_secret(data_dir / "secret_key", "GOVBUY_SECRET_KEY")
+
+
+def _audit_key(data_dir: Path) -> str:
+    """The key of the audit chain's HMAC (govbuy/audit.py): GOVBUY_AUDIT_KEY, else
+    data_dir/audit_key. Kept outside the database, so that write access to the database is not
+    enough to recompute a valid chain: back it up with the data folder, apart from the database."""
+    return kept_secret(data_dir / "audit_key", "GOVBUY_AUDIT_KEY")
 
 
 #: The values the repository's examples give the secrets — `.env.example`, and what
@@ -100,6 +119,7 @@ def example_secrets_in_use(settings: Settings) -> list[str]:
     """The secrets (by the variable that sets them) left at an example value."""
     secrets_by_name = {
         "GOVBUY_SECRET_KEY": settings.secret_key,
+        "GOVBUY_AUDIT_KEY": settings.audit_key,
         "GOVBUY_ADMIN_PASSWORD": settings.admin_password,
         "GOVBUY_METRICS_TOKEN": settings.metrics_token,
         "the password in DATABASE_URL": _url_password(settings.database_url),
@@ -134,6 +154,7 @@ def get_settings() -> Settings:
         data_dir=data_dir,
         sandbox=_bool("GOVBUY_SANDBOX"),
         secret_key=_secret_key(data_dir),
+        audit_key=_audit_key(data_dir),
         token_ttl_seconds=int(os.environ.get("GOVBUY_TOKEN_TTL_SECONDS", "3600")),
         admin_username=os.environ.get("GOVBUY_ADMIN_USERNAME") or None,
         admin_password=os.environ.get("GOVBUY_ADMIN_PASSWORD") or None,

@@ -220,7 +220,7 @@ async def contract_budget_line(bureau_org_id: UUID, amount: str = "1000000.00", 
     await _db.execute(
         """INSERT INTO budget_lines (id, bureau_id, code, year, title, amount, reserved, created_at, updated_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)""",
-        line_id, bureau_org_id, f"BL-{next(_counter)}", now.year, "社区养老服务", _Decimal(amount), _Decimal(reserved), now,
+        line_id, bureau_org_id, f"BL-{next(_counter)}", (await _clock.today()).year, "社区养老服务", _Decimal(amount), _Decimal(reserved), now,
     )
     return line_id
 
@@ -280,7 +280,7 @@ async def award_past_standstill(
             await _db.execute(
                 "UPDATE budget_lines SET reserved = reserved + $2 WHERE id = $1", budget_line_id, _Decimal(ceiling)
             )
-        item_id = await _catalogue_item(bureau.organisation_id, region, now.year)
+        item_id = await _catalogue_item(bureau.organisation_id, region, (await _clock.today()).year)
         tender_id = _uuid4()
         awarded_at = now - _timedelta(days=20)
         await _db.execute(

@@ -24,7 +24,7 @@ PURE_KERNEL = {"govbuy.rules", "govbuy.uscc", "govbuy.holidays"}
 # The kernel's helpers a controller may use (beyond its own service and schemas).
 CONTROLLER_KERNEL = {"govbuy.auth", "govbuy.http", "govbuy.pagination", "govbuy.errors", "govbuy.settings"}
 # The top layer: imports the domains, and nothing of the project imports it but the top itself.
-TOP = ("govbuy.app", "govbuy.cli", "govbuy.worker", "govbuy.prerender", "govbuy.public", "govbuy.demo", "govbuy.seed")
+TOP = ("govbuy.app", "govbuy.cli", "govbuy.worker", "govbuy.prerender", "govbuy.public", "govbuy.reconcile", "govbuy.demo", "govbuy.seed")
 # Only these wire controllers and commands.
 WIRING = {"govbuy.app", "govbuy.cli"}
 

@@ -13,6 +13,7 @@ from govbuy.http import Cursor, Limit
 from govbuy.pagination import Page
 from govbuy.public import service
 from govbuy.public.schemas import (
+    PublicAuditHead,
     PublicContract,
     PublicContractSummary,
     PublicNotice,
@@ -180,3 +181,20 @@ class OcdsController(Controller):
         """An OCDS 1.1 record package of one contracting process: every release, embedded,
         and the compiled release (the process as it stands)."""
         return await service.record_package(ocid, uri=str(request.url))
+
+
+class PublicAuditHeadController(Controller):
+    path = "/api/v1/public/audit-head"
+    tags = ["public", "audit"]
+    opt = PUBLIC
+    security = NO_TOKEN
+
+    @get("/")
+    async def head(
+        self,
+        seq: Annotated[int | None, QueryParameter(ge=1, le=2**63 - 1, description="a kept head's seq: the hash the chain holds there now")] = None,
+    ) -> PublicAuditHead:
+        """The audit chain's head as last published (seq and hash of its newest event then): keep
+        it. With `seq`, the hash the chain holds at that place now — a different one, or a 404,
+        means the chain was rewritten or cut since."""
+        return await service.audit_head(seq)

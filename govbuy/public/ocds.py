@@ -204,17 +204,34 @@ def publisher(name: str) -> dict[str, Any]:
     return {"name": name}
 
 
-def release_package(
-    releases: Sequence[Mapping[str, Any]], *, uri: str, published_date: str, publisher_name: str, next_uri: str | None = None
-) -> dict[str, Any]:
-    package: dict[str, Any] = {
+#: The package's additional field with the audit chain's published head ({seq, hash,
+#: publishedDate}): the package schema allows additional fields (docs/ocds.md).
+AUDIT_HEAD_FIELD = "x_govbuy_auditHead"
+
+
+def _metadata(uri: str, published_date: str, publisher_name: str, audit_head: Mapping[str, Any] | None) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
         "uri": uri,
         "version": OCDS_VERSION,
         "extensions": list(EXTENSIONS.values()),
         "publishedDate": published_date,
         "publisher": publisher(publisher_name),
-        "releases": list(releases),
     }
+    if audit_head is not None:
+        metadata[AUDIT_HEAD_FIELD] = dict(audit_head)
+    return metadata
+
+
+def release_package(
+    releases: Sequence[Mapping[str, Any]],
+    *,
+    uri: str,
+    published_date: str,
+    publisher_name: str,
+    next_uri: str | None = None,
+    audit_head: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    package = {**_metadata(uri, published_date, publisher_name, audit_head), "releases": list(releases)}
     if next_uri is not None:
         # OCDS 1.2's package `links`; in 1.1 an additional field, which the schema allows.
         package["links"] = {"next": next_uri}
@@ -222,14 +239,17 @@ def release_package(
 
 
 def record_package(
-    ocid: str, releases: Sequence[Mapping[str, Any]], *, uri: str, published_date: str, publisher_name: str, schema_dir: Path
+    ocid: str,
+    releases: Sequence[Mapping[str, Any]],
+    *,
+    uri: str,
+    published_date: str,
+    publisher_name: str,
+    schema_dir: Path,
+    audit_head: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     return {
-        "uri": uri,
-        "version": OCDS_VERSION,
-        "extensions": list(EXTENSIONS.values()),
-        "publishedDate": published_date,
-        "publisher": publisher(publisher_name),
+        **_metadata(uri, published_date, publisher_name, audit_head),
         "records": [{"ocid": ocid, "releases": list(releases), "compiledRelease": compile_releases(releases, schema_dir)}],
     }
 

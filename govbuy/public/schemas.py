@@ -251,3 +251,12 @@ class PublicNotice(PublicNoticeSummary):
     remedy: Literal["cancel", "reevaluate", "next_candidate"] | None
     text: str = Field(description="the notice's text: the tender's description, the result, the reply, the decision")
     due_at: BeijingTime | None = Field(description="when the law required it by (reply: 7 working days; decision: 30)")
+
+
+class PublicAuditHead(Output):
+    """A head of the audit chain: keep it, and ask later (`?seq=`) whether the chain still holds
+    it; a chain whose last events were deleted or rewritten no longer does."""
+
+    seq: int = Field(description="the event's place in the chain")
+    hash: str = Field(description="the event's hash (HMAC-SHA256, hex), which covers every event before it")
+    at: BeijingTime = Field(description="when the head was published (with ?seq=: when the event was recorded)")

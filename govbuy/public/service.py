@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from govbuy import clock
+from govbuy import audit, clock
 from govbuy import database as db
 from govbuy.errors import NotFound
 from govbuy.pagination import Page, check_limit, page, typed_cursor
@@ -24,6 +24,7 @@ from govbuy.public.schemas import (
     CatalogueItemRef,
     OrganisationRef,
     PublicAssessmentGrade,
+    PublicAuditHead,
     PublicAward,
     PublicBid,
     PublicContract,
@@ -39,7 +40,7 @@ from govbuy.public.schemas import (
     PublicTenderSummary,
     PublicVendor,
 )
-from govbuy.rules import last_day
+from govbuy.rules import RuleViolation, last_day
 from govbuy.settings import get_settings
 
 PUBLISHER_NAME_DEFAULT = "govbuy 政府购买服务信息公开"
@@ -463,6 +464,30 @@ async def get_vendor(vendor_id: UUID) -> PublicVendor:
     )
 
 
+# --- the audit chain's head ------------------------------------------------------------------
+
+
+async def audit_head(seq: int | None) -> PublicAuditHead:
+    """The head published last (`govbuy publish-audit-head`); with `seq`, the hash the chain holds
+    at that place now, to compare with a head kept from earlier."""
+    if seq is not None:
+        event = await audit.event_at(seq)
+        if event is None:
+            raise NotFound("audit event", seq)
+        return PublicAuditHead(seq=event.seq, hash=event.hash, at=event.at)
+    head = await audit.published_head()
+    if head is None:
+        raise RuleViolation("audit_head_not_published", "No head of the audit chain has been published yet.", status=404)
+    return PublicAuditHead(seq=head.seq, hash=head.hash, at=head.at)
+
+
+def _ocds_audit_head(head: audit.ChainHead | None) -> dict[str, Any] | None:
+    """The head in a package's metadata (an additional field, see docs/ocds.md)."""
+    if head is None:
+        return None
+    return {"seq": head.seq, "hash": head.hash, "publishedDate": ocds_mapping.timestamp(head.at)}
+
+
 # --- OCDS -----------------------------------------------------------------------------------
 
 MAX_RELEASES_PER_PAGE = 200
@@ -480,6 +505,7 @@ async def release_package(*, since: int, limit: int | None, uri: str, next_uri: 
         published_date=ocds_mapping.timestamp(published),
         publisher_name=publisher_name(),
         next_uri=next_uri.format(since=last, limit=limit),
+        audit_head=_ocds_audit_head(await audit.published_head()),
     )
 
 
@@ -495,4 +521,5 @@ async def record_package(ocid: str, *, uri: str) -> dict[str, Any]:
         published_date=ocds_mapping.timestamp(rows[-1]["date"]),
         publisher_name=publisher_name(),
         schema_dir=get_settings().ocds_schema_dir,
+        audit_head=_ocds_audit_head(await audit.published_head()),
     )

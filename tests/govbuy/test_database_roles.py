@@ -161,7 +161,12 @@ async def test_the_app_role_cannot_get_round_the_triggers(deployment: Deployment
 
 @pytest.mark.parametrize(
     "statement",
-    ["UPDATE audit_events SET action = 'nothing happened'", "DELETE FROM audit_events", "DELETE FROM migration"],
+    [
+        "UPDATE audit_events SET action = 'nothing happened'",
+        "DELETE FROM audit_events",
+        "DELETE FROM audit_heads",
+        "DELETE FROM migration",
+    ],
 )
 async def test_the_app_role_has_no_privilege_to_rewrite_the_logs(deployment: Deployment, statement: str):
     # Refused by the privilege check itself, before the trigger (which says 'append-only') runs.

@@ -49,6 +49,24 @@ async def test_the_package_declares_its_extensions_and_where_to_read_on(client):
     assert package["publisher"]["name"]
 
 
+async def test_packages_carry_the_published_audit_head_and_stay_valid(client):
+    from govbuy import audit
+    from govbuy.public import ocds
+
+    b = await s.bureau(client)
+    p = await s.published(client, b)
+    _, _, packages = await s.read_feed(client)
+    assert ocds.AUDIT_HEAD_FIELD not in packages[0]  # nothing published yet: no head
+    head = await audit.publish_head()
+    _, _, packages = await s.read_feed(client)
+    expected = {"seq": head.seq, "hash": head.hash, "publishedDate": s.ok(await client.get("/api/v1/public/audit-head"))["at"]}
+    assert packages[0][ocds.AUDIT_HEAD_FIELD] == expected
+    s.assert_valid_release_package(packages[0])
+    record = await s.record(client, feed.ocid_of(p.id))
+    assert record[ocds.AUDIT_HEAD_FIELD] == expected
+    s.assert_valid_record_package(record)
+
+
 async def test_sealed_bids_add_no_release_and_appear_in_none(client):
     b = await s.bureau(client)
     p = await s.published(client, b)

@@ -21,7 +21,7 @@ from tests.reports.support import API, get_pdf_as
 
 @pytest.fixture
 async def world(client):
-    world = await report_data.report_world(2026, seed=11)
+    world = await report_data.report_world((await clock.today()).year, seed=11)  # the budget year prerender reads
     contract_ids = await report_data.add_contracts(world, 3)
     reports.clear_render_cache()  # the same data in an earlier test left its reports in memory, not in this store
     return world, contract_ids
@@ -146,8 +146,8 @@ async def test_prerender_since_renders_the_reports_whose_data_changed(client, wo
     await prerender.prerender()
     evaluation = await an_accepted_evaluation(contract_ids)
     # The data stands on 20 December (bench/report_data.py): a change comes after it.
-    since = datetime(2026, 12, 21, tzinfo=SHANGHAI)
-    await clock.pin_sandbox(datetime(2026, 12, 22, 10, tzinfo=SHANGHAI))
+    since = datetime(w.year, 12, 21, tzinfo=SHANGHAI)
+    await clock.pin_sandbox(datetime(w.year, 12, 22, 10, tzinfo=SHANGHAI))
     async with db.transaction():
         await audit.record(None, "evaluation.noted", "evaluation", evaluation["id"])
 

@@ -146,6 +146,9 @@ async def test_award_to_last_payment_of_a_three_milestone_contract(client):
     }
     verify = await client.get(f"{API}/audit-events/verify", headers=w.admin.headers)
     assert verify.json()["ok"] is True
+    # every figure the process moved agrees with its latest audit event
+    reconciled = (await client.get(f"{API}/audit-events/reconcile", headers=w.admin.headers)).json()
+    assert (reconciled["ok"], reconciled["differences"]) == (True, [])
 
     # --- the evaluations now rate the vendor (Art. 25: results feed future choices) -------------
     # performance = Σ score × amount × recency / Σ amount × recency, all three within a year:

@@ -62,6 +62,7 @@ EXPECTED: dict[tuple[str, str], tuple[str, ...] | str] = {
     # audit log (§5: admin, supervisor)
     ("GET", "/api/v1/audit-events"): READERS,
     ("GET", "/api/v1/audit-events/verify"): READERS,
+    ("GET", "/api/v1/audit-events/reconcile"): READERS,
     # vendors: standing is readable by anyone signed in; civil-affairs data recorded by admins
     ("GET", "/api/v1/vendors"): SIGNED_IN,
     ("GET", "/api/v1/vendors/{vendor_id}"): SIGNED_IN,
@@ -185,6 +186,7 @@ EXPECTED: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/api/v1/public/vendors/{vendor_id}"): PUBLIC,
     ("GET", "/api/v1/public/ocds/releases"): PUBLIC,
     ("GET", "/api/v1/public/ocds/records/{ocid}"): PUBLIC,
+    ("GET", "/api/v1/public/audit-head"): PUBLIC,
 }
 
 # Endpoints whose guards disagree with EXPECTED and whose owner has not settled it yet:
