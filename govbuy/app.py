@@ -228,7 +228,8 @@ def period_recomputers() -> list:
 
 
 def create_app(*, dsn: str | None = None, manage_pool: bool = True) -> Litestar:
-    """Build the app. With `dsn` the database is that one; else DATABASE_URL or the embedded server."""
+    """Build the app. With `dsn` the database is that one; else DATABASE_URL or the embedded
+    server's app role (govbuy/db_roles.py)."""
     settings = get_settings()
     # What the app's requests change is published in the OCDS feed.
     feed.register()
@@ -240,7 +241,7 @@ def create_app(*, dsn: str | None = None, manage_pool: bool = True) -> Litestar:
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         watchdog = None
         if manage_pool:
-            db.configure(dsn or db.resolve_dsn(settings))
+            db.configure(dsn or db.app_dsn(settings))
             await db.start_pool(settings.pool_min_size, settings.pool_max_size)
             if dsn is None and settings.embedded:
                 from govbuy.embedded import watch_embedded_server

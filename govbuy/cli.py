@@ -3,35 +3,72 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
+import signal
 import sys
 import time
 from typing import Any
 
 from govbuy import database as db
-from govbuy import audit, logs
+from govbuy import audit, embedded, logs
 from govbuy.auth import ROLES
 from govbuy.rules import RuleViolation
-from govbuy.settings import LOG_LEVELS, ConfigError, effective_settings, get_settings, load_settings
+from govbuy.settings import (
+    LOG_LEVELS,
+    ConfigError,
+    SettingsError,
+    effective_settings,
+    get_settings,
+    load_settings,
+    refuse_example_secrets,
+)
 
 # The most a request line and its headers may take: a bearer token and a few cookies fit easily.
 MAX_REQUEST_HEAD_BYTES = 64 * 1024
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    import uvicorn
-
     if args.sandbox:
         os.environ["GOVBUY_SANDBOX"] = "1"
         get_settings.cache_clear()
     settings = get_settings()
+    refuse_example_secrets(settings)
+    # SIGTERM ends the process through its `finally` blocks as SIGINT does (uvicorn shuts down
+    # gracefully on either, then raises it again with the handler it found: this one).
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    # A server that was running before is left to whoever started it (and not joined: nothing
+    # here keeps it running); one started here stops with the service, however it ends.
+    server = embedded.open_embedded_server(settings.data_dir, register=False) if settings.embedded else None
+    try:
+        _serve(args)
+    finally:
+        if server is not None and server.started_here:
+            embedded.stop_embedded_server(settings.data_dir)
+
+
+def _exit_on_sigterm(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    log = logging.getLogger("govbuy")
+    settings = get_settings()
     started = time.perf_counter()
-    db.prepare_database()
-    logging.getLogger("govbuy").info(
+    urls = db.prepare_database()
+    log.info(
         "database ready in %.2f s (%s)", time.perf_counter() - started,
         "embedded server" if settings.embedded else "DATABASE_URL",
     )
+    risks = asyncio.run(db.app_role_warnings(urls.app))
+    if risks:
+        log.warning(
+            "the service's database role can get round the tables' triggers (%s): connect as an app role "
+            "that owns nothing (docs/operations.md)", "; ".join(risks),
+        )
     uvicorn.run(
         "govbuy.app:create_app",
         factory=True,
@@ -85,8 +122,9 @@ def cmd_publish_audit_head(_: argparse.Namespace) -> None:
         print(f"audit head published: seq {head.seq}, hash {head.hash}, at {head.at.isoformat()}")
 
 
-def cmd_database_url(_: argparse.Namespace) -> None:
-    print(db.resolve_dsn(get_settings()))
+def cmd_database_url(args: argparse.Namespace) -> None:
+    urls = db.prepare_database()
+    print(urls.owner if args.owner else urls.app)
 
 
 def cmd_check_config(_: argparse.Namespace) -> None:
@@ -113,9 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check-config", help="print the settings in force, secrets masked; fail if invalid").set_defaults(
         func=cmd_check_config
     )
-    sub.add_parser("database-url", help="print the DSN in use (starts the embedded server)").set_defaults(
-        func=cmd_database_url
+    database_url = sub.add_parser(
+        "database-url", help="print the DSN the service connects with (starts the embedded server)"
     )
+    database_url.add_argument("--owner", action="store_true", help="the owner role's, which runs the migrations")
+    database_url.set_defaults(func=cmd_database_url)
 
     sub.add_parser(
         "publish-audit-head",
@@ -170,6 +210,9 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         args.func(args)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
     except RuleViolation as exc:
         print(f"error ({exc.code}): {exc.detail}", file=sys.stderr)
         for item in exc.errors or []:

@@ -15,9 +15,10 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 from uuid import UUID
 
 import asyncpg
@@ -76,13 +77,44 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
     )
 
 
+@dataclass(frozen=True)
+class DatabaseUrls:
+    """Who connects as whom (govbuy/db_roles.py): the service as the app role, the migrations as
+    the owner. One URL for both on a server where the operator made no separate roles."""
+
+    app: str
+    owner: str
+
+
 def resolve_dsn(settings: Settings) -> str:
-    """The DSN of the server to use: DATABASE_URL, or the embedded server's `govbuy` database."""
+    """The DSN of the server as whoever manages it sees it: DATABASE_URL, or the embedded
+    server's superuser on its `govbuy` database. For tools that make databases of their own
+    (tests, benchmarks); the service itself connects with `app_dsn`."""
     if settings.database_url:
         return settings.database_url
     from govbuy.embedded import start_embedded_server
 
     return with_database(start_embedded_server(settings.data_dir), "govbuy")
+
+
+def app_dsn(settings: Settings) -> str:
+    """The DSN the service connects with: DATABASE_URL, or the app role on the embedded server,
+    which `prepare_database` (run by `govbuy serve` before the app starts) has started."""
+    if settings.database_url:
+        return settings.database_url
+    from govbuy.embedded import role_urls, running_server_uri
+
+    server = running_server_uri(settings.data_dir)
+    if server is None:
+        raise RuntimeError(
+            f"the embedded PostgreSQL server of {settings.data_dir} is not running: start the service "
+            "with `govbuy serve`, which starts it, or set DATABASE_URL"
+        )
+    return role_urls(settings.data_dir, server, EMBEDDED_DATABASE).app
+
+
+#: The embedded server's database for the service.
+EMBEDDED_DATABASE = "govbuy"
 
 
 def with_database(dsn: str, database: str) -> str:
@@ -91,8 +123,21 @@ def with_database(dsn: str, database: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
 
 
+def with_credentials(dsn: str, user: str, password: str) -> str:
+    """The same server and database, signed in as `user` with `password`."""
+    parts = urlsplit(dsn)
+    where = parts.netloc.rpartition("@")[2]
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{where}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
 async def ensure_database(dsn: str) -> None:
     """Create the DSN's database if the server does not have it yet."""
+    try:
+        await (await asyncpg.connect(dsn)).close()
+        return
+    except asyncpg.InvalidCatalogNameError:
+        pass
     name = urlsplit(dsn).path.lstrip("/")
     admin = await asyncpg.connect(with_database(dsn, "postgres"))
     try:
@@ -221,28 +266,64 @@ async def migrate() -> None:
         raise RuntimeError(f"migrations failed: {result.message}\n{output.getvalue()}")
 
 
-def prepare_database() -> str:
-    """Start or find the server, create the database, apply migrations; return the DSN.
+def prepare_database() -> DatabaseUrls:
+    """Start or find the server, create the database, apply migrations as the owner and grant
+    the app role its privileges; return who connects as whom.
 
     For a process of its own (a command, a script): it runs its own event loop."""
-    dsn = resolve_dsn(get_settings())
+    settings = get_settings()
+    if settings.embedded:
+        from govbuy.embedded import prepare_roles, start_embedded_server
 
-    async def run() -> None:
-        await ensure_database(dsn)
-        configure(dsn)
-        await start_pool(1, 2)
+        server = start_embedded_server(settings.data_dir)
+        urls = asyncio.run(prepare_roles(settings.data_dir, server, EMBEDDED_DATABASE))
+    else:
+        assert settings.database_url is not None
+        urls = DatabaseUrls(app=settings.database_url, owner=settings.migration_database_url or settings.database_url)
+    asyncio.run(_migrate_and_grant(urls))
+    return urls
+
+
+async def _migrate_and_grant(urls: DatabaseUrls) -> None:
+    from govbuy.db_roles import current_role, grant_app_privileges
+
+    await ensure_database(urls.owner)
+    configure(urls.owner)
+    await start_pool(1, 2)
+    try:
         try:
             await migrate()
-        finally:
-            await close_pool()
+        except (RuntimeError, asyncpg.InsufficientPrivilegeError) as exc:
+            if urls.app == urls.owner and ("permission denied" in str(exc) or "must be owner" in str(exc)):
+                raise RuntimeError(
+                    f"{exc}\nThe migrations run as the owner of the tables: set GOVBUY_MIGRATION_DATABASE_URL "
+                    "to the owner role's URL (docs/operations.md), DATABASE_URL staying the app role's"
+                ) from exc
+            raise
+        owner = await fetchval("SELECT current_user")
+        app = owner if urls.app == urls.owner else await current_role(urls.app)
+        if app != owner:
+            async with connection() as conn:
+                await grant_app_privileges(conn, app)
+    finally:
+        await close_pool()
 
-    asyncio.run(run())
-    return dsn
+
+async def app_role_warnings(dsn: str) -> list[str]:
+    """Why the role of `dsn` could get round the tables' triggers (empty when it cannot)."""
+    from govbuy.db_roles import powers_beyond_rows
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await powers_beyond_rows(conn)
+    finally:
+        await conn.close()
 
 
 def run_job(work: Callable[[], Awaitable[Any]]) -> Any:
-    """Run an async job (a command's work) against the prepared database with a small pool."""
-    dsn = prepare_database()
+    """Run an async job (a command's work) as the app role, against the prepared database,
+    with a small pool."""
+    dsn = prepare_database().app
 
     async def run() -> Any:
         configure(dsn)

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, NonNegativeInt, PositiveInt, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV_PREFIX = "GOVBUY_"
@@ -35,6 +37,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True, frozen=True, extra="ignore")
 
     database_url: str | None = Field(None, validation_alias="DATABASE_URL")
+    # The owner role's server, for migrations (docs/operations.md); DATABASE_URL's without it.
+    migration_database_url: str | None = None
     data_dir: Path = ROOT / ".govbuy"
     sandbox: bool = False
     # Unset: one kept in the data folder, generated on first use (get_settings).
@@ -179,14 +183,16 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         raise ConfigError([_problem(error) for error in exc.errors()]) from None
-    except SettingsError as exc:
+    except SourceError as exc:
         raise ConfigError([str(exc)]) from None
 
 
-def _kept_secret(configured: str | None, variable: str, path: Path) -> str:
-    """A key from the environment, else the one kept in a file of the data folder, made on
-    first use. The file appears whole and with mode 0600 (written aside, then linked into
-    place), and if another process made it first, that one is kept and read."""
+def kept_secret(path: Path, variable: str | None = None, configured: str | None = None) -> str:
+    """A key as configured (the setting, else the environment variable), else the one kept in a
+    file of the data folder, made on first use. The file appears whole and with mode 0600
+    (written aside, then linked into place), and if another process made it first, that one is
+    kept and read."""
+    configured = configured or (os.environ.get(variable) if variable else None)
     if configured:
         return configured
     if not path.exists():
@@ -202,8 +208,61 @@ def _kept_secret(configured: str | None, variable: str, path: Path) -> str:
             os.unlink(aside)
     kept = path.read_text().strip()
     if not kept:
-        raise RuntimeError(f"{path} is empty: restore the key from its backup, or set {variable}")
+        raise RuntimeError(f"{path} is empty: restore the key from its backup" + (f", or set {variable}" if variable else ""))
     return kept
+
+
+#: The values the repository's examples give the secrets — `.env.example`, and what
+#: docker-compose.yml carried before it required them — plus anything beginning with
+#: EXAMPLE_PREFIX: known to everyone who read the repository, so never a secret in production.
+EXAMPLE_SECRETS = frozenset({
+    "change-me-to-a-long-random-string",
+    "change-me-please",
+    "change-me-postgres-password",
+    "change-me-owner-password",
+    "change-me-app-password",
+    "govbuy",
+})
+EXAMPLE_PREFIX = "change-me"
+
+
+class SettingsError(ValueError):
+    """A setting the service refuses to start with; the message names the variable."""
+
+
+def is_example_secret(value: str) -> bool:
+    return value in EXAMPLE_SECRETS or value.lower().startswith(EXAMPLE_PREFIX)
+
+
+def _url_password(url: str | None) -> str | None:
+    password = urlsplit(url).password if url else None
+    return unquote(password) if password else None
+
+
+def example_secrets_in_use(settings: Settings) -> list[str]:
+    """The secrets (by the variable that sets them) left at an example value."""
+    secrets_by_name = {
+        "GOVBUY_SECRET_KEY": settings.secret_key,
+        "GOVBUY_AUDIT_KEY": settings.audit_key,
+        "GOVBUY_ADMIN_PASSWORD": settings.admin_password,
+        "GOVBUY_METRICS_TOKEN": settings.metrics_token,
+        "the password in DATABASE_URL": _url_password(settings.database_url),
+        "the password in GOVBUY_MIGRATION_DATABASE_URL": _url_password(settings.migration_database_url),
+    }
+    return [name for name, value in secrets_by_name.items() if value and is_example_secret(value)]
+
+
+def refuse_example_secrets(settings: Settings) -> None:
+    """In production (not the sandbox), refuse to run with a secret left at its example value."""
+    if settings.sandbox:
+        return
+    named = example_secrets_in_use(settings)
+    if named:
+        raise SettingsError(
+            f"{', '.join(named)} {'is' if len(named) == 1 else 'are'} set to an example value "
+            f"(from .env.example or docker-compose.yml, or beginning with '{EXAMPLE_PREFIX}'): "
+            "choose your own secret, e.g. `openssl rand -hex 32`, before serving outside the sandbox"
+        )
 
 
 @lru_cache(maxsize=1)
@@ -214,11 +273,11 @@ def get_settings() -> Settings:
         return settings
     return settings.model_copy(update={
         # The token-signing key: GOVBUY_SECRET_KEY, else data_dir/secret_key.
-        "secret_key": _kept_secret(settings.secret_key, "GOVBUY_SECRET_KEY", settings.data_dir / "secret_key"),
+        "secret_key": kept_secret(settings.data_dir / "secret_key", "GOVBUY_SECRET_KEY", settings.secret_key),
         # The audit chain's key: GOVBUY_AUDIT_KEY, else data_dir/audit_key. Kept outside the
         # database, so that write access to the database is not enough to recompute a valid
         # chain: back it up with the data folder, apart from the database.
-        "audit_key": _kept_secret(settings.audit_key, "GOVBUY_AUDIT_KEY", settings.data_dir / "audit_key"),
+        "audit_key": kept_secret(settings.data_dir / "audit_key", "GOVBUY_AUDIT_KEY", settings.audit_key),
     })
 
 
@@ -235,8 +294,8 @@ def effective_settings(settings: Settings) -> dict[str, str]:
             text = "********"
         elif field in ("secret_key", "audit_key"):
             text = f"(kept in {settings.data_dir / field})"
-        elif field == "database_url":
-            text = masked_dsn(value) if value else "(embedded server)"
+        elif field in ("database_url", "migration_database_url"):
+            text = masked_dsn(value) if value else "(embedded server)" if field == "database_url" else "(DATABASE_URL's)"
         elif value is None or value == ():
             text = "(not set)"
         elif isinstance(value, tuple):

@@ -869,7 +869,8 @@ def cmd_seed(args: argparse.Namespace) -> None:
 
     from govbuy import database as db
 
-    dsn = db.prepare_database()
+    # As the owner: the load drops and rebuilds indexes, makes a work table and vacuums.
+    dsn = db.prepare_database().owner
     started = time.perf_counter()
     columns = (TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:

@@ -813,8 +813,6 @@ async def run_demo(*, say: Callable[[str], None] | None = None) -> DemoSummary:
     say = say or (lambda _: None)
     year = (await clock.today()).year + 1
     demo = Demo(year=year, rng=random.Random(SEED), summary=DemoSummary(year=year), say=say)
-    name = await db.fetchval("SELECT current_database()")
-    await db.execute(f"COMMENT ON DATABASE \"{name}\" IS '{DEMO_MARK}'")
 
     say(f"setting up the platform and the people of 深圳市福田区 (as of {await clock.today()})")
     await _setup_people(demo)
@@ -894,6 +892,18 @@ async def _database_state(dsn: str) -> tuple[bool, bool, bool]:
     return True, empty, marked
 
 
+async def _mark_demo_database(owner_dsn: str) -> None:
+    """Mark the database as the demo's (a comment on it, which only its owner may write)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(owner_dsn)
+    try:
+        name = await conn.fetchval("SELECT current_database()")
+        await conn.execute(f"COMMENT ON DATABASE \"{name}\" IS '{DEMO_MARK}'")
+    finally:
+        await conn.close()
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     from govbuy import database as db
     from govbuy.settings import get_settings
@@ -925,6 +935,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
         if not args.quiet:
             print(line, flush=True)
 
+    # Marked before it is filled, so that `--force` may replace a demo that stopped half-way.
+    asyncio.run(_mark_demo_database(db.prepare_database().owner))
     try:
         summary = db.run_job(lambda: run_demo(say=say))
     except DemoRefused as exc:

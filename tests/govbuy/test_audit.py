@@ -198,10 +198,10 @@ async def test_events_verified_with_another_key_name_the_key(client, monkeypatch
 def test_the_key_is_made_once_in_the_data_folder_readable_by_its_owner_only(tmp_path, monkeypatch):
     monkeypatch.delenv("GOVBUY_AUDIT_KEY", raising=False)
     path = tmp_path / "data" / "audit_key"
-    key = settings_module._kept_secret(None, "GOVBUY_AUDIT_KEY", path)
+    key = settings_module.kept_secret(path)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert len(key) >= 64 and path.read_text() == key
-    assert settings_module._kept_secret(None, "GOVBUY_AUDIT_KEY", path) == key
+    assert settings_module.kept_secret(path) == key
     assert [p.name for p in path.parent.iterdir()] == ["audit_key"]  # nothing left aside
 
 
@@ -212,7 +212,7 @@ def test_a_configured_key_wins_and_no_file_is_made(tmp_path, monkeypatch):
         assert settings_module.get_settings().audit_key == "configured"
     finally:
         settings_module.get_settings.cache_clear()
-    assert settings_module._kept_secret("configured", "GOVBUY_AUDIT_KEY", tmp_path / "audit_key") == "configured"
+    assert settings_module.kept_secret(tmp_path / "audit_key", "GOVBUY_AUDIT_KEY") == "configured"
     assert not (tmp_path / "audit_key").exists()
 
 
