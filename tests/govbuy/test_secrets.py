@@ -3,7 +3,6 @@ docker-compose.yml as it was, anything beginning with "change-me"), naming the v
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import subprocess
 import sys
@@ -17,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _settings(**changes):
-    return dataclasses.replace(get_settings(), sandbox=False, **changes)
+    return get_settings().model_copy(update={"sandbox": False, **changes})
 
 
 @pytest.mark.parametrize(
@@ -49,7 +48,7 @@ def test_chosen_secrets_and_urls_without_passwords_are_accepted():
 
 
 def test_the_sandbox_accepts_example_secrets():
-    refuse_example_secrets(dataclasses.replace(_settings(secret_key="change-me-to-a-long-random-string"), sandbox=True))
+    refuse_example_secrets(_settings(secret_key="change-me-to-a-long-random-string").model_copy(update={"sandbox": True}))
 
 
 def test_serve_exits_before_starting_anything_with_a_clear_message(tmp_path):

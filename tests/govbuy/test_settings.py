@@ -43,13 +43,17 @@ def _problems(monkeypatch, **variables: str) -> list[str]:
 def test_the_defaults_are_the_documented_ones(bare_environment, tmp_path):
     settings = load_settings()
     assert settings.model_dump() == {
-        "database_url": None, "data_dir": tmp_path.resolve(), "sandbox": False, "secret_key": None,
+        "database_url": None, "migration_database_url": None, "data_dir": tmp_path.resolve(), "sandbox": False,
+        "secret_key": None, "audit_key": None,
         "token_ttl_seconds": 3600, "admin_username": None, "admin_password": None,
         "pool_min_size": 2, "pool_max_size": 20, "max_json_bytes": 1024 * 1024, "max_upload_bytes": 20 * 1024 * 1024,
         "ocds_schema_dir": ROOT.parent / "shared" / "ocds-1.1", "ocid_prefix": "ocds-govbuy",
         "public_url": "http://127.0.0.1:8000", "metrics_token": None, "negative_keywords": None,
-        "negative_list_file": None, "login_max_failures": 5, "login_window_seconds": 900,
+        "negative_list_file": None, "login_max_failures": 5, "login_window_seconds": 86400,
+        "login_address_max_failures": 20, "login_first_delay_seconds": 30, "login_max_delay_seconds": 900,
+        "login_known_address_days": 90,
         "report_store_max_bytes": 2 * 1024**3, "report_store_max_age_days": 180, "cors_origins": (),
+        "trusted_proxies": (), "forwarded_header": "x-forwarded-for",
         "host": "127.0.0.1", "port": 8000, "workers": 1, "log_level": "INFO", "log_format": "json",
     }
     assert settings.embedded

@@ -14,7 +14,7 @@ import pytest
 from govbuy import database as db
 from govbuy.http import forwarded_for, parse_address, resolve_client_address
 from govbuy.rules import Backoff
-from govbuy.settings import get_settings
+from govbuy.settings import ConfigError, get_settings
 from tests import factories
 
 TOKEN = "/api/v1/auth/token"
@@ -236,7 +236,7 @@ def test_a_trusted_proxy_list_that_is_not_cidrs_stops_the_start(monkeypatch):
     monkeypatch.setenv("GOVBUY_TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal")
     get_settings.cache_clear()
     try:
-        with pytest.raises(ValueError, match="GOVBUY_TRUSTED_PROXIES"):
+        with pytest.raises(ConfigError, match="GOVBUY_TRUSTED_PROXIES"):
             get_settings()
     finally:
         monkeypatch.delenv("GOVBUY_TRUSTED_PROXIES")
