@@ -42,6 +42,16 @@ class Settings:
     report_store_max_bytes: int
     report_store_max_age_days: int
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    # No request may stall the service (docs/reliability.md §5c): the caps below.
+    request_deadline_seconds: float = 10.0
+    long_request_deadline_seconds: float = 120.0
+    pool_acquire_timeout_seconds: float = 5.0
+    health_timeout_seconds: float = 1.0
+    parse_workers: int = 2
+    parse_timeout_seconds: float = 10.0
+    parse_memory_bytes: int = 512 * 1024 * 1024
+    import_max_rows: int = 50_000
+    import_max_cells: int = 500_000
 
     @property
     def embedded(self) -> bool:
@@ -100,4 +110,20 @@ def get_settings() -> Settings:
         report_store_max_bytes=int(os.environ.get("GOVBUY_REPORT_STORE_MAX_BYTES", str(2 * 1024**3))),
         report_store_max_age_days=int(os.environ.get("GOVBUY_REPORT_STORE_MAX_AGE_DAYS", "180")),
         cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
+        # Every request answers within its deadline (503 past it, govbuy/deadline.py); the routes
+        # marked long-running (imports, PDF reports, the full audit walk) within the long one.
+        request_deadline_seconds=float(os.environ.get("GOVBUY_REQUEST_DEADLINE_SECONDS", "10")),
+        long_request_deadline_seconds=float(os.environ.get("GOVBUY_LONG_REQUEST_DEADLINE_SECONDS", "120")),
+        # How long a request waits for a free database connection before it answers 503.
+        pool_acquire_timeout_seconds=float(os.environ.get("GOVBUY_POOL_ACQUIRE_TIMEOUT_SECONDS", "5")),
+        # How long /health and /ready wait for the database's answer before saying it has none.
+        health_timeout_seconds=float(os.environ.get("GOVBUY_HEALTH_TIMEOUT_SECONDS", "1")),
+        # The parsing of uploads (govbuy/offload.py): child processes at a time per server
+        # process, and each one's time and memory.
+        parse_workers=int(os.environ.get("GOVBUY_PARSE_WORKERS", "2")),
+        parse_timeout_seconds=float(os.environ.get("GOVBUY_PARSE_TIMEOUT_SECONDS", "10")),
+        parse_memory_bytes=int(os.environ.get("GOVBUY_PARSE_MEMORY_BYTES", str(512 * 1024**2))),
+        # A catalogue import file: data rows, and cells (shared strings of a workbook too).
+        import_max_rows=int(os.environ.get("GOVBUY_IMPORT_MAX_ROWS", "50000")),
+        import_max_cells=int(os.environ.get("GOVBUY_IMPORT_MAX_CELLS", "500000")),
     )
