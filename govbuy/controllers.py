@@ -243,18 +243,23 @@ class OpsController(Controller):
 
     @get("/health")
     async def health(self) -> Health:
-        """Liveness: the process answers. Says whether the embedded server is running, if used."""
+        """Liveness: the process answers, always 200 — restarting the API mends no database.
+        `status` is `degraded` when the database does not answer within
+        `health_timeout_seconds` (`database: unreachable`) or the embedded server is stopped;
+        /ready is what answers 503 then."""
         settings = get_settings()
+        database = "ok" if await db.database_answers(settings.health_timeout_seconds) else "unreachable"
+        embedded = None
         if settings.embedded:
             from govbuy.embedded import embedded_server_pid
 
-            running = embedded_server_pid(settings.data_dir) is not None
-            return Health(status="ok" if running else "degraded", embedded_server="running" if running else "stopped")
-        return Health(status="ok", embedded_server="not used")
+            embedded = "running" if embedded_server_pid(settings.data_dir) is not None else "stopped"
+        status = "ok" if database == "ok" and embedded in (None, "running") else "degraded"
+        return Health(status=status, database=database, embedded_server=embedded or "not used")
 
     @get("/ready")
     async def ready(self) -> Response[Health]:
-        """Readiness: the database answers."""
-        if await db.is_reachable():
+        """Readiness: the database answers within `health_timeout_seconds`; 503 while it does not."""
+        if await db.database_answers(get_settings().health_timeout_seconds):
             return Response(Health(status="ok", database="ok"))
         return Response(Health(status="degraded", database="unreachable"), status_code=503)
