@@ -14,7 +14,7 @@ from govbuy import audit
 from govbuy import database as db
 from govbuy import service
 from govbuy.auth import any_signed_in, requires
-from govbuy.http import Cursor, Limit
+from govbuy.http import LONG_RUNNING, Cursor, Limit
 from govbuy.pagination import Page
 from govbuy.schemas import (
     CalendarYearRecorded,
@@ -225,12 +225,25 @@ class AuditController(Controller):
         """The audit log, newest first, filtered by entity and actor."""
         return await service.list_audit_events(entity_type, entity_id, actor_user_id, limit, cursor)
 
-    @get("/verify")
-    async def verify(self) -> ChainVerification:
-        """Walk the hash chain and report the first broken link, if any."""
-        result = await audit.verify_chain()
+    @get("/verify", opt=LONG_RUNNING)
+    async def verify(
+        self,
+        full: Annotated[
+            bool, QueryParameter(description="walk from the first event, and check every checkpoint, not from the latest")
+        ] = False,
+    ) -> ChainVerification:
+        """Walk the hash chain from the latest checkpoint (`full=true`: from the first event)
+        and report the first broken link, if any; a whole chain gets a new checkpoint. One run
+        at a time: another meanwhile is 429 `verify_in_progress` with Retry-After."""
+        result = await audit.verify(full=full)
+        check = result.check
         return ChainVerification(
-            ok=result.ok, checked=result.checked, first_broken=result.first_broken, reason=result.reason
+            ok=check.ok,
+            checked=check.checked,
+            first_broken=check.first_broken,
+            reason=check.reason,
+            from_checkpoint=result.from_checkpoint,
+            verified_through=check.last_seq if check.ok and check.last_seq else None,
         )
 
 

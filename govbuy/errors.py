@@ -63,8 +63,8 @@ class Unauthenticated(RuleViolation):
 
 
 class TooManyRequests(RuleViolation):
-    def __init__(self, detail: str, retry_after: int) -> None:
-        super().__init__("rate_limited", detail, status=429)
+    def __init__(self, detail: str, retry_after: int, code: str = "rate_limited") -> None:
+        super().__init__(code, detail, status=429)
         self.retry_after = retry_after
 
 
