@@ -33,7 +33,7 @@ from evaluation.controllers import EvaluationController, EvaluatorController, In
 from evaluation.report_controllers import EvaluationReportController
 from govbuy import controllers as kernel
 from govbuy import database as db
-from govbuy import documents
+from govbuy import documents, offload
 from govbuy.auth import TokenAuthentication
 from govbuy.deadline import request_deadline_middleware
 from govbuy.errors import _TITLES, EXCEPTION_HANDLERS, PROBLEM_JSON, Forbidden, Problem
@@ -261,6 +261,7 @@ def create_app(*, dsn: str | None = None, manage_pool: bool = True) -> Litestar:
             from govbuy import service
 
             await service.ensure_admin()
+            await offload.warm()
             yield
         finally:
             from govbuy import reports

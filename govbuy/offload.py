@@ -179,6 +179,15 @@ class _Call:
                 pass
 
 
+async def warm() -> None:
+    """Start the fork server (for the app's start-up), so that the first upload does not wait
+    for it to import the parsers and the main module."""
+    from multiprocessing import forkserver
+
+    _fork_server()
+    await asyncio.to_thread(forkserver.ensure_running)
+
+
 _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
 
 
