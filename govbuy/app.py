@@ -1,5 +1,5 @@
 """The app factory: one `create_app()` that wires every domain's controllers, the error
-mapping, authentication, request ids, metrics and security headers."""
+mapping, authentication, request ids, the request deadline, metrics and security headers."""
 
 from __future__ import annotations
 
@@ -31,8 +31,9 @@ from evaluation.controllers import EvaluationController, EvaluatorController, In
 from evaluation.report_controllers import EvaluationReportController
 from govbuy import controllers as kernel
 from govbuy import database as db
-from govbuy import documents, logs, swagger
+from govbuy import documents, logs, offload, swagger
 from govbuy.auth import TokenAuthentication
+from govbuy.deadline import request_deadline_middleware
 from govbuy.errors import _TITLES, EXCEPTION_HANDLERS, PROBLEM_JSON, Forbidden, Problem
 from govbuy.http import ApiRequest, client_address, enforce_if_match, requires_if_match
 from govbuy.public import feed
@@ -251,6 +252,7 @@ def create_app(*, dsn: str | None = None, manage_pool: bool = True) -> Litestar:
             from govbuy import service
 
             await service.ensure_admin()
+            await offload.warm()
             yield
         finally:
             from govbuy import reports
@@ -272,6 +274,7 @@ def create_app(*, dsn: str | None = None, manage_pool: bool = True) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         middleware=[
             request_context_middleware,
+            request_deadline_middleware,
             DefineMiddleware(TokenAuthentication),
         ],
         cors_config=cors,

@@ -29,6 +29,7 @@ from uuid import UUID, uuid4
 from govbuy import clock
 from govbuy import database as db
 from govbuy.settings import get_settings
+from govbuy.errors import TooManyRequests
 
 GENESIS = "0" * 64
 HASH_VERSION = 2  # the scheme new events are hashed under (see event_hash)
@@ -218,13 +219,18 @@ class ChainCheck:
     checked: int
     first_broken: int | None
     reason: str | None
+    # Where a whole chain was found whole up to: the last event walked, and its hash.
+    last_seq: int = 0
+    last_hash: str = GENESIS
 
 
-async def verify_chain(batch: int = 5000) -> ChainCheck:
-    """Walk the whole chain in order, recomputing every hash; report the first broken link."""
-    prev = GENESIS
+async def verify_chain(batch: int = 1000, *, after_seq: int = 0, prev_hash: str = GENESIS) -> ChainCheck:
+    """Walk the chain in order from the event after `after_seq` (whose hash is `prev_hash`),
+    recomputing every hash; report the first broken link. Batches are small so that the walk
+    lets other requests in between them (about 20 ms of hashing each)."""
+    prev = prev_hash
     checked = 0
-    last_seq = 0
+    last_seq = after_seq
     while True:
         rows = await db.fetch(
             f"SELECT {EVENT_COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2",
@@ -232,7 +238,7 @@ async def verify_chain(batch: int = 5000) -> ChainCheck:
             batch,
         )
         if not rows:
-            return await check_anchors(checked)
+            return await check_anchors(checked, last_seq, prev)
         for r in rows:
             if r["prev_hash"] != prev:
                 return ChainCheck(False, checked, r["seq"], "previous hash does not match")
@@ -243,7 +249,7 @@ async def verify_chain(batch: int = 5000) -> ChainCheck:
             last_seq = r["seq"]
 
 
-async def check_anchors(checked: int) -> ChainCheck:
+async def check_anchors(checked: int, last_seq: int = 0, last_hash: str = GENESIS) -> ChainCheck:
     """What a walk of the links cannot see, for a chain whose links hold: an event hashed under
     an older scheme after one of a newer (a rewritten event passed off as unkeyed), and a
     published head no longer in the chain (its last events deleted, or rewritten)."""
@@ -266,7 +272,7 @@ async def check_anchors(checked: int) -> ChainCheck:
             False, checked, lost["seq"],
             f"the head published at {_instant(lost['published_at'])} (seq {lost['seq']}, hash {lost['hash']}) is no longer in the chain",
         )
-    return ChainCheck(True, checked, None, None)
+    return ChainCheck(True, checked, None, None, last_seq, last_hash)
 
 
 # --- published heads -------------------------------------------------------------------------
@@ -307,3 +313,78 @@ async def event_at(seq: int) -> ChainHead | None:
     compare with a head kept from earlier."""
     row = await db.fetchrow("SELECT seq, hash, occurred_at FROM audit_events WHERE seq = $1", seq)
     return ChainHead(row["seq"], row["hash"], row["occurred_at"]) if row else None
+
+
+# --- verification from checkpoints ---------------------------------------------------------------
+
+_VERIFY_LOCK = 0x6A0B_18  # advisory-lock key of a verification run (any process, any host)
+
+
+@dataclass(frozen=True)
+class Verification:
+    """A verification's answer: the check, and the checkpoint it started from (None: the first
+    event), as `GET /audit-events/verify` shows it."""
+
+    check: ChainCheck
+    from_checkpoint: int | None
+
+
+async def _latest_checkpoint() -> Any:
+    return await db.fetchrow("SELECT seq, hash, verified_at FROM audit_checkpoints ORDER BY seq DESC LIMIT 1")
+
+
+async def _first_moved_checkpoint(from_seq: int = 0) -> Any:
+    """The first checkpoint from `from_seq` on whose event no longer has the hash recorded for
+    it (or is gone): set-based, one query."""
+    return await db.fetchrow(
+        """SELECT c.seq, c.verified_at FROM audit_checkpoints c
+           LEFT JOIN audit_events e ON e.seq = c.seq
+           WHERE c.seq >= $1 AND e.hash IS DISTINCT FROM c.hash
+           ORDER BY c.seq LIMIT 1""",
+        from_seq,
+    )
+
+
+def _moved(checkpoint: Any, checked: int) -> ChainCheck:
+    return ChainCheck(
+        False,
+        checked,
+        checkpoint["seq"],
+        f"the event no longer has the hash it had when the chain was verified on "
+        f"{checkpoint['verified_at'].isoformat(timespec='seconds')}: the chain was rewritten at or before it",
+    )
+
+
+async def _store_checkpoint(check: ChainCheck, after_seq: int) -> None:
+    if check.ok and check.last_seq > after_seq:
+        await db.execute(
+            "INSERT INTO audit_checkpoints (seq, hash, verified_at) VALUES ($1, $2, $3) ON CONFLICT (seq) DO NOTHING",
+            check.last_seq,
+            check.last_hash,
+            await clock.now(),
+        )
+
+
+async def verify(*, full: bool = False) -> Verification:
+    """Verify the chain: from the latest checkpoint (after checking that its event still has
+    the hash recorded for it), or with `full` from the first event, checking every checkpoint
+    on the way too; a whole chain gets a checkpoint at its last event.
+
+    One run at a time across every process (an advisory lock): a second one meanwhile is
+    refused with 429 `verify_in_progress` rather than queued, since when it is retried it walks
+    only what the first one left. What a walk from a checkpoint cannot see is a rewrite of an
+    event before it that kept the stored hashes: that is what `full` is for."""
+    async with db.transaction():
+        if not await db.fetchval("SELECT pg_try_advisory_xact_lock($1)", _VERIFY_LOCK):
+            raise TooManyRequests(
+                "the audit chain is being verified already: retry shortly", retry_after=5, code="verify_in_progress"
+            )
+        start = None if full else await _latest_checkpoint()
+        if start is not None and (moved := await _first_moved_checkpoint(start["seq"])) is not None:
+            return Verification(_moved(moved, 0), start["seq"])
+        after_seq, prev_hash = (start["seq"], start["hash"]) if start is not None else (0, GENESIS)
+        check = await verify_chain(after_seq=after_seq, prev_hash=prev_hash)
+        if check.ok and start is None and (moved := await _first_moved_checkpoint()) is not None:
+            check = _moved(moved, check.checked)
+        await _store_checkpoint(check, after_seq)
+    return Verification(check, start["seq"] if start is not None else None)

@@ -14,7 +14,7 @@ from govbuy import audit
 from govbuy import database as db
 from govbuy import service
 from govbuy.auth import any_signed_in, requires
-from govbuy.http import Cursor, Limit, client_address
+from govbuy.http import LONG_RUNNING, Cursor, Limit, client_address
 from govbuy.pagination import Page
 from govbuy.schemas import (
     CalendarYearRecorded,
@@ -223,12 +223,25 @@ class AuditController(Controller):
         """The audit log, newest first, filtered by entity and actor."""
         return await service.list_audit_events(entity_type, entity_id, actor_user_id, limit, cursor)
 
-    @get("/verify")
-    async def verify(self) -> ChainVerification:
-        """Walk the hash chain and report the first broken link, if any."""
-        result = await audit.verify_chain()
+    @get("/verify", opt=LONG_RUNNING)
+    async def verify(
+        self,
+        full: Annotated[
+            bool, QueryParameter(description="walk from the first event, and check every checkpoint, not from the latest")
+        ] = False,
+    ) -> ChainVerification:
+        """Walk the hash chain from the latest checkpoint (`full=true`: from the first event)
+        and report the first broken link, if any; a whole chain gets a new checkpoint. One run
+        at a time: another meanwhile is 429 `verify_in_progress` with Retry-After."""
+        result = await audit.verify(full=full)
+        check = result.check
         return ChainVerification(
-            ok=result.ok, checked=result.checked, first_broken=result.first_broken, reason=result.reason
+            ok=check.ok,
+            checked=check.checked,
+            first_broken=check.first_broken,
+            reason=check.reason,
+            from_checkpoint=result.from_checkpoint,
+            verified_through=check.last_seq if check.ok and check.last_seq else None,
         )
 
 
@@ -241,18 +254,23 @@ class OpsController(Controller):
 
     @get("/health")
     async def health(self) -> Health:
-        """Liveness: the process answers. Says whether the embedded server is running, if used."""
+        """Liveness: the process answers, always 200 — restarting the API mends no database.
+        `status` is `degraded` when the database does not answer within
+        `health_timeout_seconds` (`database: unreachable`) or the embedded server is stopped;
+        /ready is what answers 503 then."""
         settings = get_settings()
+        database = "ok" if await db.database_answers(settings.health_timeout_seconds) else "unreachable"
+        embedded = None
         if settings.embedded:
             from govbuy.embedded import embedded_server_pid
 
-            running = embedded_server_pid(settings.data_dir) is not None
-            return Health(status="ok" if running else "degraded", embedded_server="running" if running else "stopped")
-        return Health(status="ok", embedded_server="not used")
+            embedded = "running" if embedded_server_pid(settings.data_dir) is not None else "stopped"
+        status = "ok" if database == "ok" and embedded in (None, "running") else "degraded"
+        return Health(status=status, database=database, embedded_server=embedded or "not used")
 
     @get("/ready")
     async def ready(self) -> Response[Health]:
-        """Readiness: the database answers."""
-        if await db.is_reachable():
+        """Readiness: the database answers within `health_timeout_seconds`; 503 while it does not."""
+        if await db.database_answers(get_settings().health_timeout_seconds):
             return Response(Health(status="ok", database="ok"))
         return Response(Health(status="degraded", database="unreachable"), status_code=503)

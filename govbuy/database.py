@@ -12,6 +12,7 @@ import asyncio
 import os
 import json
 import logging
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime
@@ -183,8 +184,37 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
     leaves behind (its advisory locks are transaction-scoped, it sets no session settings)."""
 
 
+class _Pool(asyncpg.Pool):
+    """asyncpg's pool with a timeout on every acquire: Piccolo and the helpers here acquire
+    without one, and a request would then wait for a free connection for as long as the busy
+    ones take — all of a frozen database's outage. asyncpg also bounds a release's clean-up of
+    a cancelled query by the acquire's timeout, so a request given up on frees its connection
+    (or closes it) in that time too."""
+
+    acquire_timeout: float | None = None
+
+    def acquire(self, *, timeout: float | None = None) -> Any:
+        return super().acquire(timeout=self.acquire_timeout if timeout is None else timeout)
+
+
 async def start_pool(min_size: int, max_size: int) -> None:
-    await DB.start_connection_pool(min_size=min_size, max_size=max_size, timeout=10, reset=_keep_session)
+    """Start the engine's pool (what Piccolo's `start_connection_pool` does, with `_Pool`)."""
+    if DB.pool is not None:
+        raise RuntimeError("the database pool is already started")
+    pool = _Pool(
+        min_size=min_size,
+        max_size=max_size,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
+        reset=_keep_session,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
+        timeout=10,
+        **DB.config,
+    )
+    pool.acquire_timeout = get_settings().pool_acquire_timeout_seconds
+    DB.pool = await pool
 
 
 async def close_pool() -> None:
@@ -240,12 +270,36 @@ async def executemany(sql: str, args: list[tuple[Any, ...]]) -> None:
         await conn.executemany(sql, args)
 
 
-async def is_reachable(timeout: float = 2.0) -> bool:
-    try:
-        await asyncio.wait_for(fetchval("SELECT 1"), timeout)
-    except Exception:  # any failure means not ready, which is what /ready reports
-        return False
-    return True
+async def _probe() -> None:
+    # Always a connection of the pool: never the caller's transaction, which this runs beside.
+    if DB.pool is None:
+        raise RuntimeError("the database pool is not started")
+    async with DB.pool.acquire() as conn:
+        await conn.fetchval("SELECT 1")
+
+
+_probes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[None]] = weakref.WeakKeyDictionary()
+
+
+def _observe(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("database probe failed: %r", task.exception())
+
+
+async def database_answers(timeout: float) -> bool:
+    """Whether the database answers `SELECT 1` within `timeout` seconds (for /health, /ready and
+    the request deadline). One probe at a time per event loop, whose answer every caller waiting
+    meanwhile shares; one the database never answers (a frozen server) is left to end by itself
+    rather than cancelled (which would wait on the server too), so a hung database holds one
+    connection for the probes, not one per caller."""
+    loop = asyncio.get_running_loop()
+    probe = _probes.get(loop)
+    if probe is None or probe.done():
+        probe = loop.create_task(_probe(), name="database-probe")
+        probe.add_done_callback(_observe)
+        _probes[loop] = probe
+    done, _ = await asyncio.wait({probe}, timeout=timeout)
+    return bool(done) and not probe.cancelled() and probe.exception() is None
 
 
 async def migrate() -> None:

@@ -39,7 +39,7 @@ from litestar.enums import RequestEncodingType
 from litestar.openapi import ResponseSpec
 from litestar.params import Body, FromPath
 
-from govbuy import audit, clock
+from govbuy import audit, clock, offload
 from govbuy import database as db
 from govbuy.audit import Actor
 from govbuy.auth import ROLES, any_signed_in, requires
@@ -117,14 +117,14 @@ class LocalDocumentStore:
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     async def put(self, content: bytes) -> str:
-        sha256 = hashlib.sha256(content).hexdigest()
-        await asyncio.to_thread(self._write, sha256, content)
-        return sha256
+        # Hashing megabytes is work for the thread too (hashlib lets go of the GIL), not the loop.
+        return await asyncio.to_thread(self._write, content)
 
-    def _write(self, sha256: str, content: bytes) -> None:
+    def _write(self, content: bytes) -> str:
+        sha256 = hashlib.sha256(content).hexdigest()
         target = self.path_for(sha256)
         if target.exists():
-            return
+            return sha256
         target.parent.mkdir(parents=True, exist_ok=True)
         # Write to a temporary file beside the target, then rename: readers never see half a blob,
         # and two concurrent uploads of the same content both end with the one complete file.
@@ -139,9 +139,13 @@ class LocalDocumentStore:
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
+        return sha256
 
     async def get(self, sha256: str) -> bytes:
-        content = await asyncio.to_thread(self.path_for(sha256).read_bytes)
+        return await asyncio.to_thread(self._read, sha256)
+
+    def _read(self, sha256: str) -> bytes:
+        content = self.path_for(sha256).read_bytes()
         if hashlib.sha256(content).hexdigest() != sha256:
             # A blob that no longer matches its name was altered on disk: never serve it.
             raise FileNotFoundError(f"document {sha256} is corrupt")
@@ -170,8 +174,14 @@ def set_store(store: DocumentStore | None) -> None:
 # --- content checks ----------------------------------------------------------------------------
 
 
+# What `filetype` reads of a file to judge its type (filetype.utils.get_bytes): the child that
+# judges an upload is sent no more than this.
+SNIFF_BYTES = 8192
+
+
 def detect_media_type(content: bytes) -> str:
-    """The media type of an upload, read from its bytes; refuses what is not allowed (415)."""
+    """The media type of an upload, read from its bytes; refuses what is not allowed (415).
+    Runs in a child process (`sniff_media_type`): it parses what a client sent."""
     kind = filetype.guess(content)
     if kind is None or kind.mime not in ALLOWED_MEDIA_TYPES:
         found = f"its content is {kind.mime}" if kind is not None else "its content is not a recognised type"
@@ -182,6 +192,11 @@ def detect_media_type(content: bytes) -> str:
             errors=[{"field": "file", "message": "file type is judged by content, not by name"}],
         )
     return kind.mime
+
+
+async def sniff_media_type(content: bytes) -> str:
+    """`detect_media_type` off the event loop, under the parse caps (govbuy.offload)."""
+    return await offload.run(detect_media_type, content[:SNIFF_BYTES], subject="document")
 
 
 def check_size(size: int, limit: int) -> None:
@@ -225,7 +240,7 @@ async def store_upload(actor: Actor, content: bytes, original_name: str | None) 
     """Store an upload for the actor's organisation; `True` when this organisation had not
     uploaded the content before (the blob itself is stored once whoever uploads it)."""
     check_size(len(content), get_settings().max_upload_bytes)
-    media_type = detect_media_type(content)
+    media_type = await sniff_media_type(content)
     sha256 = await get_store().put(content)
     async with db.transaction():
         row = await db.fetchrow(

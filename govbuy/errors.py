@@ -20,6 +20,8 @@ from govbuy.schemas import DATE_OUT_OF_RANGE
 log = logging.getLogger("govbuy.errors")
 
 PROBLEM_JSON = "application/problem+json"
+# What every 503 tells the client to wait before trying again, in seconds (Retry-After).
+RETRY_AFTER_SECONDS = 5
 
 
 class Problem(BaseModel):
@@ -71,14 +73,18 @@ class Unauthenticated(RuleViolation):
 
 
 class TooManyRequests(RuleViolation):
-    def __init__(self, detail: str, retry_after: int) -> None:
-        super().__init__("rate_limited", detail, status=429)
+    def __init__(self, detail: str, retry_after: int, code: str = "rate_limited") -> None:
+        super().__init__(code, detail, status=429)
         self.retry_after = retry_after
 
 
 class ServiceUnavailable(RuleViolation):
     def __init__(self, detail: str, code: str = "database_unavailable") -> None:
         super().__init__(code, detail, status=503)
+
+
+def _retry_later() -> dict[str, str]:
+    return {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
 def check_if_match(if_match: str | None, version: int) -> None:
@@ -163,6 +169,8 @@ def handle_rule_violation(_: Request, exc: RuleViolation) -> Response:
     headers = None
     if isinstance(exc, TooManyRequests):
         headers = {"Retry-After": str(exc.retry_after)}
+    elif exc.status == 503:
+        headers = _retry_later()
     return problem(exc.status, exc.code, exc.detail, exc.errors, headers)
 
 
@@ -223,10 +231,10 @@ def handle_database(_: Request, exc: Exception) -> Response:
     ):
         return problem(409, "concurrent_update", "a concurrent change interfered: retry")
     if isinstance(exc, (asyncpg.exceptions.QueryCanceledError, asyncpg.exceptions.LockNotAvailableError)):
-        return problem(503, "database_timeout", "the database took too long: retry later")
+        return problem(503, "database_timeout", "the database took too long: retry later", headers=_retry_later())
     if isinstance(exc, _UNAVAILABLE) or _broken_connection(exc):
-        log.warning("database unavailable: %s", exc)
-        return problem(503, "database_unavailable", "the database is not reachable: retry later")
+        log.warning("database unavailable: %r", exc)
+        return problem(503, "database_unavailable", "the database is not reachable: retry later", headers=_retry_later())
     log.exception("database error", exc_info=exc)
     return problem(500, "internal_error", "an unexpected error occurred")
 

@@ -27,7 +27,15 @@ from govbuy.rules import RuleViolation
 from govbuy.schemas import request_today
 from govbuy.settings import IpNetwork, get_settings
 
-__all__ = ["ApiRequest", "Cursor", "IfMatch", "Limit", "RequiredIfMatch", "client_address", "enforce_if_match", "pdf_get", "pdf_response", "with_etag"]
+__all__ = [
+    "LONG_RUNNING", "ApiRequest", "Cursor", "IfMatch", "Limit", "RequiredIfMatch", "client_address", "enforce_if_match",
+    "pdf_get", "pdf_response", "with_etag",
+]
+
+# A route's `opt` for work that may take long by nature (an import, a PDF report, a full walk of
+# the audit chain): its deadline is `long_request_deadline_seconds` (govbuy/deadline.py).
+LONG_RUNNING_OPT = "long_running"
+LONG_RUNNING = {LONG_RUNNING_OPT: True}
 
 # The list parameters of every `{"items": [...], "next_cursor": ...}` endpoint (DESIGN §4).
 Limit = Annotated[int | None, QueryParameter(ge=1, le=MAX_LIMIT, description=f"page size (≤ {MAX_LIMIT})")]
@@ -87,9 +95,11 @@ _PDF_HEADERS = [
 
 def pdf_get(path: str, description: str, **options: Any) -> Any:
     """The GET route of a PDF report: its media type, its digest header and what it is, as the
-    OpenAPI document shows them; `options` are the route's others (guards, ...)."""
+    OpenAPI document shows them; `options` are the route's others (guards, ...). Rendering may
+    take seconds (an annual report), so its deadline is the long one."""
+    opt = {**LONG_RUNNING, **options.pop("opt", {})}
     return get(
-        path, media_type=PDF_MEDIA_TYPE, response_headers=_PDF_HEADERS, response_description=description, **options
+        path, media_type=PDF_MEDIA_TYPE, response_headers=_PDF_HEADERS, response_description=description, opt=opt, **options
     )
 
 

@@ -285,9 +285,15 @@ class AuditEventRead(Output):
 
 class ChainVerification(Output):
     ok: bool
-    checked: int
+    checked: int = Field(description="events whose hash this verification recomputed")
     first_broken: int | None = None
     reason: str | None = None
+    from_checkpoint: int | None = Field(
+        default=None, description="the seq of the checkpoint the walk started from; null: from the first event"
+    )
+    verified_through: int | None = Field(
+        default=None, description="the chain is whole up to this event (its seq), when ok"
+    )
 
 
 class Health(Output):

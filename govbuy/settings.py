@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, NonNegativeInt, PositiveInt, ValidationError, field_validator, model_validator
+from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
@@ -81,6 +81,22 @@ class Settings(BaseSettings):
     # client taken as the right-most address of that header that is not a proxy.
     trusted_proxies: Annotated[tuple[IpNetwork, ...], NoDecode] = ()
     forwarded_header: Literal["x-forwarded-for", "forwarded"] = "x-forwarded-for"
+    # No request may stall the service (docs/reliability.md §5c): every request answers within
+    # its deadline (503 past it, govbuy/deadline.py), the routes marked long-running (imports, PDF
+    # reports, the full audit walk) within the long one; a free connection is waited for so
+    # long; /health and /ready wait so long for the database's answer.
+    request_deadline_seconds: PositiveFloat = 10.0
+    long_request_deadline_seconds: PositiveFloat = 120.0
+    pool_acquire_timeout_seconds: PositiveFloat = 5.0
+    health_timeout_seconds: PositiveFloat = 1.0
+    # The parsing of uploads (govbuy/offload.py): child processes at a time per server process,
+    # and each one's time and memory; a catalogue import file's data rows and cells (shared
+    # strings of a workbook too).
+    parse_workers: PositiveInt = 2
+    parse_timeout_seconds: PositiveFloat = 10.0
+    parse_memory_bytes: PositiveInt = 512 * 1024 * 1024
+    import_max_rows: PositiveInt = 50_000
+    import_max_cells: PositiveInt = 500_000
     # `govbuy serve`'s defaults (its options win) and the log's.
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000

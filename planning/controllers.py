@@ -14,7 +14,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
 
 from govbuy.auth import any_signed_in, requires
-from govbuy.http import Cursor, IfMatch, Limit, RequiredIfMatch, with_etag
+from govbuy.http import LONG_RUNNING, Cursor, IfMatch, Limit, RequiredIfMatch, with_etag
 from govbuy.pagination import Page
 from govbuy.settings import get_settings
 from planning import service
@@ -103,6 +103,7 @@ class CatalogueController(Controller):
         guards=[requires("bureau")],
         status_code=200,
         request_max_body_size=get_settings().max_upload_bytes + _MULTIPART_SLACK,
+        opt=LONG_RUNNING,
     )
     async def import_file(
         self,
@@ -111,7 +112,10 @@ class CatalogueController(Controller):
         data: Annotated[CatalogueUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> CatalogueImportRead:
         """Import a whole catalogue from an .xlsx or .csv file (multipart field `file`). Every
-        row is checked first; any bad row (reported with its row number) imports nothing."""
+        row is checked first; any bad row (reported with its row number) imports nothing. A
+        file past the caps is refused with 413: `import_too_complex` (more rows, cells or
+        shared strings than the settings allow, or more memory to read), `import_timeout`
+        (longer than `parse_timeout_seconds` to read)."""
         content = await data.file.read()
         return await service.import_catalogue(request.user, catalogue_id, data.file.filename or "", content)
 

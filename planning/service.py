@@ -13,11 +13,9 @@ the move once its own locks are taken (`reserve_budget`, `release_budget`,
 
 from __future__ import annotations
 
-import csv
+import asyncio
 import hashlib
-import io
 import json
-import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,7 +27,7 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
-from govbuy import audit, clock
+from govbuy import audit, clock, offload
 from govbuy import service as kernel
 from govbuy import database as db
 from govbuy.audit import Actor
@@ -37,7 +35,7 @@ from govbuy.errors import NotFound, check_if_match
 from govbuy.pagination import Page, check_limit, page, typed_cursor
 from govbuy.rules import RuleViolation, conflict
 from govbuy.settings import get_settings
-from planning import rules
+from planning import import_file, rules
 from planning.schemas import (
     BudgetLineCreate,
     BudgetLineRead,
@@ -200,8 +198,9 @@ async def list_catalogues(
     return page(rows, limit, lambda r: (r["created_at"], r["id"]), _catalogue_read)
 
 
-async def _lock_draft_catalogue(actor: Actor | None, catalogue_id: UUID) -> Any:
-    row = await db.fetchrow("SELECT * FROM catalogues WHERE id = $1 FOR UPDATE", catalogue_id)
+async def _lock_draft_catalogue(actor: Actor | None, catalogue_id: UUID, *, lock: bool = True) -> Any:
+    """The caller's draft catalogue, row-locked unless `lock` is False (a check only)."""
+    row = await db.fetchrow(f"SELECT * FROM catalogues WHERE id = $1{' FOR UPDATE' if lock else ''}", catalogue_id)
     if row is None or not _catalogue_visible(actor, row, await kernel.region_of(actor.organisation_id) if actor else None):
         raise NotFound("catalogue", catalogue_id)
     await _check_catalogue_region(actor, row["region_code"])
@@ -379,28 +378,6 @@ async def publish_catalogue(actor: Actor | None, catalogue_id: UUID, if_match: s
 
 # --- catalogue import ------------------------------------------------------------------------
 
-# Header names accepted in the first row (English, or the usual Chinese ones).
-_HEADERS = {
-    "code": "code",
-    "编码": "code",
-    "代码": "code",
-    "目录编码": "code",
-    "目录代码": "code",
-    "name": "name",
-    "名称": "name",
-    "项目名称": "name",
-    "目录名称": "name",
-    "description": "description",
-    "说明": "description",
-    "描述": "description",
-    "备注": "description",
-    "negative_list_override_reason": "negative_list_override_reason",
-    "负面清单例外理由": "negative_list_override_reason",
-    "例外理由": "negative_list_override_reason",
-}
-MAX_IMPORT_ROWS = 50_000
-# An .xlsx is a zip: refuse one that would inflate beyond this (a zip bomb), whatever its size.
-MAX_XLSX_UNCOMPRESSED = 256 * 1024 * 1024
 IMPORT_BATCH = 1000
 
 Progress = Callable[[str, int, int | None], None]
@@ -410,98 +387,27 @@ def import_limit_bytes() -> int:
     return get_settings().max_upload_bytes
 
 
-def _invalid_file(detail: str) -> RuleViolation:
-    return RuleViolation("invalid_import_file", detail, errors=[{"field": "file", "message": detail}])
+def import_caps() -> import_file.ImportCaps:
+    settings = get_settings()
+    return import_file.ImportCaps(rows=settings.import_max_rows, cells=settings.import_max_cells)
 
 
-def _xlsx_rows(content: bytes) -> list[tuple[Any, ...]]:
-    from openpyxl import load_workbook
-
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            if sum(info.file_size for info in archive.infolist()) > MAX_XLSX_UNCOMPRESSED:
-                raise _invalid_file("the spreadsheet inflates to more than 256 MB")
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except RuleViolation:
-        raise
-    except Exception as exc:  # openpyxl raises many types for a damaged file; all mean the same
-        raise _invalid_file(f"not a readable .xlsx workbook ({type(exc).__name__})") from exc
-    try:
-        if not workbook.worksheets:
-            raise _invalid_file("the workbook has no sheet")
-        rows = []
-        for row in workbook.worksheets[0].iter_rows(values_only=True):
-            rows.append(tuple(row))
-            if len(rows) > MAX_IMPORT_ROWS + 1:
-                raise _invalid_file(f"more than {MAX_IMPORT_ROWS} rows")
-        return rows
-    except RuleViolation:
-        raise
-    except Exception as exc:
-        raise _invalid_file(f"the first sheet cannot be read ({type(exc).__name__})") from exc
-    finally:
-        workbook.close()
+async def _item_codes(catalogue_id: UUID) -> frozenset[str]:
+    return frozenset(r["code"] for r in await db.fetch("SELECT code FROM catalogue_items WHERE catalogue_id = $1", catalogue_id))
 
 
-def _csv_rows(content: bytes) -> list[tuple[Any, ...]]:
-    if b"\x00" in content:
-        raise _invalid_file("not a text (CSV) file")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = content.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - gb18030 decodes nearly anything
-        raise _invalid_file("the CSV is neither UTF-8 nor GB18030 text")
-    try:
-        rows = []
-        for row in csv.reader(io.StringIO(text, newline="")):
-            rows.append(tuple(row))
-            if len(rows) > MAX_IMPORT_ROWS + 1:
-                raise _invalid_file(f"more than {MAX_IMPORT_ROWS} rows")
-        return rows
-    except csv.Error as exc:
-        raise _invalid_file(f"malformed CSV: {exc}") from exc
-
-
-def read_import_file(filename: str, content: bytes) -> list[dict[str, Any]]:
-    """The data rows of an import file (.xlsx or .csv with a header row naming code, name and
-    optionally description and negative_list_override_reason), one dict per row after the
-    header, blank rows kept so that row numbers match what a spreadsheet shows."""
+async def check_import_file(
+    filename: str, content: bytes, existing_codes: frozenset[str]
+) -> tuple[int, list[rules.CatalogueRow]]:
+    """Read and check an import file in a child process under the parse caps (govbuy.offload):
+    how many rows it has and the items it would add to a catalogue holding `existing_codes`."""
     if len(content) > import_limit_bytes():
         raise RuleViolation(
             "import_file_too_large", f"the file is larger than {import_limit_bytes()} bytes", status=413
         )
-    name = (filename or "").lower()
-    if content[:4] == b"PK\x03\x04":
-        rows = _xlsx_rows(content)
-    elif name.endswith((".xlsx", ".xlsm")):
-        raise _invalid_file("the file is named .xlsx but is not an Excel workbook")
-    elif name.endswith(".xls") or content[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise _invalid_file("old .xls workbooks are not read: save the sheet as .xlsx or .csv")
-    else:
-        rows = _csv_rows(content)
-    if not rows:
-        raise _invalid_file("the file is empty")
-    header = [str(c).strip().lower() if c is not None else "" for c in rows[0]]
-    columns: dict[str, int] = {}
-    for index, title in enumerate(header):
-        key = _HEADERS.get(title)
-        if key and key not in columns:
-            columns[key] = index
-    missing = [c for c in ("code", "name") if c not in columns]
-    if missing:
-        raise _invalid_file(
-            f"the first row must name the columns code, name and description; missing {', '.join(missing)}"
-        )
-
-    def cell(row: tuple[Any, ...], key: str) -> Any:
-        index = columns.get(key)
-        return row[index] if index is not None and index < len(row) else None
-
-    keys = ("code", "name", "description", "negative_list_override_reason")
-    return [{k: cell(row, k) for k in keys} for row in rows[1:]]
+    return await offload.run(
+        import_file.checked_rows, filename, content, existing_codes, negative_patterns(), import_caps(), subject="import"
+    )
 
 
 async def import_catalogue(
@@ -514,15 +420,22 @@ async def import_catalogue(
     """Import a whole file into a draft catalogue: every row is checked first, and one bad row
     (reported with its row number and why) imports nothing."""
     report = progress or (lambda stage, done, total: None)
-    digest = hashlib.sha256(content).hexdigest()
+    # The file is read and checked in a child process, outside the transaction, so that no
+    # connection or lock is held while it is; the catalogue is checked for the caller first.
+    await _lock_draft_catalogue(actor, catalogue_id, lock=False)
+    existing = await _item_codes(catalogue_id)
     report("reading", 0, None)
-    raw_rows = read_import_file(filename, content)
-    report("reading", len(raw_rows), len(raw_rows))
+    read, items = await check_import_file(filename, content, existing)
+    report("reading", read, read)
+    report("checking", len(items), len(items))
+    digest = await asyncio.to_thread(lambda: hashlib.sha256(content).hexdigest())
     async with db.transaction():
         await _lock_draft_catalogue(actor, catalogue_id)
-        existing = [r["code"] for r in await db.fetch("SELECT code FROM catalogue_items WHERE catalogue_id = $1", catalogue_id)]
-        items = rules.validate_catalogue_rows(raw_rows, existing, negative_patterns())
-        report("checking", len(items), len(items))
+        if await _item_codes(catalogue_id) != existing:
+            raise conflict(
+                "catalogue_changed_during_import",
+                "items were added to or removed from the catalogue while the file was read: import it again",
+            )
         now = await clock.now()
         # Parents before children, so that the hierarchy holds at every insert.
         ordered = [(uuid4(), i) for i in sorted(items, key=lambda i: (i.level, i.code))]

@@ -17,7 +17,10 @@ async def test_events_link_each_to_the_previous_hash(client):
     for earlier, later in zip(rows, rows[1:]):
         assert later["prev_hash"] == earlier["hash"]
     response = await client.get("/api/v1/audit-events/verify", headers=admin.headers)
-    assert response.json() == {"ok": True, "checked": len(rows), "first_broken": None, "reason": None}
+    assert response.json() == {
+        "ok": True, "checked": len(rows), "first_broken": None, "reason": None,
+        "from_checkpoint": None, "verified_through": rows[-1]["seq"],
+    }
 
 
 async def test_an_event_records_actor_entity_and_after_state(client):
