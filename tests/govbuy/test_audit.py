@@ -90,8 +90,10 @@ async def _tamper(sql: str, *args) -> None:
         await db.execute(sql, *args)
 
 
-async def _verify(client, who) -> dict:
-    response = await client.get("/api/v1/audit-events/verify", headers=who.headers)
+async def _verify(client, who, *, full: bool = False) -> dict:
+    """GET /audit-events/verify; `full`: from the first event, not from the latest checkpoint
+    (a verification's checkpoint vouches for what came before it)."""
+    response = await client.get("/api/v1/audit-events/verify", headers=who.headers, params={"full": "true"} if full else {})
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -274,7 +276,7 @@ async def test_events_of_the_old_scheme_still_verify_and_the_chain_goes_on_from_
     await _tamper("UPDATE audit_events SET after = '{\"name\": \"forged\"}' WHERE seq = $1", legacy[2])
     forged = dict(await db.fetchrow("SELECT * FROM audit_events WHERE seq = $1", legacy[2]))
     await _tamper("UPDATE audit_events SET hash = $2 WHERE seq = $1", legacy[2], _legacy_v1_hash(forged))
-    body = await _verify(client, admin)
+    body = await _verify(client, admin, full=True)
     assert (body["ok"], body["first_broken"], body["reason"]) == (False, rows[3]["seq"], "previous hash does not match")
 
 
@@ -303,7 +305,9 @@ async def test_deleting_the_last_events_fails_against_the_published_head(client)
     assert head is not None and head.seq == await db.fetchval("SELECT max(seq) FROM audit_events")
     assert (await _verify(client, admin))["ok"] is True
     await _tamper("DELETE FROM audit_events WHERE seq > $1", head.seq - 2)
-    body = await _verify(client, admin)
+    incremental = await _verify(client, admin)  # its checkpoint's event is gone
+    assert (incremental["ok"], incremental["first_broken"]) == (False, head.seq)
+    body = await _verify(client, admin, full=True)
     assert (body["ok"], body["first_broken"]) == (False, head.seq)
     assert f"(seq {head.seq}, hash {head.hash}) is no longer in the chain" in body["reason"]
 

@@ -54,6 +54,9 @@ def test_the_defaults_are_the_documented_ones(bare_environment, tmp_path):
         "login_known_address_days": 90,
         "report_store_max_bytes": 2 * 1024**3, "report_store_max_age_days": 180, "cors_origins": (),
         "trusted_proxies": (), "forwarded_header": "x-forwarded-for",
+        "request_deadline_seconds": 10.0, "long_request_deadline_seconds": 120.0, "pool_acquire_timeout_seconds": 5.0,
+        "health_timeout_seconds": 1.0, "parse_workers": 2, "parse_timeout_seconds": 10.0,
+        "parse_memory_bytes": 512 * 1024 * 1024, "import_max_rows": 50_000, "import_max_cells": 500_000,
         "host": "127.0.0.1", "port": 8000, "workers": 1, "log_level": "INFO", "log_format": "json",
     }
     assert settings.embedded

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import zipfile
 
@@ -18,7 +17,7 @@ from tests.planning.test_catalogue import GOOD_CSV, item_count, new_catalogue, u
 
 @pytest.fixture
 def small_caps(monkeypatch):
-    configured = dataclasses.replace(get_settings(), import_max_rows=10, import_max_cells=40)
+    configured = get_settings().model_copy(update={"import_max_rows": 10, "import_max_cells": 40})
     monkeypatch.setattr(planning_service, "get_settings", lambda: configured)
     return configured
 
