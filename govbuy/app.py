@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,7 +22,7 @@ from litestar.openapi.spec import Components, Operation, SecurityScheme
 from litestar.response import Response
 from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 
 from contracts import service as contracts_service
 from contracts.controllers import BudgetPerformanceController, ContractController
@@ -123,7 +124,18 @@ async def metrics(request: Request) -> Response[bytes]:
     presenting it as a bearer token; without, to callers on this host (loopback; a caller that a
     trusted proxy on this host forwards is where the proxy says it is)."""
     check_metrics_access(request.headers.get("authorization"), client_address(request))
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(metrics_text(), media_type=CONTENT_TYPE_LATEST)
+
+
+def metrics_text() -> bytes:
+    """The metrics of every worker process together when `govbuy serve` runs several (the
+    Prometheus client's multiprocess mode: each process writes its own files in
+    PROMETHEUS_MULTIPROC_DIR, and any of them sums them), else this process's."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return generate_latest()
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return generate_latest(registry)
 
 
 def check_metrics_access(authorization: str | None, host: str | None) -> None:

@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import logging
 import os
+import shutil
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from govbuy import database as db
@@ -69,12 +71,15 @@ def _serve(args: argparse.Namespace) -> None:
             "the service's database role can get round the tables' triggers (%s): connect as an app role "
             "that owns nothing (docs/operations.md)", "; ".join(risks),
         )
+    workers = args.workers or settings.workers
+    if workers > 1:
+        _share_metrics(settings.data_dir / "metrics")
     uvicorn.run(
         "govbuy.app:create_app",
         factory=True,
         host=args.host or settings.host,
         port=args.port or settings.port,
-        workers=args.workers or settings.workers,
+        workers=workers,
         # The same log in every worker process; the access lines are govbuy's (govbuy/logs.py).
         log_config=logs.logging_config(args.log_level, settings.log_format),
         access_log=False,
@@ -85,6 +90,15 @@ def _serve(args: argparse.Namespace) -> None:
         # reads it itself, from GOVBUY_TRUSTED_PROXIES only (govbuy.http.client_address).
         proxy_headers=False,
     )
+
+
+def _share_metrics(folder: Path) -> None:
+    """Several worker processes: each writes its metrics in `folder` (emptied now: the counts of
+    an earlier run are not this one's), and /metrics in any of them shows the sum. Set before
+    uvicorn starts the workers, which import the Prometheus client afresh."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
 def cmd_migrate(_: argparse.Namespace) -> None:
