@@ -266,7 +266,9 @@ class OpsController(Controller):
 
             embedded = "running" if embedded_server_pid(settings.data_dir) is not None else "stopped"
         status = "ok" if database == "ok" and embedded in (None, "running") else "degraded"
-        return Health(status=status, database=database, embedded_server=embedded or "not used")
+        # What the public feed still owes (govbuy/public/feed.py): shown, not a reason to restart.
+        owed = await db.fetchval("SELECT count(*) FROM ocds_pending_releases") if database == "ok" else None
+        return Health(status=status, database=database, embedded_server=embedded or "not used", owed_releases=owed)
 
     @get("/ready")
     async def ready(self) -> Response[Health]:

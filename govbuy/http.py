@@ -72,10 +72,38 @@ def requires_if_match(handler: BaseRouteHandler) -> bool:
 
 async def enforce_if_match(request: Request) -> None:
     """The app's before-request hook: an edit that requires If-Match and lacks it is 428
-    `precondition_required` (RFC 6585 §3), not Litestar's answer for a missing header. It runs
-    after the guards, so 401/403 come first; before the body is read and the record looked up."""
+    `precondition_required` (RFC 6585 §3), not Litestar's answer for a missing header; a query
+    parameter the operation does not take is 422 `unknown_query_parameter`. It runs after the
+    guards, so 401/403 come first; before the body is read and the record looked up."""
     if not request.headers.get("if-match", "").strip() and requires_if_match(request.route_handler):
         raise PreconditionRequired()
+    check_query_parameters(request)
+
+
+_QUERY_PARAMETERS: dict[int, frozenset[str]] = {}
+
+
+def query_parameters(handler: BaseRouteHandler, path_parameters: Iterable[str]) -> frozenset[str]:
+    """The query parameters a route handler takes (its own and its dependencies'), by name."""
+    names = _QUERY_PARAMETERS.get(id(handler))
+    if names is None:
+        model = handler.create_kwargs_model(path_parameters=dict.fromkeys(path_parameters))  # type: ignore[arg-type]
+        names = _QUERY_PARAMETERS[id(handler)] = frozenset(p.field_alias for p in model.expected_query_params)
+    return names
+
+
+def check_query_parameters(request: Request) -> None:
+    """Refuse a query parameter the operation does not take: a misspelt filter
+    (`?stauts=draft`) would otherwise be ignored and the client given every record, as if it
+    had asked for them."""
+    unknown = set(request.query_params) - query_parameters(request.route_handler, request.path_params)
+    if unknown:
+        names = sorted(unknown)
+        raise RuleViolation(
+            "unknown_query_parameter",
+            f"this operation takes no query parameter {', '.join(repr(n) for n in names)}",
+            errors=[{"field": f"query.{n}", "message": "not a parameter of this operation"} for n in names],
+        )
 
 
 def with_etag(model: Any, status_code: int = 200) -> Response[Any]:

@@ -300,3 +300,6 @@ class Health(Output):
     status: Literal["ok", "degraded"]
     database: Literal["ok", "unreachable"] | None = None
     embedded_server: Literal["running", "stopped", "not used"] | None = None
+    owed_releases: int | None = Field(
+        default=None, description="processes whose latest change still owes its OCDS release (`govbuy retry-releases`)"
+    )

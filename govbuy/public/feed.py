@@ -118,15 +118,30 @@ async def on_audit_event(event: audit.AuditContext) -> None:
     try:
         async with db.connection() as conn, conn.transaction():  # a savepoint: a failure here undoes only this
             await _publish_for(query, entity_id)
-    except Exception:  # the change itself must not fail because its release could not be built
+    except Exception as error:  # the change itself must not fail because its release could not be built
         RELEASE_FAILURES.inc()
         log.exception("no OCDS release for %s %s (%s)", event.entity_type, event.entity_id, event.action)
+        await _owe_release(query, entity_id, event, error)
 
 
 async def _publish_for(query: str, entity_id: UUID) -> None:
     tender_id = await db.fetchval(query, entity_id)
     if tender_id is not None:
         await publish(tender_id)
+
+
+async def _owe_release(query: str, entity_id: UUID, event: audit.AuditContext, error: Exception) -> None:
+    """Record, with the change, that its process owes a release (retried by `retry_owed`)."""
+    tender_id = await db.fetchval(query, entity_id)
+    if tender_id is None:
+        return
+    await db.execute(
+        """INSERT INTO ocds_pending_releases (tender_id, entity_type, action, first_failed_at, last_failed_at, last_error)
+           VALUES ($1, $2, $3, $4, $4, $5)
+           ON CONFLICT (tender_id) DO UPDATE SET last_failed_at = $4, attempts = ocds_pending_releases.attempts + 1,
+                                                 last_error = $5""",
+        tender_id, event.entity_type, event.action, await clock.now(), f"{type(error).__name__}: {error}"[:2000],
+    )
 
 
 async def publish(tender_id: UUID) -> int | None:
@@ -153,6 +168,8 @@ async def publish(tender_id: UUID) -> int | None:
     # Release dates never go back within a process, so date order is seq order.
     date = max(now, previous["date"]) if previous is not None else now
     draft = ocds_mapping.build_release(process, ocid=ocid, release_id="", date=date, tags=["tender"], now=now)
+    # Built: whatever an earlier change of the process owed is covered by this snapshot.
+    await db.execute("DELETE FROM ocds_pending_releases WHERE tender_id = $1", tender_id)
     tags = ocds.release_tags(previous["data"] if previous is not None else None, draft)
     if not tags:
         if ours is not None:  # this transaction's changes cancelled out
@@ -307,6 +324,34 @@ async def backfill(batch: int = 500) -> int:
 
 
 # --- reads ----------------------------------------------------------------------------------
+
+
+async def retry_owed(batch: int = 500) -> tuple[int, int]:
+    """Publish the releases owed (see `_owe_release`), one transaction each under the audit
+    chain's lock like every append; (published, still failing). A process whose next change
+    published it is no longer owed anything."""
+    published = failing = 0
+    rows = await db.fetch("SELECT tender_id FROM ocds_pending_releases ORDER BY first_failed_at LIMIT $1", batch)
+    for row in rows:
+        try:
+            async with db.transaction():
+                await audit.lock_chain()
+                await publish(row["tender_id"])
+            published += 1
+        except Exception as error:
+            failing += 1
+            log.exception("the OCDS release owed for tender %s still cannot be built", row["tender_id"])
+            await db.execute(
+                """UPDATE ocds_pending_releases SET last_failed_at = $2, attempts = attempts + 1, last_error = $3
+                   WHERE tender_id = $1""",
+                row["tender_id"], await clock.now(), f"{type(error).__name__}: {error}"[:2000],
+            )
+    return published, failing
+
+
+async def owed_releases() -> int:
+    """How many processes owe a release (`/health`)."""
+    return await db.fetchval("SELECT count(*) FROM ocds_pending_releases")
 
 
 async def releases_since(since: int, limit: int) -> list[Any]:

@@ -136,3 +136,20 @@ async def test_state_transitions_keep_if_match_optional(client):
     tender = await s.create_tender(client, w)
     published = await client.post(f"/api/v1/tenders/{tender['id']}/publish", headers=w.bureau.headers)
     assert published.status_code == 200, published.text
+
+
+# --- query parameters an operation does not take ------------------------------------------------
+
+
+async def test_a_query_parameter_the_operation_does_not_take_is_422_naming_it(client):
+    from tests import factories
+
+    bureau = await factories.signed_in("bureau", await factories.organisation("bureau"))
+    r = await client.get("/api/v1/tenders", params={"stauts": "draft", "limit": "5"}, headers=bureau.headers)
+    assert (r.status_code, r.json()["code"]) == (422, "unknown_query_parameter")
+    assert r.json()["errors"] == [{"field": "query.stauts", "message": "not a parameter of this operation"}]
+    assert (await client.get("/api/v1/tenders", params={"status": "draft", "limit": "5"}, headers=bureau.headers)).status_code == 200
+    r = await client.get("/api/v1/public/tenders", params={"access_token": "x"})
+    assert (r.status_code, r.json()["code"]) == (422, "unknown_query_parameter")
+    assert (await client.get("/api/v1/public/tenders", params={"limit": "3"})).status_code == 200
+    assert (await client.get("/health", params={"verbose": "1"})).status_code == 422
