@@ -44,6 +44,8 @@ def _encode(value: Any, target: Any) -> Any:
         return {"uuid": str(value)}
     if isinstance(value, datetime):
         return {"datetime": value.isoformat()}
+    if isinstance(value, list | tuple):
+        return {"list": [_encode(v, target) for v in value]}
     return value
 
 
@@ -54,6 +56,8 @@ def _decode(value: Any, target: UUID | None) -> Any:
         return UUID(value["uuid"])
     if isinstance(value, dict) and "datetime" in value:
         return datetime.fromisoformat(value["datetime"])
+    if isinstance(value, dict) and "list" in value:
+        return [_decode(v, target) for v in value["list"]]
     return value
 
 
@@ -112,11 +116,6 @@ FLOOR_BID = (
     """INSERT INTO bids (id, tender_id, vendor_id, submitted_by, price, proposal, first_submitted_at, submitted_at,
            eligibility_at_submission, seal_nonce, content_digest)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10)""",
-    "SELECT pg_advisory_xact_lock($1)",
-    "SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1",
-    """INSERT INTO audit_events (id, occurred_at, actor_user_id, actor_username, organisation_id, action,
-           entity_type, entity_id, after, prev_hash, hash)
-       VALUES ($1, $2, $3, $4, $5, 'bid.submitted', 'bid', $6, $7, $8, $9)""",
 )
 
 
@@ -134,6 +133,31 @@ FLOOR_PAYMENT = (
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'pending', $15, $16)""",
     "UPDATE milestones SET status = 'paid', version = version + 1 WHERE id = $1",
 )
+
+
+async def append_event(
+    conn: Any, who: dict[str, str], action: str, entity_type: str, entity_id: Any, after: Any, now: datetime,
+    *, organisation_id: UUID | None = None,
+) -> None:
+    """One audit event, chained and keyed as govbuy.audit.record writes it (the chain verifies)."""
+    from govbuy.audit import _AUDIT_LOCK, _FIELDS, _INSERT, GENESIS, HASH_VERSION, _canonical, audit_key, event_hash
+
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", _AUDIT_LOCK)
+    previous = await conn.fetchval("SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1") or GENESIS
+    event: dict[str, Any] = {
+        "seq": await conn.fetchval("SELECT nextval(pg_get_serial_sequence('audit_events', 'seq'))"),
+        "id": uuid4(), "occurred_at": now, "actor_user_id": UUID(who["user"]), "actor_username": who["username"],
+        "actor_role": who.get("role"), "organisation_id": organisation_id or UUID(who["organisation"]),
+        "action": action, "entity_type": entity_type, "entity_id": str(entity_id), "before": None,
+        "after": _canonical(after), "prev_hash": previous, "hash_version": HASH_VERSION, "key_id": audit_key()[1],
+    }
+    event["hash"] = event_hash(event)
+    # This pool has no JSON codec: jsonb goes as its text.
+    await conn.execute(_INSERT, *(
+        json.dumps(event[f]) if f in ("before", "after") and event[f] is not None else event[f] for f in _FIELDS
+    ))
+
+
 RATIOS = {"excellent": Decimal("1.00"), "good": Decimal("0.95"), "fair": Decimal("0.80"), "poor": Decimal("0")}
 
 
@@ -166,14 +190,12 @@ class Floor:
     async def bid(self, tender_id: UUID, who: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
         import hashlib
 
-        from govbuy.audit import _AUDIT_LOCK, GENESIS, _canonical, event_hash
-
         now = datetime.now(UTC)
         bid_id = uuid4()
         vendor_id, user_id = UUID(who["vendor"]), UUID(who["user"])
         nonce = secrets.token_hex(16)
         digest = hashlib.sha256(f"{nonce}|{body['price']}|{body['proposal']}".encode()).hexdigest()
-        after = _canonical({"tender_id": tender_id, "vendor_id": vendor_id, "status": "submitted", "content_digest": digest})
+        after = {"tender_id": tender_id, "vendor_id": vendor_id, "status": "submitted", "content_digest": digest}
         async with self.pool.acquire() as conn, conn.transaction():
             tender = await conn.fetchrow(FLOOR_BID[0], tender_id)
             if tender is None or tender["status"] != "published" or tender["bid_deadline"] <= now:
@@ -183,36 +205,12 @@ class Floor:
                 '{"eligible": true, "reasons": []}', nonce, digest,
             )
             # The audit chain as govbuy.audit writes it, so the chain still verifies afterwards.
-            await conn.execute(FLOOR_BID[2], _AUDIT_LOCK)
-            previous = await conn.fetchval(FLOOR_BID[3]) or GENESIS
-            digest_event = event_hash(
-                prev_hash=previous, occurred_at=now, actor_user_id=user_id, organisation_id=vendor_id,
-                action="bid.submitted", entity_type="bid", entity_id=str(bid_id), before=None, after=after,
-            )
-            await conn.execute(
-                FLOOR_BID[4], uuid4(), now, user_id, who["username"], vendor_id, str(bid_id), json.dumps(after),
-                previous, digest_event,
-            )
+            await append_event(conn, who, "bid.submitted", "bid", bid_id, after, now, organisation_id=vendor_id)
         return {"id": str(bid_id), "content_digest": digest}
 
     async def _audit(self, conn: Any, who: dict[str, str], action: str, entity_type: str, entity_id: Any,
                      after: Any, now: datetime) -> None:
-        """One audit event, chained as govbuy.audit chains it (the chain still verifies)."""
-        from govbuy.audit import _AUDIT_LOCK, GENESIS, _canonical, event_hash
-
-        after = _canonical(after)
-        await conn.execute(FLOOR_BID[2], _AUDIT_LOCK)
-        previous = await conn.fetchval(FLOOR_BID[3]) or GENESIS
-        digest = event_hash(
-            prev_hash=previous, occurred_at=now, actor_user_id=UUID(who["user"]), organisation_id=UUID(who["organisation"]),
-            action=action, entity_type=entity_type, entity_id=str(entity_id), before=None, after=after,
-        )
-        await conn.execute(
-            """INSERT INTO audit_events (id, occurred_at, actor_user_id, actor_username, organisation_id, action,
-                   entity_type, entity_id, after, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
-            uuid4(), now, UUID(who["user"]), who["username"], UUID(who["organisation"]), action, entity_type,
-            str(entity_id), json.dumps(after), previous, digest,
-        )
+        await append_event(conn, who, action, entity_type, entity_id, after, now)
 
     async def payment(self, contract_id: UUID, milestone_id: UUID, key: str, who: dict[str, str]) -> dict[str, Any]:
         now = datetime.now(UTC)
