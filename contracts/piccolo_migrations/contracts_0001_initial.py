@@ -4,7 +4,7 @@ The kernel's document records (`documents`, `document_links`) were created here 
 became the kernel's: `govbuy_0003_documents` creates them now, before this migration runs, and
 adopts them, rows and all, in a database where this migration made them."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from govbuy.migration import sql_migration
 
 ID = "2026-11-22T03:30:00:000001"
 VERSION = "1.38.0"
@@ -145,13 +145,4 @@ CREATE INDEX payments_evaluation ON payments (evaluation_id);
 """
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="contracts", description=DESCRIPTION)
-
-    async def run():
-        from govbuy import database as db
-
-        await db.execute(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, "contracts", DESCRIPTION, SQL)

@@ -2,7 +2,7 @@
 govbuy released withheld money keep NULL here until `govbuy release-withheld` releases them
 (through the service, so each release is audited)."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from govbuy.migration import sql_migration
 
 ID = "2026-12-03T14:40:00:000001"
 VERSION = "1.38.0"
@@ -15,13 +15,4 @@ CREATE INDEX payments_withheld_unreleased ON payments (created_at, id)
 """
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="contracts", description=DESCRIPTION)
-
-    async def run():
-        from govbuy import database as db
-
-        await db.execute(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, "contracts", DESCRIPTION, SQL)

@@ -2,7 +2,7 @@
 an SME are due 30 days after acceptance (保障中小企业款项支付条例, 国务院令第802号, Arts. 8–9).
 Contracts made before keep NULL (no statutory due date is shown for them)."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from govbuy.migration import sql_migration
 
 ID = "2026-12-03T14:40:00:000002"
 VERSION = "1.38.0"
@@ -14,13 +14,4 @@ ALTER TABLE contracts ADD COLUMN vendor_sme_declaration varchar(24)
 """
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="contracts", description=DESCRIPTION)
-
-    async def run():
-        from govbuy import database as db
-
-        await db.execute(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, "contracts", DESCRIPTION, SQL)

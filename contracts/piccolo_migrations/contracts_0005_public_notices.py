@@ -2,7 +2,7 @@
 order for contract notices (signature) and terminations. Owned by the public disclosure layer
 (govbuy/public); it lives here because it must run after the contracts table exists."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from govbuy.migration import sql_migration
 
 ID = "2026-12-03T15:00:00:000001"
 VERSION = "1.38.0"
@@ -14,13 +14,4 @@ CREATE INDEX contracts_terminations ON contracts (terminated_at DESC) WHERE term
 """
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="contracts", description=DESCRIPTION)
-
-    async def run():
-        from govbuy import database as db
-
-        await db.execute(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, "contracts", DESCRIPTION, SQL)

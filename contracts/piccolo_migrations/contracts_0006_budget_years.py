@@ -7,7 +7,7 @@ An amendment (补充合同) may also change the performance targets (民法典 A
 changed by agreement), with or without adding to the amount: it keeps the targets before and
 after."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from govbuy.migration import sql_migration
 
 ID = "2026-12-04T10:00:00:000001"
 VERSION = "1.38.0"
@@ -23,13 +23,4 @@ ALTER TABLE amendments ADD CONSTRAINT amendments_change CHECK (
 """
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="contracts", description=DESCRIPTION)
-
-    async def run():
-        from govbuy import database as db
-
-        await db.execute(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, "contracts", DESCRIPTION, SQL)

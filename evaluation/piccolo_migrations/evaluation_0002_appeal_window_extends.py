@@ -5,7 +5,7 @@ accepted while that year was still counted by the fallback; a window given to a 
 ends sooner than announced, so the only change allowed is a later `appeal_deadline`.
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from govbuy.migration import sql_migration
 
 ID = "2026-12-03T10:40:00:000002"
 VERSION = "1.38.0"
@@ -37,13 +37,4 @@ END $$;
 """
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="evaluation", description=DESCRIPTION)
-
-    async def run():
-        from govbuy import database as db
-
-        await db.execute(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, "evaluation", DESCRIPTION, SQL)

@@ -1,7 +1,7 @@
 """What the evaluator verified for each of the contract's performance targets (绩效目标,
 财库〔2021〕22号): {indicator: value}, beside the figures the vendor reported."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from govbuy.migration import sql_migration
 
 ID = "2026-12-03T14:50:00:000003"
 VERSION = "1.38.0"
@@ -13,13 +13,4 @@ ALTER TABLE evaluations ADD COLUMN target_results jsonb NOT NULL DEFAULT '{}'
 """
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="evaluation", description=DESCRIPTION)
-
-    async def run():
-        from govbuy import database as db
-
-        await db.execute(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, "evaluation", DESCRIPTION, SQL)

@@ -2,7 +2,7 @@
 index in the list's order. Owned by the public disclosure layer; it lives here because it must
 run after the evaluations table exists."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from govbuy.migration import sql_migration
 
 ID = "2026-12-03T15:00:00:000002"
 VERSION = "1.38.0"
@@ -13,13 +13,4 @@ CREATE INDEX evaluations_notices ON evaluations (accepted_at DESC, id DESC) WHER
 """
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="evaluation", description=DESCRIPTION)
-
-    async def run():
-        from govbuy import database as db
-
-        await db.execute(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, "evaluation", DESCRIPTION, SQL)

@@ -5,7 +5,7 @@ No foreign key to the domains' tables: the kernel's migrations run before theirs
 published release is a public record that outlives whatever it describes.
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from govbuy.migration import sql_migration
 
 ID = "2026-11-22T03:00:00:000002"
 VERSION = "1.38.0"
@@ -46,13 +46,4 @@ CREATE TRIGGER ocds_releases_no_truncate BEFORE TRUNCATE ON ocds_releases
 """
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="govbuy", description=DESCRIPTION)
-
-    async def run():
-        from govbuy import database as db
-
-        await db.execute(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, "govbuy", DESCRIPTION, SQL)

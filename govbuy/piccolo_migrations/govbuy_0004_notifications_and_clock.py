@@ -6,7 +6,7 @@ negative: the sandbox clock can be pinned to an instant before today (tests, tra
 chosen date); the API still only moves it forward.
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from govbuy.migration import sql_migration
 
 ID = "2026-12-03T10:00:00:000003"
 VERSION = "1.38.0"
@@ -30,13 +30,4 @@ CREATE INDEX notifications_inbox ON notifications (organisation_id, created_at D
 """
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="govbuy", description=DESCRIPTION)
-
-    async def run():
-        from govbuy import database as db
-
-        await db.execute(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, "govbuy", DESCRIPTION, SQL)

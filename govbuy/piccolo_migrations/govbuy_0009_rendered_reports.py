@@ -7,7 +7,7 @@ id): `govbuy prerender-reports` finds what has no stored render with it. `served
 last time the store served the report; eviction drops the longest unserved first.
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from govbuy.migration import sql_migration
 
 ID = "2026-12-05T09:00:00:000001"
 VERSION = "1.38.0"
@@ -34,13 +34,4 @@ CREATE INDEX rendered_reports_served ON rendered_reports (served_at DESC, cache_
 """
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="govbuy", description=DESCRIPTION)
-
-    async def run():
-        from govbuy import database as db
-
-        await db.execute(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, "govbuy", DESCRIPTION, SQL)

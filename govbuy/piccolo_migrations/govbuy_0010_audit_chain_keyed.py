@@ -11,7 +11,7 @@ published to the public.
   when one is no longer in the chain (the last events deleted). Append-only like the log.
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from govbuy.migration import sql_migration
 
 ID = "2026-12-07T09:00:00:000001"
 VERSION = "1.38.0"
@@ -47,13 +47,4 @@ CREATE TRIGGER audit_heads_no_truncate BEFORE TRUNCATE ON audit_heads
 """
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="govbuy", description=DESCRIPTION)
-
-    async def run():
-        from govbuy import database as db
-
-        await db.execute(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, "govbuy", DESCRIPTION, SQL)

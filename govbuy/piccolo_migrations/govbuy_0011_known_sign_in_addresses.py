@@ -3,7 +3,7 @@ against spraying across accounts does not slow an account that signed in from it
 that one person guessing behind an office's address does not keep the office out. Failures are
 now counted per account and address: an index for that pair."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from govbuy.migration import sql_migration
 
 ID = "2026-12-09T09:00:00:000001"
 VERSION = "1.38.0"
@@ -22,13 +22,4 @@ CREATE INDEX login_failures_pair ON login_failures (username, address, attempted
 """
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="govbuy", description=DESCRIPTION)
-
-    async def run():
-        from govbuy import database as db
-
-        await db.execute(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, "govbuy", DESCRIPTION, SQL)

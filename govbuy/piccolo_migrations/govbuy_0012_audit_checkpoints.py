@@ -4,7 +4,7 @@ verification walks only from the latest one; a full walk (`?full=true`) checks e
 against its event, so that a chain rewritten and re-hashed from some point on is found even
 though its links agree with each other. Append-only, as the log itself."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from govbuy.migration import sql_migration
 
 ID = "2026-12-06T14:20:00:000001"
 VERSION = "1.38.0"
@@ -28,13 +28,4 @@ CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON audit_checkpoint
 """
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="govbuy", description=DESCRIPTION)
-
-    async def run():
-        from govbuy import database as db
-
-        await db.execute(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, "govbuy", DESCRIPTION, SQL)

@@ -2,7 +2,7 @@
 change went through (a release never blocks the purchase), and the release is owed until a retry
 (`govbuy retry-releases`, or the process's next change) publishes it. `/health` counts them."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from govbuy.migration import sql_migration
 
 ID = "2026-12-10T09:00:00:000001"
 VERSION = "1.38.0"
@@ -21,13 +21,4 @@ CREATE TABLE ocds_pending_releases (
 """
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="govbuy", description=DESCRIPTION)
-
-    async def run():
-        from govbuy import database as db
-
-        await db.execute(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, "govbuy", DESCRIPTION, SQL)

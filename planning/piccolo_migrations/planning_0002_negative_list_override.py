@@ -5,7 +5,7 @@ reads the catalogue, supervisors first, sees that the item passed as an exceptio
 The column is null for every item that matched nothing, which is every item stored before.
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from govbuy.migration import sql_migration
 
 ID = "2026-12-04T09:00:00:000001"
 VERSION = "1.38.0"
@@ -25,13 +25,4 @@ CREATE INDEX catalogue_items_overridden ON catalogue_items (catalogue_id, code)
 """
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="planning", description=DESCRIPTION)
-
-    async def run():
-        from govbuy import database as db
-
-        await db.execute(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, "planning", DESCRIPTION, SQL)

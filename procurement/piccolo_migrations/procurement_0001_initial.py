@@ -10,7 +10,7 @@ domain's: `planning_0001` creates them now, before this migration runs, and adop
 and all, in a database where this migration made them.
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from govbuy.migration import sql_migration
 
 ID = "2026-11-22T03:20:00:000001"
 VERSION = "1.38.0"
@@ -216,13 +216,4 @@ ALTER TABLE tender_awards ADD CONSTRAINT tender_awards_voided_by
 """
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="procurement", description=DESCRIPTION)
-
-    async def run():
-        from govbuy import database as db
-
-        await db.execute(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, "procurement", DESCRIPTION, SQL)

@@ -6,7 +6,7 @@ Owned by the public disclosure layer (govbuy/public); it lives here because it m
 the tenders table exists.
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from govbuy.migration import sql_migration
 
 ID = "2026-11-22T03:29:00:000001"
 VERSION = "1.38.0"
@@ -19,13 +19,4 @@ CREATE INDEX tenders_public_list ON tenders (published_at DESC, id DESC) WHERE p
 """
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="procurement", description=DESCRIPTION)
-
-    async def run():
-        from govbuy import database as db
-
-        await db.execute(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, "procurement", DESCRIPTION, SQL)

@@ -7,7 +7,7 @@ them each filter reads its first page straight off an index (see docs/performanc
 partial, like `tenders_public_list`: drafts are never listed publicly.
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from govbuy.migration import sql_migration
 
 ID = "2026-11-22T04:30:00:000001"
 VERSION = "1.38.0"
@@ -19,13 +19,4 @@ CREATE INDEX tenders_public_bureau ON tenders (bureau_id, published_at DESC, id 
 """
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="procurement", description=DESCRIPTION)
-
-    async def run():
-        from govbuy import database as db
-
-        await db.execute(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, "procurement", DESCRIPTION, SQL)

@@ -7,7 +7,7 @@ evaluation are reviewed like any other (pending). Panels appointed before draws 
 draw: they read as hand-picked, without a recorded reason.
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from govbuy.migration import sql_migration
 
 ID = "2026-12-03T13:00:00:000002"
 VERSION = "1.38.0"
@@ -121,13 +121,4 @@ CREATE INDEX complaints_open ON complaints (tender_id) WHERE status IN ('filed',
 """
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="procurement", description=DESCRIPTION)
-
-    async def run():
-        from govbuy import database as db
-
-        await db.execute(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, "procurement", DESCRIPTION, SQL)

@@ -6,7 +6,7 @@ Owned by the public disclosure layer (govbuy/public); it lives here because it m
 the tables exist.
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from govbuy.migration import sql_migration
 
 ID = "2026-12-03T14:10:00:000001"
 VERSION = "1.38.0"
@@ -20,13 +20,4 @@ CREATE INDEX complaints_notices ON complaints (decided_at DESC, id DESC) WHERE s
 """
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="procurement", description=DESCRIPTION)
-
-    async def run():
-        from govbuy import database as db
-
-        await db.execute(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, "procurement", DESCRIPTION, SQL)

@@ -1,6 +1,6 @@
 """Vendors: assessment grades, credit-list entries and stored credit ratings (history kept)."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from govbuy.migration import sql_migration
 
 ID = "2026-11-22T03:10:00:000001"
 VERSION = "1.38.0"
@@ -55,13 +55,4 @@ CREATE INDEX credit_ratings_vendor ON credit_ratings (vendor_id, id DESC);
 """
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="vendors", description=DESCRIPTION)
-
-    async def run():
-        from govbuy import database as db
-
-        await db.execute(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, "vendors", DESCRIPTION, SQL)

@@ -3,7 +3,7 @@
 One row per excluded organisation, with the source the admin recorded it from; lifting it
 deletes the row (the audit log keeps the history)."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from govbuy.migration import sql_migration
 
 ID = "2026-12-03T14:20:00:000001"
 VERSION = "1.38.0"
@@ -22,13 +22,4 @@ CREATE TABLE legal_exclusions (
 """
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="vendors", description=DESCRIPTION)
-
-    async def run():
-        from govbuy import database as db
-
-        await db.execute(SQL)
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, "vendors", DESCRIPTION, SQL)
