@@ -26,6 +26,11 @@ class ContractReportController(Controller):
         return pdf_response(await reports.contract_report(request.user, contract_id), f"contract-report-{contract_id}.pdf")
 
 
+# A bureau's budget year, as the annual report and its data take it.
+BudgetYear = Annotated[int, QueryParameter(ge=2000, le=2100, description="budget year")]
+YearBureau = Annotated[UUID | None, QueryParameter(description="the bureau (supervisors and admins; a bureau gets its own)")]
+
+
 class AnnualReportController(Controller):
     path = "/api/v1/reports"
     tags = ["reports"]
@@ -38,10 +43,8 @@ class AnnualReportController(Controller):
     async def annual(
         self,
         request: Request,
-        year: Annotated[int, QueryParameter(ge=2000, le=2100, description="budget year")],
-        bureau_id: Annotated[
-            UUID | None, QueryParameter(description="the bureau (supervisors and admins; a bureau gets its own)")
-        ] = None,
+        year: BudgetYear,
+        bureau_id: YearBureau = None,
     ) -> Response[bytes]:
         """A bureau's year: every signed contract charged to that year's budget lines, spend by
         level-1 catalogue category, evaluation grade distribution."""
@@ -52,10 +55,8 @@ class AnnualReportController(Controller):
     async def performance(
         self,
         request: Request,
-        year: Annotated[int, QueryParameter(ge=2000, le=2100, description="budget year")],
-        bureau_id: Annotated[
-            UUID | None, QueryParameter(description="the bureau (supervisors and admins; a bureau gets its own)")
-        ] = None,
+        year: BudgetYear,
+        bureau_id: YearBureau = None,
     ) -> YearPerformance:
         """A bureau's budget year as data: signed contracts by level-1 category and by vendor, with
         money paid and withheld, accepted evaluations and grades, targets met (the annual report's

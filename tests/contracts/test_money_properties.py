@@ -118,29 +118,7 @@ async def test_the_service_keeps_every_fen_and_never_overspends(client, case):
         plan=tuple((t, f"{p}", d) for t, p, d in case["plan"]), other_bidders=0,
     )
     cid = contract["id"]
-    if case["increase"] > 0:
-        r = await client.post(f"/api/v1/contracts/{cid}/amendments",
-                              json={"increase": f"{case['increase']:.2f}", "reason": "增加服务量"}, headers=award.bureau.headers)
-        assert r.status_code in (201, 409), r.text
-        assert r.status_code == 201 or r.json()["code"] == "budget_insufficient"
-        contract = (await client.get(f"/api/v1/contracts/{cid}", headers=award.bureau.headers)).json()
-    scored = [(m, s) for m, s in zip(contract["milestones"], case["scores"]) if s is not None]
-    deadlines = [
-        (await factories.accepted_evaluation(client, award, cid, milestone["id"], f"{score:.2f}"))["appeal_deadline"]
-        for milestone, score in scored
-    ]
-    if deadlines:
-        await factories.advance_past(*deadlines)
-    for milestone, _ in scored:
-        r = await client.post(f"/api/v1/contracts/{cid}/milestones/{milestone['id']}/payments",
-                              headers={**award.bureau.headers, "Idempotency-Key": milestone["id"]})
-        assert r.status_code == 201, r.text
-    if case["terminate"] and len(scored) < len(contract["milestones"]):
-        r = await client.post(f"/api/v1/contracts/{cid}/terminate", json={"reason": "提前终止", "for_cause": False},
-                              headers=award.bureau.headers)
-        assert r.status_code == 200, r.text
-
-    final = (await client.get(f"/api/v1/contracts/{cid}", headers=award.vendor.headers)).json()
+    final = await _amend_pay_terminate(client, award, cid, case)
     paid, withheld, remaining, cancelled, amount = (
         Decimal(final[k]) for k in ("paid", "withheld", "remaining", "cancelled", "amount")
     )
@@ -185,6 +163,25 @@ async def test_a_multi_year_contract_balances_the_books_on_each_years_line(clien
     for party, body in ((award.bureau, {"budget_lines": chosen}), (award.vendor, None)):
         r = await client.post(f"/api/v1/contracts/{cid}/sign", json=body, headers=party.headers)
         assert r.status_code == 200, r.text
+    final = await _amend_pay_terminate(client, award, cid, case)
+    owed: dict[str, Decimal] = {}  # by line: what its milestones were paid or still owe
+    for m in final["milestones"]:
+        still = {"paid": Decimal(m["paid_amount"] or 0), "cancelled": Decimal(0)}.get(m["status"], Decimal(m["amount"]))
+        owed[m["budget_line_id"]] = owed.get(m["budget_line_id"], Decimal(0)) + still
+    assert len(owed) == len(final["budget_years"])
+    for line_id, committed in owed.items():
+        line = await factories.budget_figures(line_id)
+        spent = await db.fetchval(
+            "SELECT coalesce(sum(amount), 0) FROM payments WHERE contract_id = $1 AND budget_line_id = $2", cid, line_id
+        )
+        assert (line["committed"], line["spent"]) == (committed, spent)
+        assert line["reserved"] == 0 and line["committed"] <= line["amount"]
+
+
+async def _amend_pay_terminate(client, award, cid: str, case: dict) -> dict:
+    """A case's sequence on a signed contract through the API — the amendment (which the line may
+    not carry), the scored milestones evaluated and paid, then perhaps the termination — and the
+    contract as it ends."""
     if case["increase"] > 0:
         r = await client.post(f"/api/v1/contracts/{cid}/amendments",
                               json={"increase": f"{case['increase']:.2f}", "reason": "增加服务量"}, headers=award.bureau.headers)
@@ -205,17 +202,4 @@ async def test_a_multi_year_contract_balances_the_books_on_each_years_line(clien
         r = await client.post(f"/api/v1/contracts/{cid}/terminate", json={"reason": "提前终止", "for_cause": False},
                               headers=award.bureau.headers)
         assert r.status_code == 200, r.text
-
-    final = (await client.get(f"/api/v1/contracts/{cid}", headers=award.vendor.headers)).json()
-    owed: dict[str, Decimal] = {}  # by line: what its milestones were paid or still owe
-    for m in final["milestones"]:
-        still = {"paid": Decimal(m["paid_amount"] or 0), "cancelled": Decimal(0)}.get(m["status"], Decimal(m["amount"]))
-        owed[m["budget_line_id"]] = owed.get(m["budget_line_id"], Decimal(0)) + still
-    assert len(owed) == len(final["budget_years"])
-    for line_id, committed in owed.items():
-        line = await factories.budget_figures(line_id)
-        spent = await db.fetchval(
-            "SELECT coalesce(sum(amount), 0) FROM payments WHERE contract_id = $1 AND budget_line_id = $2", cid, line_id
-        )
-        assert (line["committed"], line["spent"]) == (committed, spent)
-        assert line["reserved"] == 0 and line["committed"] <= line["amount"]
+    return (await client.get(f"/api/v1/contracts/{cid}", headers=award.vendor.headers)).json()
