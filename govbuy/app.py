@@ -57,7 +57,7 @@ from procurement.controllers import (
     TenderController,
     TenderQuestionController,
 )
-from planning.controllers import BudgetLineController, CatalogueController
+from planning.controllers import BudgetLineController, CatalogueController, ProcurementIntentionController
 from procurement import service as procurement_service
 from procurement.report_controllers import PublicTenderReportController, TenderReportController
 from vendors.controllers import VendorController
@@ -209,6 +209,7 @@ def route_handlers() -> list:
         VendorReportController,
         CatalogueController,
         BudgetLineController,
+        ProcurementIntentionController,
         TenderController,
         TenderQuestionController,
         BidController,
