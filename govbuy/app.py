@@ -42,6 +42,7 @@ from govbuy.public.controllers import (
     OcdsController,
     PublicAuditHeadController,
     PublicContractController,
+    PublicIntentionController,
     PublicTenderController,
     PublicNoticeController,
     PublicVendorController,
@@ -57,7 +58,7 @@ from procurement.controllers import (
     TenderController,
     TenderQuestionController,
 )
-from planning.controllers import BudgetLineController, CatalogueController
+from planning.controllers import BudgetLineController, CatalogueController, ProcurementIntentionController
 from procurement import service as procurement_service
 from procurement.report_controllers import PublicTenderReportController, TenderReportController
 from vendors.controllers import VendorController
@@ -209,6 +210,7 @@ def route_handlers() -> list:
         VendorReportController,
         CatalogueController,
         BudgetLineController,
+        ProcurementIntentionController,
         TenderController,
         TenderQuestionController,
         BidController,
@@ -229,6 +231,7 @@ def route_handlers() -> list:
         PublicTenderController,
         PublicContractController,
         PublicNoticeController,
+        PublicIntentionController,
         PublicVendorController,
         OcdsController,
         PublicAuditHeadController,

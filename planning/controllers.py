@@ -1,5 +1,5 @@
-"""Planning endpoints: the guidance catalogue (指导性目录: versions, items, import, publication)
-and budget lines (先有预算、后购买服务). Handlers parse, authorise by role and call the service,
+"""Planning endpoints: the guidance catalogue (指导性目录: versions, items, import, publication),
+budget lines (先有预算、后购买服务) and procurement intentions (采购意向, 财库〔2020〕10号). Handlers parse, authorise by role and call the service,
 which decides what the caller's organisation may see (404 when not theirs)."""
 
 from __future__ import annotations
@@ -27,6 +27,10 @@ from planning.schemas import (
     CatalogueItemCreate,
     CatalogueItemRead,
     CatalogueRead,
+    ProcurementIntentionCreate,
+    ProcurementIntentionRead,
+    ProcurementIntentionUpdate,
+    ProcurementIntentionWithdraw,
 )
 
 # Multipart framing around the file; the file itself is held to max_upload_bytes by the service.
@@ -159,3 +163,65 @@ class BudgetLineController(Controller):
         If-Match of the version last read (428 without)."""
         return with_etag(await service.update_budget_line(request.user, line_id, data, if_match))
 
+
+
+class ProcurementIntentionController(Controller):
+    path = "/api/v1/procurement-intentions"
+    tags = ["budget"]
+
+    @post("/", guards=[requires("bureau")])
+    async def create(self, request: Request, data: JSONBody[ProcurementIntentionCreate]) -> Response[ProcurementIntentionRead]:
+        """Draft a procurement intention (采购意向, 财库〔2020〕10号) from one of the bureau's budget
+        lines: its budget at most what the line has available now (a check, not a reservation),
+        its expected month not past."""
+        return with_etag(await service.create_intention(request.user, data), 201)
+
+    @get("/", guards=[requires("bureau", "admin", "supervisor")])
+    async def list(
+        self,
+        request: Request,
+        status: Annotated[str | None, QueryParameter(pattern=r"^(draft|published|withdrawn)$")] = None,
+        year: Annotated[int | None, QueryParameter(ge=2000, le=2100)] = None,
+        bureau_id: Annotated[UUID | None, QueryParameter()] = None,
+        limit: Limit = None,
+        cursor: Cursor = None,
+    ) -> Page[ProcurementIntentionRead]:
+        """The bureau's intentions (admins and supervisors: every bureau's), newest first."""
+        return await service.list_intentions(
+            request.user, status=status, year=year, bureau_id=bureau_id, limit=limit, cursor=cursor
+        )
+
+    @get("/{intention_id:uuid}", guards=[requires("bureau", "admin", "supervisor")])
+    async def read(self, request: Request, intention_id: FromPath[UUID]) -> Response[ProcurementIntentionRead]:
+        """One procurement intention."""
+        return with_etag(await service.get_intention(request.user, intention_id))
+
+    @patch("/{intention_id:uuid}", guards=[requires("bureau")])
+    async def update(
+        self,
+        request: Request,
+        intention_id: FromPath[UUID],
+        data: JSONBody[ProcurementIntentionUpdate],
+        if_match: RequiredIfMatch,
+    ) -> Response[ProcurementIntentionRead]:
+        """Change a draft, with If-Match of the version last read (428 without)."""
+        return with_etag(await service.update_intention(request.user, intention_id, data, if_match))
+
+    @post("/{intention_id:uuid}/publish", guards=[requires("bureau")], status_code=200)
+    async def publish(
+        self, request: Request, intention_id: FromPath[UUID], if_match: IfMatch = None
+    ) -> Response[ProcurementIntentionRead]:
+        """Publish a draft: public from now on; a tender of its line published 30 days after it or
+        later needs no exception (财库〔2020〕10号)."""
+        return with_etag(await service.publish_intention(request.user, intention_id, if_match))
+
+    @post("/{intention_id:uuid}/withdraw", guards=[requires("bureau")], status_code=200)
+    async def withdraw(
+        self,
+        request: Request,
+        intention_id: FromPath[UUID],
+        data: JSONBody[ProcurementIntentionWithdraw],
+        if_match: IfMatch = None,
+    ) -> Response[ProcurementIntentionRead]:
+        """Withdraw an intention with the reason; a published one stays public, marked withdrawn."""
+        return with_etag(await service.withdraw_intention(request.user, intention_id, data.reason, if_match))

@@ -20,6 +20,9 @@ Budget
   invalid_amount, budget_insufficient (409), budget_release_exceeds_reserved (409),
   contract_exceeds_reservation (409), budget_release_exceeds_unspent (409),
   budget_overspent (409), budget_amount_below_allocated (409)
+Procurement intentions (采购意向, 财库〔2020〕10号)
+  intention_month_past, intention_month_outside_budget_year, intention_exceeds_available,
+  intention_not_draft (409), intention_already_withdrawn (409)
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
@@ -880,3 +884,71 @@ def change_amount(line: BudgetLine, amount: Decimal) -> BudgetLine:
             f"{amount} is below the {allocated} already reserved and committed",
         )
     return replace(line, amount=amount)
+
+
+# --- procurement intentions (采购意向公开, 财库〔2020〕10号) ------------------------------------
+
+
+class IntentionStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    WITHDRAWN = "withdrawn"
+
+
+_INTENTION_TRANSITIONS: Mapping[IntentionStatus, frozenset[IntentionStatus]] = {
+    IntentionStatus.DRAFT: frozenset({IntentionStatus.PUBLISHED, IntentionStatus.WITHDRAWN}),
+    IntentionStatus.PUBLISHED: frozenset({IntentionStatus.WITHDRAWN}),
+    IntentionStatus.WITHDRAWN: frozenset(),
+}
+
+
+def check_intention_transition(current: str, target: str) -> None:
+    """draft → published → withdrawn, or draft → withdrawn. A published intention is public as
+    it was published: it never changes, and once withdrawn it stays public, marked withdrawn."""
+    current_s, target_s = IntentionStatus(current), IntentionStatus(target)
+    if target_s in _INTENTION_TRANSITIONS[current_s]:
+        return
+    if current_s is IntentionStatus.WITHDRAWN:
+        raise conflict("intention_already_withdrawn", "the procurement intention is withdrawn")
+    raise conflict("intention_not_draft", f"the procurement intention is {current_s}: only a draft can be {target_s}")
+
+
+def ensure_intention_editable(status: str) -> None:
+    """An intention changes only while a draft: what was published stays as published."""
+    if IntentionStatus(status) is not IntentionStatus.DRAFT:
+        raise conflict("intention_not_draft", f"the procurement intention is {IntentionStatus(status)}: only a draft changes")
+
+
+def parse_month(text: str) -> date:
+    """'2027-03' → 2027-03-01 (the schema holds the text to YYYY-MM with a month 01–12)."""
+    year, month = text.split("-")
+    return date(int(year), int(month), 1)
+
+
+def check_expected_month(month: date, *, today: date, budget_year: int) -> None:
+    """The month the bureau expects to buy in (预计采购时间) is not past, by the service's date in
+    Asia/Shanghai (the current month is not past), and falls in its budget line's year: an
+    intention announces the spending of that year's budget."""
+    if (month.year, month.month) < (today.year, today.month):
+        raise _invalid(
+            "intention_month_past", "expected_month", f"{month:%Y-%m} is past: the service's month is {today:%Y-%m}"
+        )
+    if month.year != budget_year:
+        raise _invalid(
+            "intention_month_outside_budget_year",
+            "expected_month",
+            f"{month:%Y-%m} is outside the budget line's year {budget_year}",
+        )
+
+
+def check_intention_amount(amount: Decimal, available: Decimal) -> None:
+    """The intention's budget is within what its budget line has available now. A check, not a
+    reservation: the money is reserved by the tender when it is published (`reserve`), and the
+    line may have moved by then."""
+    amount = _money(amount, "budget_amount")
+    if amount > available:
+        raise _invalid(
+            "intention_exceeds_available",
+            "budget_amount",
+            f"{amount} is more than the {available} the budget line has available",
+        )

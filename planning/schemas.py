@@ -5,7 +5,7 @@ the client gets the rule's code rather than a generic one."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import Field
@@ -111,6 +111,55 @@ class BudgetLineRead(Output):
     committed: Money = Field(description="signed contracts, amendments included, less terminations")
     spent: Money
     available: Money = Field(description="amount − reserved − committed")
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+# --- procurement intentions (采购意向公开, 财库〔2020〕10号) ------------------------------------
+
+ExpectedMonth = Annotated[
+    str,
+    Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="预计采购时间: YYYY-MM, not past (Asia/Shanghai)"),
+]
+IntentionStatus = Literal["draft", "published", "withdrawn"]
+
+
+class ProcurementIntentionCreate(Input):
+    budget_line_id: UUID = Field(description="one of the bureau's own budget lines")
+    title: str = Field(min_length=1, max_length=200, description="采购项目名称")
+    needs: str = Field(min_length=1, max_length=4000, description="采购需求概况: what is to be bought")
+    budget_amount: Money = Field(description="预算金额: at most what the line has available now (a check, not a reservation)")
+    expected_month: ExpectedMonth
+    remarks: str = Field(default="", max_length=2000, description="备注")
+
+
+class ProcurementIntentionUpdate(Input):
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    needs: str | None = Field(default=None, min_length=1, max_length=4000)
+    budget_amount: Money | None = None
+    expected_month: ExpectedMonth | None = None
+    remarks: str | None = Field(default=None, max_length=2000)
+
+
+class ProcurementIntentionWithdraw(Input):
+    reason: str = Field(min_length=1, max_length=2000, description="why the bureau no longer plans the purchase")
+
+
+class ProcurementIntentionRead(Output):
+    id: UUID
+    bureau_id: UUID
+    budget_line_id: UUID
+    year: int = Field(description="the budget line's year")
+    title: str
+    needs: str
+    budget_amount: Money
+    expected_month: str = Field(description="YYYY-MM")
+    remarks: str
+    status: IntentionStatus
+    published_at: datetime | None
+    withdrawn_at: datetime | None
+    withdraw_reason: str | None
     created_at: datetime
     updated_at: datetime
     version: int

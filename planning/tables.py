@@ -2,7 +2,7 @@
 lines (先有预算、后购买服务). The schema itself (with its constraints) is the raw SQL of the
 migration; these classes name the same columns for Piccolo."""
 
-from piccolo.columns import JSONB, UUID, ForeignKey, Integer, Numeric, SmallInt, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, UUID, Date, ForeignKey, Integer, Numeric, SmallInt, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from govbuy.tables import Organisation
@@ -53,6 +53,28 @@ class BudgetLine(Table, tablename="budget_lines"):
     reserved = Numeric(digits=MONEY)
     committed = Numeric(digits=MONEY)
     spent = Numeric(digits=MONEY)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+    version = Integer(default=1)
+
+
+class ProcurementIntention(Table, tablename="procurement_intentions"):
+    """What a bureau plans to buy from one of its budget lines (采购意向, 财库〔2020〕10号)."""
+
+    id = UUID(primary_key=True)
+    bureau = ForeignKey(Organisation, db_column_name="bureau_id")
+    budget_line = ForeignKey(BudgetLine, db_column_name="budget_line_id")
+    year = Integer()
+    title = Varchar(length=200)
+    needs = Text()
+    budget_amount = Numeric(digits=MONEY)
+    expected_month = Date()  # the first day of the month
+    remarks = Text()
+    status = Varchar(length=12)  # draft | published | withdrawn
+    published_at = Timestamptz(null=True)
+    withdrawn_at = Timestamptz(null=True)
+    withdraw_reason = Text(null=True)
+    created_by = UUID(null=True)
     created_at = Timestamptz()
     updated_at = Timestamptz()
     version = Integer(default=1)

@@ -109,6 +109,18 @@ class TenderCreate(Input):
     payment_rule: list[PaymentBandIn] | None = Field(default=None, max_length=20)
     bid_deadline: datetime
     invited_vendor_ids: list[UUID] | None = Field(default=None, max_length=200)
+    procurement_intention_id: UUID | None = Field(
+        default=None,
+        description="the bureau's published procurement intention (采购意向, 财库〔2020〕10号) of the same budget "
+        "line that announced this purchase",
+    )
+    intention_notice_exception: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        description="why the tender is published with no procurement intention, or sooner than 30 days after it "
+        "(财库〔2020〕10号: 原则上不晚于采购活动开始前30日): required then, and public with the tender",
+    )
 
 
 class TenderUpdate(Input):
@@ -132,6 +144,8 @@ class TenderUpdate(Input):
     payment_rule: list[PaymentBandIn] | None = Field(default=None, max_length=20)
     bid_deadline: datetime | None = None
     invited_vendor_ids: list[UUID] | None = Field(default=None, max_length=200)
+    procurement_intention_id: UUID | None = Field(default=None, description="null unlinks the intention")
+    intention_notice_exception: str | None = Field(default=None, min_length=1, max_length=2000, description="null clears it")
 
 
 class TenderCancel(Input):
@@ -222,6 +236,12 @@ class TenderRead(Output):
         description="shown to the bureau, admins and supervisors; None for others"
     )
     invited: bool | None = Field(description="for a vendor: whether it may bid on this invited/single-source tender")
+    procurement_intention_id: UUID | None = Field(
+        default=None, description="the procurement intention (采购意向, 财库〔2020〕10号) that announced it"
+    )
+    intention_notice_exception: str | None = Field(
+        default=None, description="why it is published with no intention, or sooner than 30 days after it (public)"
+    )
     created_at: datetime
     updated_at: datetime
     version: int

@@ -54,6 +54,10 @@ class Tender(Table, tablename="tenders"):
     award_id = UUID(null=True)
     suspended_until = Timestamptz(null=True)
     suspended_by_complaint = UUID(null=True)
+    # The procurement intention (采购意向, 财库〔2020〕10号) it was announced by (planning's), and why
+    # it is published without one or sooner than 30 days after it.
+    procurement_intention_id = UUID(null=True)
+    intention_notice_exception = Text(null=True)
     created_by = ForeignKey(User, db_column_name="created_by", null=True)
     created_at = Timestamptz()
     updated_at = Timestamptz()

@@ -502,6 +502,34 @@ def _score_sheet(criteria: tuple[tuple[str, str], ...], strength: float, rng: ra
     return sheet
 
 
+INTENTION_LEAD_DAYS = 35
+EARLY_TENDER_REASON = "年初预算批复后即开展的项目，无法在采购活动开始前30日公开采购意向"
+
+
+async def _announce_intention(demo: Demo, bureau: Actor, plan: TenderPlan, published_at: datetime) -> UUID | None:
+    """Publish the intention of a tender (its title, needs, ceiling as budget, month), if its
+    budget line has the money available now; None if it has not (the tender then says why)."""
+    from planning import service as planning
+    from planning.schemas import ProcurementIntentionCreate
+
+    line_id = demo.line_ids[plan.line]
+    if (await planning.get_budget_line(bureau, line_id)).available < Decimal(plan.ceiling):
+        return None
+    intention = await planning.create_intention(
+        bureau,
+        ProcurementIntentionCreate(
+            budget_line_id=line_id,
+            title=f"{demo.year}年{plan.title}",
+            needs=plan.description or plan.title,
+            budget_amount=Decimal(plan.ceiling),
+            expected_month=f"{published_at:%Y-%m}",
+        ),
+    )
+    await planning.publish_intention(bureau, intention.id, None)
+    demo.say(f"  {published_at - timedelta(days=INTENTION_LEAD_DAYS):%m-%d} intention  {intention.title}")
+    return intention.id
+
+
 async def _tender_story(demo: Demo, plan: TenderPlan) -> Story:
     from procurement import service as procurement
     from procurement.schemas import (
@@ -523,6 +551,13 @@ async def _tender_story(demo: Demo, plan: TenderPlan) -> Story:
     published_at = demo.at(month, day)
     deadline = (published_at + timedelta(days=plan.bid_days)).replace(hour=9, minute=30)
 
+    # The procurement intention (采购意向, 财库〔2020〕10号) goes out 35 days ahead; the first
+    # tenders of the year, published less than 30 days after the budget, say why they had none.
+    intention_id = None
+    announce = published_at - timedelta(days=INTENTION_LEAD_DAYS)
+    if announce >= demo.at(1, 5):
+        yield announce
+        intention_id = await _announce_intention(demo, bureau, plan, published_at)
     yield published_at - timedelta(days=3)
     body = {
         "title": f"{demo.year}年{plan.title}",
@@ -540,6 +575,8 @@ async def _tender_story(demo: Demo, plan: TenderPlan) -> Story:
         "milestones": [{"title": t, "percentage": Decimal(p), "due_offset_days": d} for t, p, d in plan.milestones],
         "bid_deadline": deadline,
         "invited_vendor_ids": [demo.vendor_orgs[i].id for i in plan.invited] or None,
+        "procurement_intention_id": intention_id,
+        "intention_notice_exception": None if intention_id else EARLY_TENDER_REASON,
     }
     tender = await procurement.create_tender(bureau, TenderCreate.model_validate(body))
     demo.tenders[plan.key] = tender

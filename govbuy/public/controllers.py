@@ -16,6 +16,7 @@ from govbuy.public.schemas import (
     PublicAuditHead,
     PublicContract,
     PublicContractSummary,
+    PublicIntention,
     PublicNotice,
     PublicNoticeSummary,
     PublicTender,
@@ -128,7 +129,10 @@ class PublicNoticeController(Controller):
     async def list(
         self,
         type: Annotated[
-            Literal["tender", "result", "challenge_reply", "complaint_decision", "contract", "acceptance", "termination"]
+            Literal[
+                "tender", "result", "challenge_reply", "complaint_decision", "contract", "acceptance", "termination",
+                "intention",
+            ]
             | None,
             QueryParameter(),
         ] = None,
@@ -150,6 +154,34 @@ class PublicNoticeController(Controller):
         """A notice in full: a reply or decision names the party, what it raised, the outcome,
         the remedy applied and the text."""
         return await service.get_notice(notice_id)
+
+
+class PublicIntentionController(Controller):
+    path = "/api/v1/public/procurement-intentions"
+    tags = ["public"]
+    opt = PUBLIC
+    security = NO_TOKEN
+
+    @get("/")
+    async def list(
+        self,
+        region: Region = None,
+        bureau_id: Annotated[UUID | None, QueryParameter()] = None,
+        year: Annotated[int | None, QueryParameter(ge=2000, le=2100)] = None,
+        status: Annotated[Literal["published", "withdrawn"] | None, QueryParameter()] = None,
+        limit: Limit = None,
+        cursor: Cursor = None,
+    ) -> Page[PublicIntention]:
+        """Procurement intentions (采购意向公开, 财库〔2020〕10号), newest publication first; a
+        withdrawn one stays, marked withdrawn; never a draft."""
+        return await service.list_intentions(
+            region=region, bureau_id=bureau_id, year=year, status=status, limit=limit, cursor=cursor
+        )
+
+    @get("/{intention_id:uuid}")
+    async def read(self, intention_id: FromPath[UUID]) -> PublicIntention:
+        """One published (or withdrawn) procurement intention."""
+        return await service.get_intention(intention_id)
 
 
 class OcdsController(Controller):

@@ -220,6 +220,12 @@ async def load_process(tender_id: UUID, now: datetime) -> ocds_mapping.Process |
         [item["code"][:n] for n in range(1, len(item["code"]), 2)],
     )
     budget_line = await db.fetchrow("SELECT code, title FROM budget_lines WHERE id = $1", tender["budget_line_id"])
+    intention = None
+    if tender.get("procurement_intention_id") is not None:
+        intention = await db.fetchrow(
+            "SELECT id, title, needs, budget_amount, published_at FROM procurement_intentions WHERE id = $1",
+            tender["procurement_intention_id"],
+        )
     # Sealed until the deadline whatever the row says: the opening sets opened_at only after it.
     opened = tender["opened_at"] is not None and now >= tender["bid_deadline"]
     bids: Sequence[Mapping[str, Any]] = ()
@@ -267,7 +273,7 @@ async def load_process(tender_id: UUID, now: datetime) -> ocds_mapping.Process |
     published_notices = [
         {**dict(n), "title": notices.title(n), "text": notices.text(n), "url": notices.url(get_settings().public_url, n["id"])}
         for n in await db.fetch(
-            f"{notices.query(list(notices.TYPES))} WHERE n.tender_id = $1 ORDER BY n.published_at, n.id", tender_id
+            f"{notices.query(list(notices.PROCESS_TYPES))} WHERE n.tender_id = $1 ORDER BY n.published_at, n.id", tender_id
         )
     ]
     vendor_ids = {b["vendor_id"] for b in bids} | {a["vendor_id"] for a in awards} | {p["payee_id"] for p in payments}
@@ -283,6 +289,7 @@ async def load_process(tender_id: UUID, now: datetime) -> ocds_mapping.Process |
         item=item,
         item_parents=parents,
         budget_line=budget_line,
+        intention=intention,
         opened=opened,
         bids=bids,
         awards=awards,

@@ -13,7 +13,9 @@ The kinds published so far, with the rule that makes each public:
   实施条例 Art. 50 (within 2 working days of signing: govbuy publishes it at the signature);
 - `acceptance` — the acceptance result (履约验收结果), an accepted third-party evaluation of a
   milestone, 102号令 Art. 30 and DESIGN §8;
-- `termination` — the termination of a signed contract (合同终止), DESIGN §8.
+- `termination` — the termination of a signed contract (合同终止), DESIGN §8;
+- `intention` — the procurement intention (采购意向公开), 财库〔2020〕10号, published by the
+  bureau, in principle, 30 days before the procurement starts; a withdrawn one stays, marked so.
 
 Top layer (STYLE habit 14): reads any domain's tables directly, set-based.
 """
@@ -25,7 +27,9 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-TYPES = ("tender", "result", "challenge_reply", "complaint_decision", "contract", "acceptance", "termination")
+TYPES = ("tender", "result", "challenge_reply", "complaint_decision", "contract", "acceptance", "termination", "intention")
+# The notices of a contracting process (an intention precedes any tender: it is of none).
+PROCESS_TYPES = tuple(t for t in TYPES if t != "intention")
 
 # The name of the procurement notice by method (87号令 Arts. 13–14; 74号令 Art. 12; the single
 # source 公示 of 实施条例 Art. 38).
@@ -80,6 +84,10 @@ BRANCHES = {
                              c.vendor_id, NULL::text, NULL::text, NULL::text, c.termination_reason, NULL::timestamptz,
                              c.amount, c.status::text
                       FROM contracts c WHERE c.terminated_at IS NOT NULL""",
+    # Of no tender (yet): its bureau is found through the intention (planning_0003's index).
+    "intention": """SELECT i.id, 'intention'::text, i.published_at, NULL::uuid, NULL::uuid, i.title, NULL::text,
+                           NULL::text, i.needs, NULL::timestamptz, i.budget_amount, i.status::text
+                    FROM procurement_intentions i WHERE i.published_at IS NOT NULL""",
 }
 
 
@@ -87,11 +95,20 @@ def query(types: list[str]) -> str:
     """The notices of the kinds given, each row with what `title` and `text` read; the caller
     adds its WHERE (on n.*, t.*, o.*) and its order."""
     union = "\n    UNION ALL\n".join(BRANCHES[t] for t in types)
-    return f"""SELECT n.*, t.title AS tender_title, t.method, t.bureau_id, o.name AS bureau_name, o.region_code,
-                      p.name AS party_name
+    if "intention" not in types:
+        return f"""SELECT n.*, t.title AS tender_title, t.method, t.bureau_id, o.name AS bureau_name, o.region_code,
+                          p.name AS party_name
+                   FROM ({union}) AS n ({", ".join(COLUMNS)})
+                   JOIN tenders t ON t.id = n.tender_id
+                   JOIN organisations o ON o.id = t.bureau_id
+                   LEFT JOIN organisations p ON p.id = n.party_id"""
+    return f"""SELECT n.*, t.title AS tender_title, t.method, coalesce(t.bureau_id, i.bureau_id) AS bureau_id,
+                      o.name AS bureau_name, o.region_code, p.name AS party_name,
+                      i.expected_month, i.remarks, i.withdraw_reason
                FROM ({union}) AS n ({", ".join(COLUMNS)})
-               JOIN tenders t ON t.id = n.tender_id
-               JOIN organisations o ON o.id = t.bureau_id
+               LEFT JOIN tenders t ON t.id = n.tender_id
+               LEFT JOIN procurement_intentions i ON n.type = 'intention' AND i.id = n.id
+               JOIN organisations o ON o.id = coalesce(t.bureau_id, i.bureau_id)
                LEFT JOIN organisations p ON p.id = n.party_id"""
 
 
@@ -106,6 +123,8 @@ def url(public_url: str, notice_id: UUID | str) -> str:
 def title(row: Mapping[str, Any]) -> str:
     """`row`: type, tender_title, method."""
     kind = row["type"]
+    if kind == "intention":
+        return f"{row['subject']} 采购意向公开" + ("（已撤回）" if row.get("state") == "withdrawn" else "")
     if kind == "tender":
         return f"{row['tender_title']} {TENDER_NOTICE.get(row['method'], '采购公告')}"
     if kind == "result":
@@ -124,6 +143,8 @@ GRADES = {"excellent": "优", "good": "良", "fair": "中", "poor": "差"}
 def text(row: Mapping[str, Any]) -> str:
     """The notice's body. `row`: type, body, amount, party_name, outcome, remedy, state, voided_at."""
     kind = row["type"]
+    if kind == "intention":
+        return intention_text(row)
     if kind == "tender":
         return f"{row['body'] or ''}\n最高限价：{Decimal(str(row['amount'])):.2f} 元".lstrip()
     if kind == "result":
@@ -144,4 +165,22 @@ def text(row: Mapping[str, Any]) -> str:
     if row.get("remedy"):
         lines.append(f"处理：{REMEDY[row['remedy']]}")
     lines.append(f"{'答复' if kind == 'challenge_reply' else '处理决定'}：{row['body']}")
+    return "\n".join(lines)
+
+
+def intention_text(row: Mapping[str, Any]) -> str:
+    """A procurement intention's notice (财库〔2020〕10号: 采购项目名称, 采购需求概况, 预算金额,
+    预计采购时间, 备注). `row`: subject (the title), body (the needs), amount, expected_month,
+    remarks, state, withdraw_reason."""
+    month = row["expected_month"]
+    lines = [
+        f"采购项目名称：{row['subject']}",
+        f"采购需求概况：{row['body']}",
+        f"预算金额：{Decimal(str(row['amount'])):.2f} 元",
+        f"预计采购时间：{month.year}年{month.month}月",
+    ]
+    if row.get("remarks"):
+        lines.append(f"备注：{row['remarks']}")
+    if row.get("state") == "withdrawn":
+        lines.append(f"该采购意向已撤回。撤回原因：{row.get('withdraw_reason') or '—'}")
     return "\n".join(lines)

@@ -162,6 +162,8 @@ class Process:
     item: Mapping[str, Any]
     item_parents: Sequence[Mapping[str, Any]] = ()
     budget_line: Mapping[str, Any] | None = None
+    # The procurement intention (采购意向, 财库〔2020〕10号) the tender links, with the URL of its notice.
+    intention: Mapping[str, Any] | None = None
     opened: bool = False
     bids: Sequence[Mapping[str, Any]] = ()
     awards: Sequence[Mapping[str, Any]] = ()
@@ -485,6 +487,22 @@ def _contract_section(p: Process) -> dict[str, Any]:
     return contract
 
 
+def _planning(p: Process) -> dict[str, Any]:
+    """The budget line the tender draws on; with its procurement intention (采购意向公开,
+    财库〔2020〕10号): the intention's budget and project, and its needs summary as the rationale."""
+    assert p.budget_line is not None
+    budget: dict[str, Any] = {
+        "id": p.budget_line["code"],
+        "description": p.budget_line["title"],
+        "amount": money(p.tender["ceiling_amount"]),
+    }
+    i = p.intention
+    if i is None:
+        return {"budget": budget}
+    budget.update(amount=money(i["budget_amount"]), project=i["title"], projectID=str(i["id"]))
+    return {"rationale": i["needs"], "budget": budget}
+
+
 def build_release(p: Process, *, ocid: str, release_id: str, date: datetime, tags: Sequence[str], now: datetime) -> dict[str, Any]:
     """The full release of a process as it stands (every release is a complete snapshot)."""
     roles: dict[Any, set[str]] = {p.bureau["id"]: {"buyer", "procuringEntity"}}
@@ -514,13 +532,7 @@ def build_release(p: Process, *, ocid: str, release_id: str, date: datetime, tag
         "buyer": _reference(p.bureau),
     }
     if p.budget_line is not None:
-        release["planning"] = {
-            "budget": {
-                "id": p.budget_line["code"],
-                "description": p.budget_line["title"],
-                "amount": money(p.tender["ceiling_amount"]),
-            }
-        }
+        release["planning"] = _planning(p)
     release["tender"] = _tender_section(p)
     if p.opened:
         release["bids"] = _bids_section(p)

@@ -130,6 +130,12 @@ class PublicTender(PublicTenderSummary):
     failure_reason: str | None
     cancel_reason: str | None
     closed_at: datetime | None
+    procurement_intention_id: UUID | None = Field(
+        default=None, description="the procurement intention (采购意向, 财库〔2020〕10号) that announced it"
+    )
+    intention_notice_exception: str | None = Field(
+        default=None, description="why it was published with no intention, or sooner than 30 days after it"
+    )
     bids: list[PublicBid] | None = Field(description="null while sealed (before the opening)")
     award: PublicAward | None = Field(description="the award notice in force, or the last one voided")
     voided_awards: list[PublicAward] = Field(default_factory=list, description="awards voided by an upheld challenge")
@@ -220,7 +226,7 @@ class PublicVendor(Output):
 
 
 NoticeType = Literal[
-    "tender", "result", "challenge_reply", "complaint_decision", "contract", "acceptance", "termination"
+    "tender", "result", "challenge_reply", "complaint_decision", "contract", "acceptance", "termination", "intention"
 ]
 
 
@@ -230,13 +236,14 @@ class PublicNoticeSummary(Output):
     id: UUID = Field(description="the notice's own id (the tender's, the award's, the challenge's or the complaint's)")
     type: NoticeType = Field(
         description="tender (采购公告), result (中标/成交结果公告), challenge_reply (质疑答复), "
-        "complaint_decision (投诉处理决定), contract (合同公告), acceptance (履约验收结果), termination (合同终止)"
+        "complaint_decision (投诉处理决定), contract (合同公告), acceptance (履约验收结果), termination (合同终止), "
+        "intention (采购意向公开, 财库〔2020〕10号)"
     )
     title: str
     published_at: BeijingTime
     url: str = Field(description="the notice's stable URL")
-    tender_id: UUID
-    ocid: str
+    tender_id: UUID | None = Field(description="None for a procurement intention, which precedes any tender")
+    ocid: str | None
     bureau: OrganisationRef
     region_code: str | None
 
@@ -260,3 +267,23 @@ class PublicAuditHead(Output):
     seq: int = Field(description="the event's place in the chain")
     hash: str = Field(description="the event's hash (HMAC-SHA256, hex), which covers every event before it")
     at: BeijingTime = Field(description="when the head was published (with ?seq=: when the event was recorded)")
+
+
+class PublicIntention(Output):
+    """A procurement intention (采购意向公开, 财库〔2020〕10号): what a bureau plans to buy, published
+    in principle 30 days before the procurement starts; a withdrawn one stays public, marked so."""
+
+    id: UUID
+    bureau: OrganisationRef
+    region_code: str | None
+    year: int = Field(description="the budget year")
+    title: str = Field(description="采购项目名称")
+    needs: str = Field(description="采购需求概况")
+    budget_amount: Money = Field(description="预算金额 (yuan)")
+    expected_month: str = Field(description="预计采购时间, YYYY-MM")
+    remarks: str = Field(description="备注")
+    status: Literal["published", "withdrawn"]
+    published_at: BeijingTime
+    withdrawn_at: BeijingTime | None
+    withdraw_reason: str | None
+    url: str = Field(description="its notice's stable URL")

@@ -31,6 +31,7 @@ from govbuy.public.schemas import (
     PublicContractSummary,
     PublicCreditListing,
     PublicEvaluation,
+    PublicIntention,
     PublicMilestone,
     PublicNotice,
     PublicNoticeSummary,
@@ -248,6 +249,8 @@ async def get_tender(tender_id: UUID) -> PublicTender:
         failure_reason=row["failure_reason"],
         cancel_reason=row["cancel_reason"],
         closed_at=row["closed_at"],
+        procurement_intention_id=row["procurement_intention_id"],
+        intention_notice_exception=row["intention_notice_exception"],
         bids=bids,
         award=current,
         voided_awards=[a for a in awards if a.status == "voided" and a is not current],
@@ -389,7 +392,7 @@ def _notice_summary(row: Any) -> dict[str, Any]:
         "published_at": row["published_at"],
         "url": notices.url(get_settings().public_url, row["id"]),
         "tender_id": row["tender_id"],
-        "ocid": feed.ocid_of(row["tender_id"]),
+        "ocid": feed.ocid_of(row["tender_id"]) if row["tender_id"] else None,
         "bureau": OrganisationRef(id=row["bureau_id"], name=row["bureau_name"]),
         "region_code": row["region_code"],
     }
@@ -435,6 +438,62 @@ async def get_notice(notice_id: UUID) -> PublicNotice:
         text=notices.text(row),
         due_at=row["due_at"],
     )
+
+
+# --- procurement intentions (采购意向公开, 财库〔2020〕10号) ------------------------------------
+
+_INTENTION_SELECT = """SELECT i.id, i.bureau_id, o.name AS bureau_name, o.region_code, i.year, i.title, i.needs,
+       i.budget_amount, i.expected_month, i.remarks, i.status, i.published_at, i.withdrawn_at, i.withdraw_reason
+FROM procurement_intentions i JOIN organisations o ON o.id = i.bureau_id"""
+
+
+def _intention(row: Any) -> PublicIntention:
+    return PublicIntention(
+        id=row["id"],
+        bureau=OrganisationRef(id=row["bureau_id"], name=row["bureau_name"]),
+        region_code=row["region_code"],
+        year=row["year"],
+        title=row["title"],
+        needs=row["needs"],
+        budget_amount=row["budget_amount"],
+        expected_month=f"{row['expected_month']:%Y-%m}",
+        remarks=row["remarks"],
+        status=row["status"],
+        published_at=row["published_at"],
+        withdrawn_at=row["withdrawn_at"],
+        withdraw_reason=row["withdraw_reason"],
+        url=notices.url(get_settings().public_url, row["id"]),
+    )
+
+
+async def list_intentions(
+    *, region: str | None, bureau_id: UUID | None, year: int | None, status: str | None, limit: int | None,
+    cursor: str | None,
+) -> Page[PublicIntention]:
+    """Published procurement intentions (withdrawn ones too, marked so), newest publication
+    first, keyset-paginated: never a draft."""
+    limit = check_limit(limit)
+    after_at, after_id = typed_cursor(cursor, datetime, UUID)
+    where = db.Conditions("i.published_at IS NOT NULL")
+    where.given("o.region_code LIKE {}::text || '%'", region)
+    where.given("i.bureau_id = {}::uuid", bureau_id)
+    where.given("i.year = {}::int", year)
+    where.given("i.status = {}::text", status)
+    if after_at is not None:
+        where.add("(i.published_at, i.id) < ({}::timestamptz, {}::uuid)", after_at, after_id)
+    rows = await db.fetch(
+        f"""{_INTENTION_SELECT} WHERE {where}
+            ORDER BY i.published_at DESC, i.id DESC LIMIT {where.param(limit + 1)}""",
+        *where.args,
+    )
+    return page(rows, limit, lambda r: (r["published_at"], r["id"]), _intention)
+
+
+async def get_intention(intention_id: UUID) -> PublicIntention:
+    row = await db.fetchrow(f"{_INTENTION_SELECT} WHERE i.id = $1 AND i.published_at IS NOT NULL", intention_id)
+    if row is None:  # a draft is never public
+        raise NotFound("procurement intention", intention_id)
+    return _intention(row)
 
 
 # --- vendors --------------------------------------------------------------------------------

@@ -26,7 +26,8 @@ Tenders
   invitations_not_allowed, duplicate_invitation, invalid_eligibility_requirement,
   assessment_grade_not_a_bar, vendor_ineligible and vendor_excluded_by_law (409; the check
   itself is vendors.service.check_eligibility),
-  invalid_payment_rule (evaluation.rules)
+  invalid_payment_rule (evaluation.rules), intention_required, intention_too_recent
+  (财库〔2020〕10号: the 30 days from the procurement intention to the tender)
 Bids
   bid_deadline_passed (409), bids_sealed (409), invalid_bid_price, bid_exceeds_ceiling
 SMEs (财库〔2020〕46号)

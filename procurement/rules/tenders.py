@@ -592,3 +592,40 @@ def opening_outcome(method: str, valid_bid_count: int) -> TenderStatus:
         return TenderStatus.EVALUATING
     return TenderStatus.FAILED
 
+
+
+# --- the procurement intention (采购意向公开, 财库〔2020〕10号) -----------------------------------
+
+#: 财库〔2020〕10号 二(三): 采购意向公开时间应当尽量提前，原则上不得晚于采购活动开始前30日公开.
+INTENTION_NOTICE_DAYS = 30
+
+
+def intention_notice_days(intention_published_at: datetime, tender_published_at: datetime) -> int:
+    """Whole days, by the calendar in Asia/Shanghai, from the intention's publication to the
+    tender's."""
+    return (local_date(tender_published_at) - local_date(intention_published_at)).days
+
+
+def check_intention_notice(
+    intention_published_at: datetime | None, tender_published_at: datetime, exception: str | None
+) -> None:
+    """A tender is published at least 30 days after its procurement intention (财库〔2020〕10号);
+    "in principle" (原则上), so a tender with no intention, or published sooner, states why
+    (`intention_notice_exception`), and the reason is public with it."""
+    if exception and exception.strip():
+        return
+    if intention_published_at is None:
+        raise _invalid(
+            "intention_required",
+            "intention_notice_exception",
+            "a tender is announced by a published procurement intention (采购意向, 财库〔2020〕10号): "
+            "link one (procurement_intention_id) or state why there is none (intention_notice_exception)",
+        )
+    days = intention_notice_days(intention_published_at, tender_published_at)
+    if days < INTENTION_NOTICE_DAYS:
+        raise _invalid(
+            "intention_too_recent",
+            "intention_notice_exception",
+            f"the procurement intention was published {days} day(s) ago; a tender follows it by at least "
+            f"{INTENTION_NOTICE_DAYS} days (财库〔2020〕10号), or states why sooner (intention_notice_exception)",
+        )

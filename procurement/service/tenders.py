@@ -51,6 +51,8 @@ _TENDER_FIELDS = (
     "payment_rule",
     "bid_deadline",
     "invited_vendor_ids",
+    "procurement_intention_id",
+    "intention_notice_exception",
 )
 
 
@@ -121,6 +123,8 @@ def _tender_read(actor: Actor, row: Any, now: datetime, calendar: Any) -> Tender
         challenge_reply_overdue=row["earliest_reply_due"] is not None and now >= row["earliest_reply_due"],
         invited_vendor_ids=invited_ids if sees_invitations else None,
         invited=invited,
+        procurement_intention_id=row["procurement_intention_id"],
+        intention_notice_exception=row["intention_notice_exception"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         version=row["version"],
@@ -139,6 +143,7 @@ class _CheckedTender:
     values: dict[str, Any]
     invited: tuple[UUID, ...]
     warning: str | None
+    intention: planning.TenderIntention | None
 
 
 async def _check_tender(
@@ -164,6 +169,11 @@ async def _check_tender(
         message = "no budget line of this bureau has that id"
         raise RuleViolation("budget_line_not_found", message, errors=[{"field": "budget_line_id", "message": message}])
     await planning.check_tender_item(fields["catalogue_item_id"], bureau_id=actor.organisation_id, year=year)
+    intention = None
+    if fields.get("procurement_intention_id") is not None:
+        intention = await planning.tender_intention(
+            fields["procurement_intention_id"], bureau_id=actor.organisation_id, budget_line_id=fields["budget_line_id"]
+        )
     if invited:
         found = {
             r["id"]
@@ -200,8 +210,10 @@ async def _check_tender(
         ],
         "payment_rule": payment_rule,
         "bid_deadline": fields["bid_deadline"],
+        "procurement_intention_id": fields.get("procurement_intention_id"),
+        "intention_notice_exception": fields.get("intention_notice_exception"),
     }
-    return _CheckedTender(values, tuple(invited), warning)
+    return _CheckedTender(values, tuple(invited), warning, intention)
 
 
 def _criterion_json(c: rules.Criterion) -> dict[str, Any]:
@@ -240,6 +252,8 @@ def _fields_of_row(row: Any, invited: list[UUID]) -> dict[str, Any]:
         "payment_rule": row["payment_rule"],
         "bid_deadline": row["bid_deadline"],
         "invited_vendor_ids": invited or None,
+        "procurement_intention_id": row["procurement_intention_id"],
+        "intention_notice_exception": row["intention_notice_exception"],
     }
 
 
@@ -272,6 +286,8 @@ _TENDER_COLUMNS = (
     "sme_reserved",
     "sme_price_deduction_percent",
     "performance_targets",
+    "procurement_intention_id",
+    "intention_notice_exception",
 )
 
 
@@ -287,9 +303,10 @@ async def create_tender(actor: Actor, data: TenderCreate) -> TenderRead:
             """INSERT INTO tenders (id, bureau_id, title, description, catalogue_item_id, budget_line_id, method,
                    ceiling_amount, contract_months, recurring, evaluation_method, price_weight, criteria,
                    min_assessment_grade, min_credit_grade, milestones, payment_rule, bid_deadline,
-                   sme_reserved, sme_price_deduction_percent, performance_targets, created_by, created_at, updated_at)
+                   sme_reserved, sme_price_deduction_percent, performance_targets, procurement_intention_id,
+                   intention_notice_exception, created_by, created_at, updated_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-                       $21, $22, $23, $23)""",
+                       $21, $22, $23, $24, $25, $25)""",
             tender_id,
             actor.organisation_id,
             *(v[name] for name in _TENDER_COLUMNS),
@@ -319,7 +336,8 @@ async def update_tender(actor: Actor, tender_id: UUID, data: TenderUpdate, if_ma
                    method = $6, ceiling_amount = $7, contract_months = $8, recurring = $9, evaluation_method = $10,
                    price_weight = $11, criteria = $12, min_assessment_grade = $13, min_credit_grade = $14,
                    milestones = $15, payment_rule = $16, bid_deadline = $17, sme_reserved = $18,
-                   sme_price_deduction_percent = $19, performance_targets = $20, updated_at = $21, version = version + 1
+                   sme_price_deduction_percent = $19, performance_targets = $20, procurement_intention_id = $21,
+                   intention_notice_exception = $22, updated_at = $23, version = version + 1
                WHERE id = $1""",
             tender_id,
             *(v[name] for name in _TENDER_COLUMNS),
@@ -343,6 +361,7 @@ async def publish_tender(actor: Actor, tender_id: UUID, if_match: str | None) ->
         invited = [r["vendor_id"] for r in await db.fetch("SELECT vendor_id FROM tender_invitations WHERE tender_id = $1", tender_id)]
         now = await clock.now()
         checked = await _check_tender(actor, _fields_of_row(row, invited), now, await clock.calendar_for_update())
+        await _check_intention_notice(actor, row, checked.intention, now)
         reservation = await planning.reserve_budget(row["budget_line_id"], row["ceiling_amount"], now)
         await db.execute(
             """UPDATE tenders SET status = 'published', published_at = $2, reserved_amount = ceiling_amount,
@@ -355,6 +374,20 @@ async def publish_tender(actor: Actor, tender_id: UUID, if_match: str | None) ->
         await audit.record(actor, "tender.published", "tender", tender_id, before=before.model_dump(), after=after.model_dump())
         await planning.audit_budget_move(actor, "reserved", reservation, tender_id=tender_id, amount=row["ceiling_amount"])
     return after
+
+
+async def _check_intention_notice(
+    actor: Actor, row: Any, intention: planning.TenderIntention | None, now: datetime
+) -> None:
+    """The 30 days from the procurement intention to the tender (财库〔2020〕10号), or the reason
+    the tender states; a refusal for want of an intention names the line's published ones."""
+    try:
+        rules.check_intention_notice(intention.published_at if intention else None, now, row["intention_notice_exception"])
+    except RuleViolation as refusal:
+        if refusal.code == "intention_required" and refusal.errors:
+            published = await planning.published_intention_ids(actor.organisation_id, row["budget_line_id"])
+            refusal.errors[0]["published_intention_ids"] = [str(i) for i in published]
+        raise
 
 
 async def cancel_tender(actor: Actor, tender_id: UUID, reason: str, if_match: str | None) -> TenderRead:

@@ -84,6 +84,8 @@ def tender_body(w: World, deadline: datetime, **overrides: Any) -> dict[str, Any
             {"title": "终期服务", "percentage": "30", "due_offset_days": 360},
         ],
         "bid_deadline": deadline.isoformat(),
+        # 财库〔2020〕10号: no procurement intention announced it, so the tender says why
+        "intention_notice_exception": "年度预算调整后新增的项目，未能提前公开采购意向",
     }
     body.update(overrides)
     return body

@@ -88,6 +88,13 @@ EXPECTED: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("POST", "/api/v1/budget-lines"): ("bureau",),
     ("GET", "/api/v1/budget-lines/{line_id}"): ("admin", "bureau", "supervisor"),
     ("PATCH", "/api/v1/budget-lines/{line_id}"): ("bureau",),
+    # procurement intentions (采购意向, 财库〔2020〕10号): the bureau's own; readers read
+    ("GET", "/api/v1/procurement-intentions"): ("admin", "bureau", "supervisor"),
+    ("POST", "/api/v1/procurement-intentions"): ("bureau",),
+    ("GET", "/api/v1/procurement-intentions/{intention_id}"): ("admin", "bureau", "supervisor"),
+    ("PATCH", "/api/v1/procurement-intentions/{intention_id}"): ("bureau",),
+    ("POST", "/api/v1/procurement-intentions/{intention_id}/publish"): ("bureau",),
+    ("POST", "/api/v1/procurement-intentions/{intention_id}/withdraw"): ("bureau",),
     # tenders
     ("GET", "/api/v1/tenders"): TENDER_ROLES,
     ("POST", "/api/v1/tenders"): ("bureau",),
@@ -180,6 +187,8 @@ EXPECTED: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/api/v1/public/tenders"): PUBLIC,
     ("GET", "/api/v1/public/notices"): PUBLIC,
     ("GET", "/api/v1/public/notices/{notice_id}"): PUBLIC,
+    ("GET", "/api/v1/public/procurement-intentions"): PUBLIC,
+    ("GET", "/api/v1/public/procurement-intentions/{intention_id}"): PUBLIC,
     ("GET", "/api/v1/public/tenders/{tender_id}"): PUBLIC,
     ("GET", "/api/v1/public/contracts"): PUBLIC,
     ("GET", "/api/v1/public/contracts/{contract_id}"): PUBLIC,

@@ -784,3 +784,18 @@ async def release_budget(line_id: UUID, amount: Decimal, now: datetime) -> Budge
     """A failed or cancelled tender releases its reservation; the caller audits the move
     (`"released"`)."""
     return await _lock_and_move(line_id, lambda line: rules.release(line, amount), now)
+
+
+# --- procurement intentions (采购意向公开, 财库〔2020〕10号): planning/service/intentions.py ---------
+
+from planning.service.intentions import (  # noqa: E402  (after the names the module uses)
+    TenderIntention as TenderIntention,
+    create_intention as create_intention,
+    get_intention as get_intention,
+    list_intentions as list_intentions,
+    published_intention_ids as published_intention_ids,
+    publish_intention as publish_intention,
+    tender_intention as tender_intention,
+    update_intention as update_intention,
+    withdraw_intention as withdraw_intention,
+)
