@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from litestar import Controller, Request, get
+from litestar import Controller, MediaType, Request, get
 from litestar.params import FromPath, QueryParameter
 
 from govbuy.http import Cursor, Limit
@@ -175,6 +175,12 @@ class OcdsController(Controller):
             uri=str(request.url),
             next_uri=f"{base}{self.path}/releases?since={{since}}&limit={{limit}}",
         )
+
+    @get("/publication-policy", media_type=MediaType.HTML)
+    async def publication_policy(self) -> str:
+        """The publication policy every package names in `publicationPolicy` (unless
+        GOVBUY_OCDS_PUBLICATION_POLICY points elsewhere): what is published, when, and what never is."""
+        return service.publication_policy()
 
     @get("/records/{ocid:str}")
     async def record(self, request: Request, ocid: FromPath[str]) -> dict[str, Any]:

@@ -43,13 +43,22 @@ from govbuy.public.schemas import (
 from govbuy.rules import RuleViolation, last_day
 from govbuy.settings import get_settings
 
-PUBLISHER_NAME_DEFAULT = "govbuy 政府购买服务信息公开"
+def publisher() -> ocds.Publisher:
+    """The packages' publisher, licence and publication policy, as the settings say."""
+    settings = get_settings()
+    return ocds.Publisher(
+        name=settings.ocds_publisher,
+        scheme=ocds_mapping.ORGANISATION_SCHEME if settings.ocds_publisher_uid else None,
+        uid=settings.ocds_publisher_uid,
+        uri=settings.public_url,
+        license=settings.ocds_license,
+        publication_policy=settings.publication_policy_url,
+    )
 
 
-def publisher_name() -> str:
-    import os
-
-    return os.environ.get("GOVBUY_OCDS_PUBLISHER") or PUBLISHER_NAME_DEFAULT
+def publication_policy() -> str:
+    """The publication policy page (a data file of the package)."""
+    return ocds.PUBLICATION_POLICY.read_text(encoding="utf-8")
 
 
 def _like_pattern(text: str) -> str:
@@ -503,7 +512,7 @@ async def release_package(*, since: int, limit: int | None, uri: str, next_uri: 
         [r["data"] for r in rows],
         uri=uri,
         published_date=ocds_mapping.timestamp(published),
-        publisher_name=publisher_name(),
+        publisher=publisher(),
         next_uri=next_uri.format(since=last, limit=limit),
         audit_head=_ocds_audit_head(await audit.published_head()),
     )
@@ -519,7 +528,6 @@ async def record_package(ocid: str, *, uri: str) -> dict[str, Any]:
         [r["data"] for r in rows],
         uri=uri,
         published_date=ocds_mapping.timestamp(rows[-1]["date"]),
-        publisher_name=publisher_name(),
-        schema_dir=get_settings().ocds_schema_dir,
+        publisher=publisher(),
         audit_head=_ocds_audit_head(await audit.published_head()),
     )
