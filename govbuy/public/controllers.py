@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from litestar import Controller, MediaType, Request, get
+from litestar import Controller, MediaType, Request, Response, get
 from litestar.params import FromPath, QueryParameter
 
-from govbuy.http import Cursor, Limit
+from govbuy.http import PUBLIC_LIST_CACHE, Cursor, Limit, conditional_response
 from govbuy.pagination import Page
 from govbuy.public import service
 from govbuy.public.schemas import (
@@ -36,7 +36,7 @@ class PublicTenderController(Controller):
     opt = PUBLIC
     security = NO_TOKEN
 
-    @get("/")
+    @get("/", cache_control=PUBLIC_LIST_CACHE)
     async def list(
         self,
         region: Region = None,
@@ -85,7 +85,7 @@ class PublicContractController(Controller):
     opt = PUBLIC
     security = NO_TOKEN
 
-    @get("/")
+    @get("/", cache_control=PUBLIC_LIST_CACHE)
     async def list(
         self,
         bureau_id: Annotated[UUID | None, QueryParameter()] = None,
@@ -124,7 +124,7 @@ class PublicNoticeController(Controller):
     opt = PUBLIC
     security = NO_TOKEN
 
-    @get("/")
+    @get("/", cache_control=PUBLIC_LIST_CACHE)
     async def list(
         self,
         type: Annotated[
@@ -146,10 +146,12 @@ class PublicNoticeController(Controller):
         )
 
     @get("/{notice_id:uuid}")
-    async def read(self, notice_id: FromPath[UUID]) -> PublicNotice:
+    async def read(self, request: Request, notice_id: FromPath[UUID]) -> Response[PublicNotice]:
         """A notice in full: a reply or decision names the party, what it raised, the outcome,
-        the remedy applied and the text."""
-        return await service.get_notice(notice_id)
+        the remedy applied and the text. With `ETag` and `Last-Modified`: `If-None-Match` or
+        `If-Modified-Since` gets 304 while it is unchanged."""
+        notice, changed_at = await service.get_notice_with_time(notice_id)
+        return conditional_response(request, notice, last_modified=changed_at)
 
 
 class OcdsController(Controller):
@@ -158,7 +160,7 @@ class OcdsController(Controller):
     opt = PUBLIC
     security = NO_TOKEN
 
-    @get("/releases")
+    @get("/releases", cache_control=PUBLIC_LIST_CACHE)
     async def releases(
         self,
         request: Request,
@@ -183,10 +185,12 @@ class OcdsController(Controller):
         return service.publication_policy()
 
     @get("/records/{ocid:str}")
-    async def record(self, request: Request, ocid: FromPath[str]) -> dict[str, Any]:
+    async def record(self, request: Request, ocid: FromPath[str]) -> Response[dict[str, Any]]:
         """An OCDS 1.1 record package of one contracting process: every release, embedded,
-        and the compiled release (the process as it stands)."""
-        return await service.record_package(ocid, uri=str(request.url))
+        and the compiled release (the process as it stands). `Last-Modified` is its last
+        release's date; `If-None-Match` or `If-Modified-Since` gets 304 until the next release."""
+        package = await service.record_package(ocid, uri=str(request.url))
+        return conditional_response(request, package, last_modified=datetime.fromisoformat(package["publishedDate"]))
 
 
 class PublicAuditHeadController(Controller):

@@ -431,10 +431,16 @@ async def list_notices(
     return page(rows, limit, lambda r: (r["published_at"], r["id"]), lambda r: PublicNoticeSummary(**_notice_summary(r)))
 
 
-async def get_notice(notice_id: UUID) -> PublicNotice:
+async def get_notice_with_time(notice_id: UUID) -> tuple[PublicNotice, datetime | None]:
+    """A notice, and when it last changed: its publication, or None for an acceptance result,
+    which a later appeal may supersede (its ETag still changes then)."""
     row = await db.fetchrow(f"{notices.query(list(notices.TYPES))} WHERE n.id = $1", notice_id)
     if row is None:
         raise NotFound("notice", notice_id)
+    return _notice(row), (None if row["type"] == "acceptance" else row["published_at"])
+
+
+def _notice(row: Any) -> PublicNotice:
     return PublicNotice(
         **_notice_summary(row),
         party=OrganisationRef(id=row["party_id"], name=row["party_name"]) if row["party_id"] else None,
