@@ -98,6 +98,7 @@ def start_govbuy(dsn: str, workers: int, workdir: Path) -> Process:
     env.update(
         DATABASE_URL=dsn,
         GOVBUY_SECRET_KEY=SECRET_KEY,
+        GOVBUY_OCID_PREFIX="ocds-bench0",  # production mode refuses the shared default
         GOVBUY_DATA_DIR=str(workdir / "data"),
         GOVBUY_LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",

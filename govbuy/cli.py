@@ -24,6 +24,7 @@ from govbuy.settings import (
     effective_settings,
     get_settings,
     load_settings,
+    refuse_default_ocid_prefix,
     refuse_example_secrets,
 )
 
@@ -37,6 +38,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         get_settings.cache_clear()
     settings = get_settings()
     refuse_example_secrets(settings)
+    refuse_default_ocid_prefix(settings)
     # SIGTERM ends the process through its `finally` blocks as SIGINT does (uvicorn shuts down
     # gracefully on either, then raises it again with the handler it found: this one).
     signal.signal(signal.SIGTERM, _exit_on_sigterm)

@@ -1,5 +1,6 @@
 """The HTTP helpers every domain's controllers share: the list parameters (`Limit`, `Cursor`),
-the `If-Match` header, the response that carries a resource's ETag, the route and response
+the `If-Match` header, the response that carries a resource's ETag, the conditional response of
+a public read (ETag, Last-Modified, 304) and the cache lifetime of public lists, the route and response
 of a PDF report, the app's request class, which reads every JSON body the same way, and the
 caller's address as seen through the trusted proxies.
 
@@ -9,13 +10,17 @@ document, and answers with the same headers.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, Any
 
-from litestar import Request, Response, get
-from litestar.datastructures import ResponseHeader
+from litestar import MediaType, Request, Response, get
+from litestar.datastructures import CacheControlHeader, ResponseHeader
+from litestar.serialization import encode_json, get_serializer
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import HeaderParameter, QueryParameter
 
@@ -28,8 +33,8 @@ from govbuy.schemas import request_today
 from govbuy.settings import IpNetwork, get_settings
 
 __all__ = [
-    "LONG_RUNNING", "ApiRequest", "Cursor", "IfMatch", "Limit", "RequiredIfMatch", "client_address", "enforce_if_match",
-    "pdf_get", "pdf_response", "with_etag",
+    "LONG_RUNNING", "PUBLIC_CONTENT_CACHE", "PUBLIC_LIST_CACHE", "ApiRequest", "Cursor", "IfMatch", "Limit", "RequiredIfMatch",
+    "client_address", "conditional_response", "enforce_if_match", "pdf_get", "pdf_response", "with_etag",
 ]
 
 # A route's `opt` for work that may take long by nature (an import, a PDF report, a full walk of
@@ -104,6 +109,49 @@ def check_query_parameters(request: Request) -> None:
             f"this operation takes no query parameter {', '.join(repr(n) for n in names)}",
             errors=[{"field": f"query.{n}", "message": "not a parameter of this operation"} for n in names],
         )
+
+
+# Public lists change with every publication: caches may keep one for a minute, no longer.
+PUBLIC_LIST_CACHE = CacheControlHeader(public=True, max_age=60)
+# Public content that does not change once published (a notice, a record as of its last
+# release): caches keep it a minute too, then revalidate it with If-None-Match for a 304.
+PUBLIC_CONTENT_CACHE = CacheControlHeader(public=True, max_age=60)
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    """If-None-Match (RFC 9110 §13.1.2): `*` or any listed tag, compared weakly."""
+    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
+    return "*" in tags or etag.removeprefix("W/") in tags
+
+
+def _not_modified_since(header: str, last_modified: datetime) -> bool:
+    try:
+        since = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return False  # an unreadable date is ignored (RFC 9110 §13.1.3)
+    return since.tzinfo is not None and last_modified.replace(microsecond=0) <= since
+
+
+def conditional_response(
+    request: Request, content: Any, *, last_modified: datetime | None = None, cache: CacheControlHeader = PUBLIC_CONTENT_CACHE
+) -> Response[Any]:
+    """A public read with validators: an ETag that is the digest of the body as served (so any
+    change to the resource gives a new one) and, when given, Last-Modified; a request whose
+    If-None-Match matches — or, without If-None-Match, whose If-Modified-Since is not older —
+    gets 304 with no body (RFC 9110 §13.2.2)."""
+    body = encode_json(content, serializer=get_serializer(request.route_handler.resolve_type_encoders()))
+    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    headers = {"ETag": etag, cache.HEADER_NAME: cache.to_header()}
+    if last_modified is not None:
+        headers["Last-Modified"] = format_datetime(last_modified.astimezone(UTC), usegmt=True)
+    if_none_match = request.headers.get("if-none-match")
+    if_modified_since = request.headers.get("if-modified-since")
+    if (if_none_match is not None and _etag_matches(if_none_match, etag)) or (
+        if_none_match is None and if_modified_since and last_modified is not None
+        and _not_modified_since(if_modified_since, last_modified)
+    ):
+        return Response(b"", status_code=304, headers=headers)
+    return Response(body, media_type=MediaType.JSON, headers=headers)
 
 
 def with_etag(model: Any, status_code: int = 200) -> Response[Any]:

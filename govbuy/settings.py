@@ -19,10 +19,17 @@ from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, Validati
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
+from govbuy.rules import RuleViolation
+from govbuy.uscc import validate_uscc
+
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
+# Shared by every deployment that does not set its own, so never published outside the sandbox.
+DEFAULT_OCID_PREFIX = "ocds-govbuy"
+# The path of the publication policy page (govbuy/public/controllers.py) under public_url.
+PUBLICATION_POLICY_PATH = "/api/v1/public/ocds/publication-policy"
 ENV_PREFIX = "GOVBUY_"
 # Never shown by check-config nor echoed in an error; DATABASE_URL shows all but its password.
 SECRET_FIELDS = frozenset({"secret_key", "audit_key", "admin_password", "metrics_token"})
@@ -52,8 +59,15 @@ class Settings(BaseSettings):
     pool_max_size: PositiveInt = 20
     max_json_bytes: PositiveInt = 1024 * 1024
     max_upload_bytes: PositiveInt = 20 * 1024 * 1024
-    ocds_schema_dir: Path = ROOT.parent / "shared" / "ocds-1.1"
-    ocid_prefix: str = "ocds-govbuy"
+    # The OCDS feed (docs/ocds.md, "Operation"): the ocid prefix registered with OCDS for this
+    # publisher (the default is for the sandbox only: `govbuy serve` refuses it outside), the
+    # publisher's name and USCC (统一社会信用代码, published as scheme CN-USCI), the data's
+    # licence and the publication policy (unset: the service's own page under public_url).
+    ocid_prefix: str = DEFAULT_OCID_PREFIX
+    ocds_publisher: str = "govbuy 政府购买服务信息公开"
+    ocds_publisher_uid: str | None = None
+    ocds_license: str = "https://creativecommons.org/licenses/by/4.0/"
+    ocds_publication_policy: str | None = None
     # Where the public reaches the service: the stable URLs of notices (and the OCDS documents
     # that point at them) are built on it, not on whatever host a request used.
     public_url: str = "http://127.0.0.1:8000"
@@ -108,6 +122,10 @@ class Settings(BaseSettings):
     def embedded(self) -> bool:
         return not self.database_url
 
+    @property
+    def publication_policy_url(self) -> str:
+        return self.ocds_publication_policy or self.public_url + PUBLICATION_POLICY_PATH
+
     @field_validator("data_dir", "negative_list_file")
     @classmethod
     def _resolved(cls, value: Path | None) -> Path | None:
@@ -119,6 +137,31 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
             raise ValueError("not an http:// or https:// address")
         return value.rstrip("/")
+
+    @field_validator("ocds_license", "ocds_publication_policy")
+    @classmethod
+    def _document_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            raise ValueError("not an http:// or https:// address")
+        return value
+
+    @field_validator("ocid_prefix")
+    @classmethod
+    def _ocid_prefix(cls, value: str) -> str:
+        # As OCDS assigns them: `ocds-` and six lowercase letters or digits.
+        if not re.fullmatch(r"ocds-[a-z0-9]{6}", value):
+            raise ValueError("not an OCDS ocid prefix (ocds- and six lowercase letters or digits, e.g. ocds-a1b2c3)")
+        return value
+
+    @field_validator("ocds_publisher_uid")
+    @classmethod
+    def _uscc(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return validate_uscc(value)
+        except RuleViolation as exc:
+            raise ValueError(f"not a valid 统一社会信用代码 (USCC): {exc.detail}") from None
 
     @field_validator("negative_keywords", mode="before")
     @classmethod
@@ -281,6 +324,17 @@ def refuse_example_secrets(settings: Settings) -> None:
         )
 
 
+def refuse_default_ocid_prefix(settings: Settings) -> None:
+    """In production (not the sandbox), refuse to publish under the prefix every deployment shares."""
+    if settings.sandbox or settings.ocid_prefix != DEFAULT_OCID_PREFIX:
+        return
+    raise SettingsError(
+        f"{env_name('ocid_prefix')} is unset (or the default {DEFAULT_OCID_PREFIX!r}, which every govbuy shares): "
+        "register this publisher's ocid prefix with OCDS (data@open-contracting.org) and set it, "
+        "e.g. GOVBUY_OCID_PREFIX=ocds-a1b2c3, before serving outside the sandbox"
+    )
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The settings in force (`get_settings.cache_clear()` after changing the environment)."""
@@ -310,6 +364,8 @@ def effective_settings(settings: Settings) -> dict[str, str]:
             text = "********"
         elif field in ("secret_key", "audit_key"):
             text = f"(kept in {settings.data_dir / field})"
+        elif field == "ocds_publication_policy" and value is None:
+            text = f"{settings.publication_policy_url} (GOVBUY_PUBLIC_URL's page)"
         elif field in ("database_url", "migration_database_url"):
             text = masked_dsn(value) if value else "(embedded server)" if field == "database_url" else "(DATABASE_URL's)"
         elif value is None or value == ():

@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from litestar import Controller, Request, get
+from litestar import Controller, MediaType, Request, Response, get
 from litestar.params import FromPath, QueryParameter
 
-from govbuy.http import Cursor, Limit
+from govbuy.http import PUBLIC_LIST_CACHE, Cursor, Limit, conditional_response
 from govbuy.pagination import Page
 from govbuy.public import service
 from govbuy.public.schemas import (
@@ -37,7 +37,7 @@ class PublicTenderController(Controller):
     opt = PUBLIC
     security = NO_TOKEN
 
-    @get("/")
+    @get("/", cache_control=PUBLIC_LIST_CACHE)
     async def list(
         self,
         region: Region = None,
@@ -86,7 +86,7 @@ class PublicContractController(Controller):
     opt = PUBLIC
     security = NO_TOKEN
 
-    @get("/")
+    @get("/", cache_control=PUBLIC_LIST_CACHE)
     async def list(
         self,
         bureau_id: Annotated[UUID | None, QueryParameter()] = None,
@@ -125,7 +125,7 @@ class PublicNoticeController(Controller):
     opt = PUBLIC
     security = NO_TOKEN
 
-    @get("/")
+    @get("/", cache_control=PUBLIC_LIST_CACHE)
     async def list(
         self,
         type: Annotated[
@@ -150,10 +150,12 @@ class PublicNoticeController(Controller):
         )
 
     @get("/{notice_id:uuid}")
-    async def read(self, notice_id: FromPath[UUID]) -> PublicNotice:
+    async def read(self, request: Request, notice_id: FromPath[UUID]) -> Response[PublicNotice]:
         """A notice in full: a reply or decision names the party, what it raised, the outcome,
-        the remedy applied and the text."""
-        return await service.get_notice(notice_id)
+        the remedy applied and the text. With `ETag` and `Last-Modified`: `If-None-Match` or
+        `If-Modified-Since` gets 304 while it is unchanged."""
+        notice, changed_at = await service.get_notice_with_time(notice_id)
+        return conditional_response(request, notice, last_modified=changed_at)
 
 
 class PublicIntentionController(Controller):
@@ -190,7 +192,7 @@ class OcdsController(Controller):
     opt = PUBLIC
     security = NO_TOKEN
 
-    @get("/releases")
+    @get("/releases", cache_control=PUBLIC_LIST_CACHE)
     async def releases(
         self,
         request: Request,
@@ -208,11 +210,19 @@ class OcdsController(Controller):
             next_uri=f"{base}{self.path}/releases?since={{since}}&limit={{limit}}",
         )
 
+    @get("/publication-policy", media_type=MediaType.HTML)
+    async def publication_policy(self) -> str:
+        """The publication policy every package names in `publicationPolicy` (unless
+        GOVBUY_OCDS_PUBLICATION_POLICY points elsewhere): what is published, when, and what never is."""
+        return service.publication_policy()
+
     @get("/records/{ocid:str}")
-    async def record(self, request: Request, ocid: FromPath[str]) -> dict[str, Any]:
+    async def record(self, request: Request, ocid: FromPath[str]) -> Response[dict[str, Any]]:
         """An OCDS 1.1 record package of one contracting process: every release, embedded,
-        and the compiled release (the process as it stands)."""
-        return await service.record_package(ocid, uri=str(request.url))
+        and the compiled release (the process as it stands). `Last-Modified` is its last
+        release's date; `If-None-Match` or `If-Modified-Since` gets 304 until the next release."""
+        package = await service.record_package(ocid, uri=str(request.url))
+        return conditional_response(request, package, last_modified=datetime.fromisoformat(package["publishedDate"]))
 
 
 class PublicAuditHeadController(Controller):

@@ -12,34 +12,45 @@ import copy
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import ocdsmerge
+
 OCDS_VERSION = "1.1"
 
-# The extensions applied, by their folder under settings.ocds_schema_dir, with the URL of the
-# extension.json each folder is a copy of (bids and transaction_milestones from their master
-# branch, metrics from its 1.1 branch, as the extension registry lists them). The order is the
-# order their patches are applied: transaction_milestones refers to metrics' MilestoneReference.
+# What the service needs of the standard at run time ships with the package (data files, see
+# govbuy/public/schema/README.md and govbuy/public/extensions/README.md): the official 1.1.5
+# schemas and the declared extensions' copies. Nothing is read from anywhere else.
+DATA_DIR = Path(__file__).resolve().parent
+SCHEMA_DIR = DATA_DIR / "schema"
+EXTENSIONS_DIR = DATA_DIR / "extensions"
+PUBLICATION_POLICY = DATA_DIR / "publication-policy.html"
+
+_RAW = "https://raw.githubusercontent.com/open-contracting-extensions"
+
+# The extensions applied, by their folder under EXTENSIONS_DIR, with the URL of the
+# extension.json each folder is a copy of. The URLs name the commit the copies were taken at
+# (no release tag of bids, metrics or transaction_milestones carries these files: see
+# docs/ocds.md), so what a reader fetches is what the service validates against. The order is
+# the order their patches are applied: transaction_milestones refers to metrics'
+# MilestoneReference.
 EXTENSIONS: dict[str, str] = {
-    "bids": "https://raw.githubusercontent.com/open-contracting-extensions/ocds_bid_extension/master/extension.json",
-    "metrics": "https://raw.githubusercontent.com/open-contracting-extensions/ocds_metrics_extension/1.1/extension.json",
-    "transaction_milestones": "https://raw.githubusercontent.com/open-contracting-extensions/"
-    "ocds_transactions_relatedMilestone_extension/master/extension.json",
-    "partyScale": "https://raw.githubusercontent.com/open-contracting-extensions/"
-    "ocds_partyDetails_scale_extension/master/extension.json",
+    "bids": f"{_RAW}/ocds_bid_extension/1020d28fb1db1cd3b6752f497def1ec6ab4100c0/extension.json",
+    "metrics": f"{_RAW}/ocds_metrics_extension/fad91df868907e339e5b3b4af5c334e02b80fa4f/extension.json",
+    "transaction_milestones": f"{_RAW}/ocds_transactions_relatedMilestone_extension/"
+    "37e65cd8df7b21d9d6c232e5835b2e4d3692d829/extension.json",
+    "partyScale": f"{_RAW}/ocds_partyDetails_scale_extension/7078d04b258aa1c704e084e8a9283a762f9e5785/extension.json",
 }
-# Extensions the package ships itself (govbuy/public/extensions, see its README), used instead
-# of the schema folder's: an enterprise's scale (财库〔2020〕46号 declarations).
-PACKAGED_EXTENSIONS = Path(__file__).resolve().parent / "extensions"
 
 
-def extension_dir(schema_dir: Path, name: str) -> Path:
-    shipped = PACKAGED_EXTENSIONS / name
-    return shipped if shipped.is_dir() else schema_dir / "extensions" / name
+def extension_dir(name: str) -> Path:
+    return EXTENSIONS_DIR / name
+
 
 RELEASE_TAGS = (
     "planning", "planningUpdate", "tender", "tenderAmendment", "tenderUpdate", "tenderCancellation",
@@ -128,80 +139,47 @@ def same_content(a: Mapping[str, Any] | None, b: Mapping[str, Any]) -> bool:
 # --- merging (OCDS 1.1 merge routine) -------------------------------------------------------
 
 
-@lru_cache(maxsize=4)
-def _merge_rules(schema_dir: str) -> tuple[frozenset[str], frozenset[str]]:
-    """(fields omitted when merging, fields whose lists are replaced whole) from the schema."""
-    schema = release_schema(Path(schema_dir))
-    omit = frozenset(k for k, v in schema["properties"].items() if v.get("omitWhenMerged"))
-    whole: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.get("properties", {}).items():
-                if isinstance(value, dict) and value.get("wholeListMerge"):
-                    whole.add(key)
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(schema)
-    return omit, frozenset(whole)
-
-
-def _merge(target: dict[str, Any], update: Mapping[str, Any], whole_lists: frozenset[str]) -> None:
-    for key, value in update.items():
-        if value is None:
-            target.pop(key, None)
-        elif isinstance(value, dict):
-            current = target.get(key)
-            if not isinstance(current, dict):
-                current = target[key] = {}
-            _merge(current, value, whole_lists)
-        elif isinstance(value, list):
-            identified = value and all(isinstance(i, dict) and "id" in i for i in value)
-            if key in whole_lists or not identified or not isinstance(target.get(key), list):
-                target[key] = copy.deepcopy(value)
-                continue
-            merged = target[key]
-            index = {str(i.get("id")): i for i in merged if isinstance(i, dict)}
-            for item in value:
-                existing = index.get(str(item["id"]))
-                if existing is None:
-                    existing = {}
-                    merged.append(existing)
-                    index[str(item["id"])] = existing
-                _merge(existing, item, whole_lists)
-        else:
-            target[key] = value
+@lru_cache(maxsize=1)
+def _merger() -> ocdsmerge.Merger:
+    """The reference merge library, with the merge rules of the patched release schema (read once)."""
+    return ocdsmerge.Merger(schema=release_schema())
 
 
 def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-
-def compile_releases(releases: Sequence[Mapping[str, Any]], schema_dir: Path) -> dict[str, Any]:
-    """The compiled release of one process: releases merged oldest first (OCDS merge rules:
-    later values win, null removes, arrays of objects with ids merge by id, other arrays and
-    the schema's wholeListMerge arrays are replaced)."""
+def compile_releases(releases: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The compiled release of one process, by `ocdsmerge` (the OCDS reference implementation):
+    releases in date order (ties in the order given), later values winning, null removing,
+    arrays of objects with ids merged by id, other arrays and the schema's wholeListMerge
+    arrays replaced. Its id is `{ocid}-{date of the newest release}`, its tag `compiled`."""
     if not releases:
         raise ValueError("no releases to compile")
-    omit, whole_lists = _merge_rules(str(schema_dir))
-    ordered = sorted(enumerate(releases), key=lambda pair: (_instant(pair[1]["date"]), pair[0]))
-    compiled: dict[str, Any] = {}
-    for _, release in ordered:
-        _merge(compiled, {k: v for k, v in release.items() if k not in omit}, whole_lists)
-    latest = ordered[-1][1]
-    return {"ocid": latest["ocid"], "id": f"{latest['id']}-compiled", "date": latest["date"], "tag": ["compiled"], **{k: v for k, v in compiled.items() if k != "ocid"}}
+    return _merger().create_compiled_release([dict(r) for r in releases])
 
 
 # --- packages -------------------------------------------------------------------------------
 
 
-def publisher(name: str) -> dict[str, Any]:
-    return {"name": name}
+@dataclass(frozen=True)
+class Publisher:
+    """Who publishes the packages, and under which terms (settings `ocds_*`, docs/ocds.md)."""
+
+    name: str
+    license: str
+    publication_policy: str
+    scheme: str | None = None  # org-id.guide list code of `uid`
+    uid: str | None = None
+    uri: str | None = None
+
+    def metadata(self) -> dict[str, Any]:
+        publisher = {"name": self.name, "scheme": self.scheme, "uid": self.uid, "uri": self.uri}
+        return {
+            "publisher": {k: v for k, v in publisher.items() if v},
+            "license": self.license,
+            "publicationPolicy": self.publication_policy,
+        }
 
 
 #: The package's additional field with the audit chain's published head ({seq, hash,
@@ -209,13 +187,13 @@ def publisher(name: str) -> dict[str, Any]:
 AUDIT_HEAD_FIELD = "x_govbuy_auditHead"
 
 
-def _metadata(uri: str, published_date: str, publisher_name: str, audit_head: Mapping[str, Any] | None) -> dict[str, Any]:
+def _metadata(uri: str, published_date: str, publisher: Publisher, audit_head: Mapping[str, Any] | None) -> dict[str, Any]:
     metadata: dict[str, Any] = {
         "uri": uri,
         "version": OCDS_VERSION,
         "extensions": list(EXTENSIONS.values()),
         "publishedDate": published_date,
-        "publisher": publisher(publisher_name),
+        **publisher.metadata(),
     }
     if audit_head is not None:
         metadata[AUDIT_HEAD_FIELD] = dict(audit_head)
@@ -227,11 +205,11 @@ def release_package(
     *,
     uri: str,
     published_date: str,
-    publisher_name: str,
+    publisher: Publisher,
     next_uri: str | None = None,
     audit_head: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    package = {**_metadata(uri, published_date, publisher_name, audit_head), "releases": list(releases)}
+    package = {**_metadata(uri, published_date, publisher, audit_head), "releases": list(releases)}
     if next_uri is not None:
         # OCDS 1.2's package `links`; in 1.1 an additional field, which the schema allows.
         package["links"] = {"next": next_uri}
@@ -244,13 +222,12 @@ def record_package(
     *,
     uri: str,
     published_date: str,
-    publisher_name: str,
-    schema_dir: Path,
+    publisher: Publisher,
     audit_head: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     return {
-        **_metadata(uri, published_date, publisher_name, audit_head),
-        "records": [{"ocid": ocid, "releases": list(releases), "compiledRelease": compile_releases(releases, schema_dir)}],
+        **_metadata(uri, published_date, publisher, audit_head),
+        "records": [{"ocid": ocid, "releases": list(releases), "compiledRelease": compile_releases(releases)}],
     }
 
 
@@ -275,12 +252,12 @@ def _load(path: Path) -> dict[str, Any]:
         return json.load(f)
 
 
-@lru_cache(maxsize=4)
-def release_schema(schema_dir: Path) -> dict[str, Any]:
+@lru_cache(maxsize=1)
+def release_schema() -> dict[str, Any]:
     """The official release schema with every declared extension's patch applied."""
-    schema = _load(schema_dir / "release-schema.json")
+    schema = _load(SCHEMA_DIR / "release-schema.json")
     for name in EXTENSIONS:
-        schema = merge_patch(schema, _load(extension_dir(schema_dir, name) / "release-schema.json"))
+        schema = merge_patch(schema, _load(extension_dir(name) / "release-schema.json"))
     return schema
 
 
@@ -316,8 +293,8 @@ def _format_checker():
     return checker
 
 
-@lru_cache(maxsize=4)
-def _validators(schema_dir: Path) -> dict[str, Any]:
+@lru_cache(maxsize=1)
+def _validators() -> dict[str, Any]:
     from jsonschema import Draft4Validator
     from referencing import Registry
     from referencing.exceptions import NoSuchResource
@@ -326,12 +303,12 @@ def _validators(schema_dir: Path) -> dict[str, Any]:
     def no_network(uri: str):
         raise NoSuchResource(ref=uri)  # every schema is local: never fetch one
 
-    release = release_schema(schema_dir)
+    release = release_schema()
     documents = {
         "release": release,
-        "release_package": _load(schema_dir / "release-package-schema.json"),
-        "record_package": _load(schema_dir / "record-package-schema.json"),
-        "versioned_release": _load(schema_dir / "versioned-release-validation-schema.json"),
+        "release_package": _load(SCHEMA_DIR / "release-package-schema.json"),
+        "record_package": _load(SCHEMA_DIR / "record-package-schema.json"),
+        "versioned_release": _load(SCHEMA_DIR / "versioned-release-validation-schema.json"),
     }
     registry = Registry(retrieve=no_network).with_resources(
         (doc["id"], DRAFT4.create_resource(doc)) for doc in documents.values()
@@ -344,20 +321,20 @@ def _validators(schema_dir: Path) -> dict[str, Any]:
     }
 
 
-def _errors(kind: str, document: Any, schema_dir: Path) -> list[str]:
-    validator = _validators(Path(schema_dir))[kind]
+def _errors(kind: str, document: Any) -> list[str]:
+    validator = _validators()[kind]
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
     return [f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}" for e in errors]
 
 
-def validate_release(release: Any, schema_dir: Path) -> list[str]:
+def validate_release(release: Any) -> list[str]:
     """Every way a release breaks the release schema (with the extensions), as messages."""
-    return _errors("release", release, schema_dir)
+    return _errors("release", release)
 
 
-def validate_release_package(package: Any, schema_dir: Path) -> list[str]:
-    return _errors("release_package", package, schema_dir)
+def validate_release_package(package: Any) -> list[str]:
+    return _errors("release_package", package)
 
 
-def validate_record_package(package: Any, schema_dir: Path) -> list[str]:
-    return _errors("record_package", package, schema_dir)
+def validate_record_package(package: Any) -> list[str]:
+    return _errors("record_package", package)

@@ -540,4 +540,21 @@ def build_release(p: Process, *, ocid: str, release_id: str, date: datetime, tag
         release["awards"] = _awards_section(p, now)
     if p.contract is not None:
         release["contracts"] = [_contract_section(p)]
-    return release
+    return without_empty(release)
+
+
+def without_empty(value: Any) -> Any:
+    """The value with every empty array, object and string, and every null, left out (bottom
+    up, so an object emptied by it goes too): OCDS wants a field omitted rather than empty, and
+    the data review tool's additional checks flag empty ones (a tender with no bids yet has no
+    `tenderers`, not `[]`)."""
+    if isinstance(value, dict):
+        kept = {k: without_empty(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if not _empty(v)}
+    if isinstance(value, list):
+        return [v for v in map(without_empty, value) if not _empty(v)]
+    return value
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, (dict, list, str)) and not value)

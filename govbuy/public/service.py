@@ -44,13 +44,22 @@ from govbuy.public.schemas import (
 from govbuy.rules import RuleViolation, last_day
 from govbuy.settings import get_settings
 
-PUBLISHER_NAME_DEFAULT = "govbuy 政府购买服务信息公开"
+def publisher() -> ocds.Publisher:
+    """The packages' publisher, licence and publication policy, as the settings say."""
+    settings = get_settings()
+    return ocds.Publisher(
+        name=settings.ocds_publisher,
+        scheme=ocds_mapping.ORGANISATION_SCHEME if settings.ocds_publisher_uid else None,
+        uid=settings.ocds_publisher_uid,
+        uri=settings.public_url,
+        license=settings.ocds_license,
+        publication_policy=settings.publication_policy_url,
+    )
 
 
-def publisher_name() -> str:
-    import os
-
-    return os.environ.get("GOVBUY_OCDS_PUBLISHER") or PUBLISHER_NAME_DEFAULT
+def publication_policy() -> str:
+    """The publication policy page (a data file of the package)."""
+    return ocds.PUBLICATION_POLICY.read_text(encoding="utf-8")
 
 
 def _like_pattern(text: str) -> str:
@@ -425,10 +434,16 @@ async def list_notices(
     return page(rows, limit, lambda r: (r["published_at"], r["id"]), lambda r: PublicNoticeSummary(**_notice_summary(r)))
 
 
-async def get_notice(notice_id: UUID) -> PublicNotice:
+async def get_notice_with_time(notice_id: UUID) -> tuple[PublicNotice, datetime | None]:
+    """A notice, and when it last changed: its publication, or None for an acceptance result,
+    which a later appeal may supersede (its ETag still changes then)."""
     row = await db.fetchrow(f"{notices.query(list(notices.TYPES))} WHERE n.id = $1", notice_id)
     if row is None:
         raise NotFound("notice", notice_id)
+    return _notice(row), (None if row["type"] == "acceptance" else row["published_at"])
+
+
+def _notice(row: Any) -> PublicNotice:
     return PublicNotice(
         **_notice_summary(row),
         party=OrganisationRef(id=row["party_id"], name=row["party_name"]) if row["party_id"] else None,
@@ -562,7 +577,7 @@ async def release_package(*, since: int, limit: int | None, uri: str, next_uri: 
         [r["data"] for r in rows],
         uri=uri,
         published_date=ocds_mapping.timestamp(published),
-        publisher_name=publisher_name(),
+        publisher=publisher(),
         next_uri=next_uri.format(since=last, limit=limit),
         audit_head=_ocds_audit_head(await audit.published_head()),
     )
@@ -578,7 +593,6 @@ async def record_package(ocid: str, *, uri: str) -> dict[str, Any]:
         [r["data"] for r in rows],
         uri=uri,
         published_date=ocds_mapping.timestamp(rows[-1]["date"]),
-        publisher_name=publisher_name(),
-        schema_dir=get_settings().ocds_schema_dir,
+        publisher=publisher(),
         audit_head=_ocds_audit_head(await audit.published_head()),
     )

@@ -53,7 +53,7 @@ def test_the_sandbox_accepts_example_secrets():
 
 def test_serve_exits_before_starting_anything_with_a_clear_message(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOVBUY_") and k != "DATABASE_URL"}
-    env.update(GOVBUY_DATA_DIR=str(tmp_path), GOVBUY_SECRET_KEY="change-me-to-a-long-random-string",
+    env.update(GOVBUY_DATA_DIR=str(tmp_path), GOVBUY_OCID_PREFIX="ocds-test00", GOVBUY_SECRET_KEY="change-me-to-a-long-random-string",
                GOVBUY_ADMIN_PASSWORD="change-me-please")
     done = subprocess.run(
         [sys.executable, "-m", "govbuy.cli", "serve"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60

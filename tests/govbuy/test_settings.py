@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from govbuy.settings import ROOT, ConfigError, Settings, get_settings, load_settings
+from govbuy.settings import ROOT, ConfigError, Settings, effective_settings, get_settings, load_settings, refuse_default_ocid_prefix
 
 SECRETS = {
     "GOVBUY_SECRET_KEY": "signing-key-that-must-stay-hidden-0123",
@@ -47,7 +47,8 @@ def test_the_defaults_are_the_documented_ones(bare_environment, tmp_path):
         "secret_key": None, "audit_key": None,
         "token_ttl_seconds": 3600, "admin_username": None, "admin_password": None,
         "pool_min_size": 2, "pool_max_size": 20, "max_json_bytes": 1024 * 1024, "max_upload_bytes": 20 * 1024 * 1024,
-        "ocds_schema_dir": ROOT.parent / "shared" / "ocds-1.1", "ocid_prefix": "ocds-govbuy",
+        "ocid_prefix": "ocds-govbuy", "ocds_publisher": "govbuy 政府购买服务信息公开", "ocds_publisher_uid": None,
+        "ocds_license": "https://creativecommons.org/licenses/by/4.0/", "ocds_publication_policy": None,
         "public_url": "http://127.0.0.1:8000", "metrics_token": None, "negative_keywords": None,
         "negative_list_file": None, "login_max_failures": 5, "login_window_seconds": 86400,
         "login_address_max_failures": 20, "login_first_delay_seconds": 30, "login_max_delay_seconds": 900,
@@ -167,3 +168,34 @@ def test_serve_refuses_to_start_on_a_bad_value_with_one_clear_message(tmp_path):
     done = _govbuy(tmp_path, "serve", GOVBUY_TOKEN_TTL_SECONDS="abc")
     assert done.returncode == 2
     assert done.stderr.strip() == "govbuy: invalid configuration:\n  GOVBUY_TOKEN_TTL_SECONDS: not an integer (got 'abc')"
+
+
+def test_serve_refuses_the_shared_ocid_prefix_outside_the_sandbox(tmp_path):
+    done = _govbuy(tmp_path, "serve", GOVBUY_SECRET_KEY=SECRETS["GOVBUY_SECRET_KEY"])
+    assert done.returncode == 2
+    assert "GOVBUY_OCID_PREFIX is unset (or the default 'ocds-govbuy'" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "pgdata").exists()
+
+
+def test_the_sandbox_may_publish_under_the_default_prefix(bare_environment):
+    refuse_default_ocid_prefix(load_settings().model_copy(update={"sandbox": True}))
+    bare_environment.setenv("GOVBUY_OCID_PREFIX", "ocds-a1b2c3")
+    refuse_default_ocid_prefix(load_settings())
+
+
+def test_the_ocds_settings_are_checked(bare_environment):
+    problems = _problems(
+        bare_environment, GOVBUY_OCID_PREFIX="govbuy", GOVBUY_OCDS_PUBLISHER_UID="91440300MA5DC0000X",
+        GOVBUY_OCDS_LICENSE="cc-by", GOVBUY_OCDS_PUBLICATION_POLICY="/policy",
+    )
+    assert [p.split(":")[0] for p in problems] == [
+        "GOVBUY_OCID_PREFIX", "GOVBUY_OCDS_PUBLISHER_UID", "GOVBUY_OCDS_LICENSE", "GOVBUY_OCDS_PUBLICATION_POLICY",
+    ]
+
+
+def test_the_publication_policy_defaults_to_the_services_own_page(bare_environment):
+    bare_environment.setenv("GOVBUY_PUBLIC_URL", "https://gp.example.gov.cn/")
+    settings = load_settings()
+    assert settings.publication_policy_url == "https://gp.example.gov.cn/api/v1/public/ocds/publication-policy"
+    assert effective_settings(settings)["GOVBUY_OCDS_PUBLICATION_POLICY"].startswith(settings.publication_policy_url)

@@ -10,6 +10,11 @@ from uuid import UUID, uuid5, NAMESPACE_URL
 from govbuy.public import ocds, ocds_mapping
 
 T0 = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
+PUBLISHER = ocds.Publisher(
+    name="测试", scheme="CN-USCI", uid="11440304MB2C12345X", uri="https://govbuy.test",
+    license="https://creativecommons.org/licenses/by/4.0/",
+    publication_policy="https://govbuy.test/api/v1/public/ocds/publication-policy",
+)
 
 
 def uid(name: str) -> UUID:
@@ -140,5 +145,5 @@ def package(*releases: dict) -> dict:
     """A release package of the given releases, with a next page."""
     return ocds.release_package(
         list(releases), uri="https://govbuy.test/api/v1/public/ocds/releases", published_date=releases[-1]["date"],
-        publisher_name="测试", next_uri="https://govbuy.test/api/v1/public/ocds/releases?since=9&limit=100",
+        publisher=PUBLISHER, next_uri="https://govbuy.test/api/v1/public/ocds/releases?since=9&limit=100",
     )

@@ -195,6 +195,7 @@ EXPECTED: dict[tuple[str, str], tuple[str, ...] | str] = {
     ("GET", "/api/v1/public/vendors/{vendor_id}"): PUBLIC,
     ("GET", "/api/v1/public/ocds/releases"): PUBLIC,
     ("GET", "/api/v1/public/ocds/records/{ocid}"): PUBLIC,
+    ("GET", "/api/v1/public/ocds/publication-policy"): PUBLIC,
     ("GET", "/api/v1/public/audit-head"): PUBLIC,
 }
 
