@@ -73,6 +73,7 @@ IF_MATCH_REQUIRED = {
     ("PATCH", "/api/v1/tenders/{tender_id}/bids/{bid_id}"),
     ("PATCH", "/api/v1/budget-lines/{line_id}"),
     ("PUT", "/api/v1/evaluations/{evaluation_id}/scores"),
+    ("PATCH", "/api/v1/procurement-intentions/{intention_id}"),
 }
 
 

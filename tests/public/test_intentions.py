@@ -66,5 +66,5 @@ async def test_the_ocds_release_of_a_linked_tender_carries_the_intentions_planni
     assert planning["budget"]["project"] == linked["title"] and planning["budget"]["amount"]["amount"] == 1200000
     from govbuy.public import ocds
 
-    assert ocds.validate_release_package(packages[0], s.SCHEMAS) == []
+    assert ocds.validate_release_package(packages[0]) == []
     s.assert_valid_record_package(await s.record(client, release["ocid"]))

@@ -131,7 +131,9 @@ async def test_every_answer_carries_the_security_headers(client, method, path):
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
-    assert response.headers.get("cache-control") == "no-store"
+    # Public lists may be cached a minute by anyone (docs/ocds.md, "HTTP caching"); nothing else.
+    cached = path.startswith("/api/v1/public/")
+    assert response.headers.get("cache-control") == ("max-age=60, public" if cached else "no-store")
     if path.startswith("/api/"):
         assert response.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
 
