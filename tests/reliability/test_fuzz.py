@@ -33,7 +33,7 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
-from hypothesis.errors import Unsatisfiable
+from hypothesis.errors import FlakyStrategyDefinition, Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -361,6 +361,8 @@ def _machine(server, identity: str, session: requests.Session, failures: list[st
             problem = problem_json_check(response.status_code, content_type, response.content)
             if problem:
                 failures.append(f"{identity} {case.operation.label}: {problem}")
+            if response.status_code >= 500:  # kept here too: see the run's FlakyStrategyDefinition below
+                failures.append(f"{identity} {case.operation.label}: {response.status_code}\n{case.as_curl_command(headers=headers)}")
             case.validate_response(response, checks=[not_a_server_error], headers=headers)
 
     return Machine
@@ -372,14 +374,20 @@ def test_chains_of_calls_answer_within_the_contract(fuzz_target, identity):
     failures: list[str] = []
     steps = [0]
     machine = _machine(server, identity, session, failures, steps)
-    machine.run(settings=settings(
-        max_examples=SCENARIOS,
-        stateful_step_count=8,
-        deadline=None,
-        database=None,
-        derandomize=SEED is None,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    ))
+    try:
+        machine.run(settings=settings(
+            max_examples=SCENARIOS,
+            stateful_step_count=8,
+            deadline=None,
+            database=None,
+            derandomize=SEED is None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        ))
+    except FlakyStrategyDefinition:
+        # Hypothesis replays a chain to vary it, and the live server has moved on since (a record
+        # created, a tender opened), so the replay may not draw what the first run drew. Every step
+        # that ran was still checked: its 5xx and problem+json faults are in `failures`.
+        pass
     assert steps[0] > 0
     assert not failures, "\n".join(failures[:20])
