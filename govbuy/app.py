@@ -56,6 +56,7 @@ from procurement.controllers import (
     EvaluationPanelController,
     ExpertController,
     TenderController,
+    TenderAmendmentController,
     TenderQuestionController,
 )
 from planning.controllers import BudgetLineController, CatalogueController, ProcurementIntentionController
@@ -212,6 +213,7 @@ def route_handlers() -> list:
         BudgetLineController,
         ProcurementIntentionController,
         TenderController,
+        TenderAmendmentController,
         TenderQuestionController,
         BidController,
         EvaluationPanelController,

@@ -44,6 +44,9 @@ from procurement.schemas import (
     QuestionRead,
     ScoreSheetRead,
     ScoreSheetWrite,
+    TenderAmendmentCreate,
+    TenderAmendmentRead,
+    TenderAmendmentResult,
     TenderCancel,
     TenderCreate,
     TenderRead,
@@ -114,6 +117,28 @@ class TenderController(Controller):
     ) -> Response[TenderRead]:
         """Cancel the tender; a reserved ceiling is released."""
         return with_etag(await service.cancel_tender(request.user, tender_id, data.reason, if_match))
+
+
+class TenderAmendmentController(Controller):
+    path = "/api/v1/tenders/{tender_id:uuid}/amendments"
+    tags = ["tenders"]
+
+    @get("/", guards=[requires(*TENDER_ROLES)])
+    async def list(
+        self, request: Request, tender_id: FromPath[UUID], limit: Limit = None, cursor: Cursor = None
+    ) -> Page[TenderAmendmentRead]:
+        """The tender's amendments, oldest first, each with the changed terms before and after."""
+        return await service.list_amendments(request.user, tender_id, limit, cursor)
+
+    @post("/", guards=[requires("bureau")])
+    async def amend(
+        self, request: Request, tender_id: FromPath[UUID], data: JSONBody[TenderAmendmentCreate],
+        if_match: RequiredIfMatch,
+    ) -> TenderAmendmentResult:
+        """Amend a published tender before its deadline (澄清或者修改, 87号令 Art. 27), with
+        If-Match of the tender's version (428 without; the new one is `tender.version`); the
+        deadline may be put back."""
+        return await service.amend_tender(request.user, tender_id, data, if_match)
 
 
 class TenderQuestionController(Controller):

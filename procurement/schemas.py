@@ -243,6 +243,8 @@ class TenderRead(Output):
         default=None, description="why it is published with no intention, or sooner than 30 days after it (public)"
     )
     created_at: datetime
+    amendment_count: int = Field(description="amendments (更正) published since the tender was")
+    amended_at: datetime | None = Field(description="when the last amendment was published")
     updated_at: datetime
     version: int
 
@@ -256,6 +258,44 @@ class QuestionCreate(Input):
 
 class AnswerCreate(Input):
     answer: str = Field(min_length=1, max_length=8000)
+
+
+class TenderAmendmentCreate(TenderUpdate):
+    """An amendment (澄清或者修改, 87号令 Art. 27): the terms that change and why. Every field of a
+    draft's change is accepted here so that a term that may not change after publication (the
+    method, the ceiling, …) is refused by name (`amendment_not_allowed`) rather than as unknown."""
+
+    reason: str = Field(min_length=1, max_length=2000)
+    clarification: bool = Field(
+        default=False,
+        description="a clarification of wording that cannot affect how bids are prepared: the deadline is not moved",
+    )
+
+
+class TenderAmendmentRead(Output):
+    """One amendment, as published: every changed term before and after."""
+
+    id: UUID
+    tender_id: UUID
+    sequence: int
+    reason: str
+    clarification: bool
+    changed_fields: list[str]
+    before: dict[str, Any]
+    after: dict[str, Any]
+    deadline_before: datetime
+    deadline_after: datetime
+    deadline_moved: bool = Field(description="whether the rule put the deadline back beyond what was asked")
+    bidders_notified: int
+    created_at: datetime
+
+
+class TenderAmendmentResult(Output):
+    """What an amendment returns: the amended tender and the amendment, whose id is its public
+    notice's (更正公告, `/api/v1/public/notices/{id}`)."""
+
+    tender: TenderRead
+    amendment: TenderAmendmentRead
 
 
 class QuestionRead(Output):

@@ -12,6 +12,7 @@ from litestar.params import FromPath, QueryParameter
 from govbuy.http import PUBLIC_LIST_CACHE, Cursor, Limit, conditional_response
 from govbuy.pagination import Page
 from govbuy.public import service
+from procurement.schemas import TenderAmendmentRead
 from govbuy.public.schemas import (
     PublicAuditHead,
     PublicContract,
@@ -78,6 +79,14 @@ class PublicTenderController(Controller):
         """A published tender: its terms; after the deadline every bidder's name and price
         (唱标, never a proposal); once awarded the award notice with its ranking."""
         return await service.get_tender(tender_id)
+
+    @get("/{tender_id:uuid}/amendments", cache_control=PUBLIC_LIST_CACHE)
+    async def amendments(
+        self, tender_id: FromPath[UUID], limit: Limit = None, cursor: Cursor = None
+    ) -> Page[TenderAmendmentRead]:
+        """A published tender's amendments (更正, 87号令 Art. 27), oldest first: every version of
+        its terms, each change before and after, its reason and the deadline it moved."""
+        return await service.list_tender_amendments(tender_id, limit, cursor)
 
 
 class PublicContractController(Controller):

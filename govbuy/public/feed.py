@@ -270,6 +270,18 @@ async def load_process(tender_id: UUID, now: datetime) -> ocds_mapping.Process |
                FROM payments WHERE contract_id = $1 ORDER BY created_at, id""",
             contract["id"],
         )
+    # Each amendment (更正, 87号令 Art. 27) with the release it amends: the last one published
+    # before it, which does not list it yet.
+    tender_amendments = await db.fetch(
+        """SELECT a.id, a.sequence, a.reason, a.changed_fields, a.deadline_before, a.deadline_after, a.created_at,
+                  (SELECT r.release_id FROM ocds_releases r
+                   WHERE r.ocid = $2
+                     AND coalesce(jsonb_array_length(r.data -> 'tender' -> 'amendments'), 0) < a.sequence
+                   ORDER BY r.seq DESC LIMIT 1) AS amends_release_id
+           FROM tender_amendments a WHERE a.tender_id = $1 ORDER BY a.sequence""",
+        tender_id,
+        ocid_of(tender_id),
+    )
     published_notices = [
         {**dict(n), "title": notices.title(n), "text": notices.text(n), "url": notices.url(get_settings().public_url, n["id"])}
         for n in await db.fetch(
@@ -290,6 +302,7 @@ async def load_process(tender_id: UUID, now: datetime) -> ocds_mapping.Process |
         item_parents=parents,
         budget_line=budget_line,
         intention=intention,
+        tender_amendments=tender_amendments,
         opened=opened,
         bids=bids,
         awards=awards,

@@ -4,6 +4,8 @@ documents, so both read the same titles and texts from here.
 
 The kinds published so far, with the rule that makes each public:
 - `tender` — the procurement notice (采购公告), 政府采购法 Art. 11, 87号令 Art. 13;
+- `amendment` — the amendment of a published tender (更正公告), 87号令 Art. 27 (澄清或者修改:
+  published where the procurement notice was); its id is the amendment's;
 - `result` — the award notice (中标/成交结果公告), 政府采购法 Art. 44, 87号令 Art. 69;
 - `challenge_reply` — the purchaser's reply to a challenge (质疑答复), 财政部令第94号 Arts. 13, 15
   (in writing to the challenger and the other suppliers concerned; govbuy publishes it, DESIGN §8);
@@ -27,7 +29,9 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-TYPES = ("tender", "result", "challenge_reply", "complaint_decision", "contract", "acceptance", "termination", "intention")
+from govbuy.rules import SHANGHAI
+
+TYPES = ("tender", "amendment", "result", "challenge_reply", "complaint_decision", "contract", "acceptance", "termination", "intention")
 # The notices of a contracting process (an intention precedes any tender: it is of none).
 PROCESS_TYPES = tuple(t for t in TYPES if t != "intention")
 
@@ -53,7 +57,7 @@ REMEDY = {
 # --- the query -----------------------------------------------------------------------------
 
 # One branch per kind of notice, each in the same columns; a list reads only the branches asked
-# for, each through its own (published_at DESC, id DESC) index (procurement_0002, _0006).
+# for, each through its own (published_at DESC, id DESC) index (procurement_0002, _0006, _0010).
 COLUMNS = ("id", "type", "published_at", "tender_id", "party_id", "subject", "outcome", "remedy", "body", "due_at",
            "amount", "state")
 BRANCHES = {
@@ -61,6 +65,11 @@ BRANCHES = {
                         NULL::text AS subject, NULL::text AS outcome, NULL::text AS remedy, t.description AS body,
                         NULL::timestamptz AS due_at, t.ceiling_amount AS amount, NULL::text AS state
                  FROM tenders t WHERE t.published_at IS NOT NULL""",
+    # subject: the changed fields; body: the reason; due_at: the bid deadline after it.
+    "amendment": """SELECT a.id, 'amendment'::text, a.created_at, a.tender_id, NULL::uuid,
+                           array_to_string(a.changed_fields, ', '), NULL::text, NULL::text, a.reason,
+                           a.deadline_after, NULL::numeric, CASE WHEN a.deadline_moved THEN 'deadline_moved' END
+                    FROM tender_amendments a""",
     "result": """SELECT a.id, 'result'::text, a.awarded_at, a.tender_id, a.vendor_id, NULL::text, NULL::text,
                         NULL::text, NULL::text, NULL::timestamptz, a.price, a.status::text
                  FROM tender_awards a""",
@@ -127,6 +136,8 @@ def title(row: Mapping[str, Any]) -> str:
         return f"{row['subject']} 采购意向公开" + ("（已撤回）" if row.get("state") == "withdrawn" else "")
     if kind == "tender":
         return f"{row['tender_title']} {TENDER_NOTICE.get(row['method'], '采购公告')}"
+    if kind == "amendment":
+        return f"{row['tender_title']} 更正公告"
     if kind == "result":
         return f"{row['tender_title']} 中标（成交）结果公告"
     if kind == "challenge_reply":
@@ -147,6 +158,8 @@ def text(row: Mapping[str, Any]) -> str:
         return intention_text(row)
     if kind == "tender":
         return f"{row['body'] or ''}\n最高限价：{Decimal(str(row['amount'])):.2f} 元".lstrip()
+    if kind == "amendment":
+        return amendment_text(row)
     if kind == "result":
         line = f"中标（成交）供应商：{row['party_name']}；中标（成交）金额：{Decimal(str(row['amount'])):.2f} 元"
         if row.get("state") == "voided":
@@ -183,4 +196,21 @@ def intention_text(row: Mapping[str, Any]) -> str:
         lines.append(f"备注：{row['remarks']}")
     if row.get("state") == "withdrawn":
         lines.append(f"该采购意向已撤回。撤回原因：{row.get('withdraw_reason') or '—'}")
+    return "\n".join(lines)
+
+
+AMENDED_FIELDS = {
+    "title": "项目名称", "description": "采购需求", "price_weight": "价格分值", "criteria": "评审因素",
+    "performance_targets": "绩效目标", "milestones": "履约节点", "payment_rule": "付款规则", "bid_deadline": "投标截止时间",
+}
+
+
+def amendment_text(row: Mapping[str, Any]) -> str:
+    """An amendment's notice (更正事项, 更正理由, the bid deadline after it). `row`: subject (the
+    changed fields, comma-separated), body (the reason), due_at (the deadline), state."""
+    changed = "、".join(AMENDED_FIELDS.get(f.strip(), f.strip()) for f in (row["subject"] or "").split(","))
+    deadline = row["due_at"].astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    lines = [f"更正事项：{changed}", f"更正理由：{row['body']}", f"投标截止时间：{deadline}（北京时间）"]
+    if row.get("state") == "deadline_moved":
+        lines.append("更正可能影响投标文件编制，投标截止时间已相应顺延（财政部令第87号第二十七条）")
     return "\n".join(lines)

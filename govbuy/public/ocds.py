@@ -77,7 +77,10 @@ def release_tags(previous: Mapping[str, Any] | None, current: Mapping[str, Any])
     if previous is None:
         tags.add("tender")
     else:
-        if current.get("tender") != previous.get("tender") or current.get("bids") != previous.get("bids"):
+        amended = len(current.get("tender", {}).get("amendments", ())) > len(previous.get("tender", {}).get("amendments", ()))
+        if amended:
+            tags.add("tenderAmendment")
+        elif current.get("tender") != previous.get("tender") or current.get("bids") != previous.get("bids"):
             was, now = previous.get("tender", {}).get("status"), current["tender"].get("status")
             tags.add("tenderCancellation" if now == "cancelled" and was != "cancelled" else "tenderUpdate")
         if current.get("planning") != previous.get("planning"):

@@ -101,6 +101,7 @@ def party_scale(uscc: str | None, declaration: str | None) -> str | None:
 # Where each kind of statutory notice appears as an OCDS document (documentType codelist).
 NOTICE_DOCUMENT_TYPE = {
     "tender": "tenderNotice",
+    "amendment": "tenderNotice",
     "result": "awardNotice",
     "challenge_reply": "complaints",
     "complaint_decision": "complaints",
@@ -164,6 +165,8 @@ class Process:
     budget_line: Mapping[str, Any] | None = None
     # The procurement intention (采购意向, 财库〔2020〕10号) the tender links, with the URL of its notice.
     intention: Mapping[str, Any] | None = None
+    # The tender's amendments (更正), oldest first, each with `amends_release_id`.
+    tender_amendments: Sequence[Mapping[str, Any]] = ()
     opened: bool = False
     bids: Sequence[Mapping[str, Any]] = ()
     awards: Sequence[Mapping[str, Any]] = ()
@@ -260,9 +263,13 @@ def _tender_section(p: Process) -> dict[str, Any]:
     }
     if t.get("description"):
         tender["description"] = t["description"]
-    documents = [_document(n) for n in p.notices if n["type"] in ("tender", "challenge_reply", "complaint_decision")]
+    documents = [
+        _document(n) for n in p.notices if n["type"] in ("tender", "amendment", "challenge_reply", "complaint_decision")
+    ]
     if documents:
         tender["documents"] = documents
+    if p.tender_amendments:
+        tender["amendments"] = [_tender_amendment(a) for a in p.tender_amendments]
     if p.opened:
         tender["numberOfTenderers"] = len({b["vendor_id"] for b in p.bids})
         tender["tenderers"] = [_reference(p.vendors[v]) for v in _unique(b["vendor_id"] for b in p.bids)]
@@ -272,6 +279,16 @@ def _tender_section(p: Process) -> dict[str, Any]:
             award_period["endDate"] = timestamp(max(a["awarded_at"] for a in p.awards))
         tender["awardPeriod"] = award_period
     return tender
+
+
+def _tender_amendment(a: Mapping[str, Any]) -> dict[str, Any]:
+    """An amendment (更正) as OCDS writes it: its id is its notice's."""
+    changed = ", ".join(a["changed_fields"])
+    description = f"Changed: {changed}. Bid deadline {timestamp(a['deadline_before'])} → {timestamp(a['deadline_after'])}."
+    amendment = {"id": str(a["id"]), "date": timestamp(a["created_at"]), "rationale": a["reason"], "description": description}
+    if a.get("amends_release_id"):
+        amendment["amendsReleaseID"] = a["amends_release_id"]
+    return amendment
 
 
 def _unique(values: Iterable[Any]) -> list[Any]:

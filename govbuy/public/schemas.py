@@ -136,6 +136,8 @@ class PublicTender(PublicTenderSummary):
     intention_notice_exception: str | None = Field(
         default=None, description="why it was published with no intention, or sooner than 30 days after it"
     )
+    amendment_count: int = Field(default=0, description="amendments (更正公告) published, at /amendments")
+    amended_at: datetime | None = Field(default=None, description="when the last amendment was published")
     bids: list[PublicBid] | None = Field(description="null while sealed (before the opening)")
     award: PublicAward | None = Field(description="the award notice in force, or the last one voided")
     voided_awards: list[PublicAward] = Field(default_factory=list, description="awards voided by an upheld challenge")
@@ -226,7 +228,7 @@ class PublicVendor(Output):
 
 
 NoticeType = Literal[
-    "tender", "result", "challenge_reply", "complaint_decision", "contract", "acceptance", "termination", "intention"
+    "tender", "amendment", "result", "challenge_reply", "complaint_decision", "contract", "acceptance", "termination", "intention"
 ]
 
 
@@ -235,7 +237,7 @@ class PublicNoticeSummary(Output):
 
     id: UUID = Field(description="the notice's own id (the tender's, the award's, the challenge's or the complaint's)")
     type: NoticeType = Field(
-        description="tender (采购公告), result (中标/成交结果公告), challenge_reply (质疑答复), "
+        description="tender (采购公告), amendment (更正公告), result (中标/成交结果公告), challenge_reply (质疑答复), "
         "complaint_decision (投诉处理决定), contract (合同公告), acceptance (履约验收结果), termination (合同终止), "
         "intention (采购意向公开, 财库〔2020〕10号)"
     )

@@ -43,6 +43,8 @@ from govbuy.public.schemas import (
 )
 from govbuy.rules import RuleViolation, last_day
 from govbuy.settings import get_settings
+from procurement import service as procurement_service
+from procurement.schemas import TenderAmendmentRead
 
 def publisher() -> ocds.Publisher:
     """The packages' publisher, licence and publication policy, as the settings say."""
@@ -260,10 +262,17 @@ async def get_tender(tender_id: UUID) -> PublicTender:
         closed_at=row["closed_at"],
         procurement_intention_id=row["procurement_intention_id"],
         intention_notice_exception=row["intention_notice_exception"],
+        amendment_count=row["amendment_count"],
+        amended_at=row["amended_at"],
         bids=bids,
         award=current,
         voided_awards=[a for a in awards if a.status == "voided" and a is not current],
     )
+
+
+async def list_tender_amendments(tender_id: UUID, limit: int | None, cursor: str | None) -> Page[TenderAmendmentRead]:
+    """A published tender's amendments (更正), oldest first, with the terms before and after."""
+    return await procurement_service.public_amendments(tender_id, limit, cursor)
 
 
 # --- contracts ------------------------------------------------------------------------------

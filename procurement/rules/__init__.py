@@ -28,6 +28,9 @@ Tenders
   itself is vendors.service.check_eligibility),
   invalid_payment_rule (evaluation.rules), intention_required, intention_too_recent
   (财库〔2020〕10号: the 30 days from the procurement intention to the tender)
+Amendments (澄清或者修改, 87号令 Art. 27)
+  amendment_not_allowed, amendment_empty, tender_not_published (409), bid_deadline_passed (409),
+  deadline_too_short
 Bids
   bid_deadline_passed (409), bids_sealed (409), invalid_bid_price, bid_exceeds_ceiling
 SMEs (财库〔2020〕46号)
@@ -51,3 +54,4 @@ from procurement.rules.review import *  # noqa: F403
 from procurement.rules.challenges import *  # noqa: F403
 from procurement.rules.complaints import *  # noqa: F403
 from procurement.rules.sme import *  # noqa: F403
+from procurement.rules.amendments import *  # noqa: F403

@@ -94,7 +94,11 @@ BID_PERIODS: Mapping[Method, BidPeriod] = {
 
 
 def _earliest_deadline_date(method: Method, published_on: date, calendar: WorkCalendar) -> date:
-    period = BID_PERIODS[method]
+    return period_end(BID_PERIODS[method], published_on, calendar)
+
+
+def period_end(period: BidPeriod, published_on: date, calendar: WorkCalendar) -> date:
+    """The first day on which `period`, counted from the day after `published_on`, is complete."""
     if period.working_days:
         return calendar.add_working_days(published_on, period.days)
     return published_on + timedelta(days=period.days)

@@ -12,7 +12,7 @@ Time drives a tender: bids are sealed until its deadline, and the first request 
 the tender after the deadline opens it (`_tender_for`, `_OpenFirst`), whatever a background worker running
 `open_due_tenders` is doing.
 
-The service is a package by stage: `tenders`, `opening`, `questions`, `bids`, `panel` (the
+The service is a package by stage: `tenders`, `amendments` (澄清或者修改), `opening`, `questions`, `bids`, `panel` (the
 draw), `review`, `award`, `challenges`, `complaints`, `remedies` (what ends or rewinds a tender),
 `contracting` (what the contracts domain needs), `periods` (the recount when
 a year's schedule is recorded), with what they share in `_common`. Its public functions are
@@ -27,6 +27,11 @@ from procurement.service.tenders import (
     list_tenders as list_tenders,
     publish_tender as publish_tender,
     update_tender as update_tender,
+)
+from procurement.service.amendments import (
+    amend_tender as amend_tender,
+    list_amendments as list_amendments,
+    public_amendments as public_amendments,
 )
 from procurement.service.opening import (
     open_due_tenders as open_due_tenders,

@@ -127,6 +127,8 @@ def _tender_read(actor: Actor, row: Any, now: datetime, calendar: Any) -> Tender
         intention_notice_exception=row["intention_notice_exception"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        amendment_count=row["amendment_count"],
+        amended_at=row["amended_at"],
         version=row["version"],
     )
 
@@ -152,16 +154,7 @@ async def _check_tender(
     """Every rule a tender's terms must meet, judged as if it were published now (with the
     calendar given, when publishing: the one locked for the change)."""
     method = fields["method"]
-    rules.check_contract_term(fields["contract_months"], fields["recurring"])
-    scheme = rules.validate_scoring(fields["evaluation_method"], fields["price_weight"], fields["criteria"])
-    rules.check_evaluation_method(method, fields["evaluation_method"])
-    milestones = rules.validate_milestone_plan(fields["milestones"], fields["contract_months"])
-    payment_rule = rules.payment_rule_bands(fields["payment_rule"])
-    eligibility = fields["eligibility"] or {}
-    requirement = rules.validate_eligibility(eligibility.get("min_assessment_grade"), eligibility.get("min_credit_grade"))
-    sme = fields.get("sme") or {}
-    policy = rules.validate_sme_policy(bool(sme.get("reserved")), sme.get("price_deduction_percent"))
-    targets = rules.validate_targets(fields.get("performance_targets"))
+    terms = _checked_terms(fields)
     invited = rules.check_invitations(method, fields["invited_vendor_ids"])
 
     year = await planning.budget_line_year(actor.organisation_id, fields["budget_line_id"])
@@ -197,6 +190,26 @@ async def _check_tender(
         "ceiling_amount": fields["ceiling_amount"],
         "contract_months": fields["contract_months"],
         "recurring": fields["recurring"],
+        **terms,
+        "bid_deadline": fields["bid_deadline"],
+        "procurement_intention_id": fields.get("procurement_intention_id"),
+        "intention_notice_exception": fields.get("intention_notice_exception"),
+    }
+    return _CheckedTender(values, tuple(invited), warning, intention)
+
+
+def _checked_terms(fields: dict[str, Any]) -> dict[str, Any]:
+    """The tender's terms that need no look-up, checked by the rules, as their columns store
+    them (a draft's change, a publication and an amendment all check them here)."""
+    rules.check_contract_term(fields["contract_months"], fields["recurring"])
+    scheme = rules.validate_scoring(fields["evaluation_method"], fields["price_weight"], fields["criteria"])
+    rules.check_evaluation_method(fields["method"], fields["evaluation_method"])
+    milestones = rules.validate_milestone_plan(fields["milestones"], fields["contract_months"])
+    eligibility = fields["eligibility"] or {}
+    requirement = rules.validate_eligibility(eligibility.get("min_assessment_grade"), eligibility.get("min_credit_grade"))
+    sme = fields.get("sme") or {}
+    policy = rules.validate_sme_policy(bool(sme.get("reserved")), sme.get("price_deduction_percent"))
+    return {
         "evaluation_method": scheme.evaluation_method.value,
         "price_weight": scheme.price_weight,
         "criteria": [_criterion_json(c) for c in scheme.criteria],
@@ -204,16 +217,12 @@ async def _check_tender(
         "min_credit_grade": requirement.min_credit_grade,
         "sme_reserved": policy.reserved,
         "sme_price_deduction_percent": policy.price_deduction_percent,
-        "performance_targets": [t.as_dict() for t in targets],
+        "performance_targets": [t.as_dict() for t in rules.validate_targets(fields.get("performance_targets"))],
         "milestones": [
             {"title": m.title, "percentage": str(m.percentage), "due_offset_days": m.due_offset_days} for m in milestones
         ],
-        "payment_rule": payment_rule,
-        "bid_deadline": fields["bid_deadline"],
-        "procurement_intention_id": fields.get("procurement_intention_id"),
-        "intention_notice_exception": fields.get("intention_notice_exception"),
+        "payment_rule": rules.payment_rule_bands(fields["payment_rule"]),
     }
-    return _CheckedTender(values, tuple(invited), warning, intention)
 
 
 def _criterion_json(c: rules.Criterion) -> dict[str, Any]:
