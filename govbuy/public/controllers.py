@@ -14,6 +14,7 @@ from govbuy.pagination import Page
 from govbuy.public import service
 from procurement.schemas import TenderAmendmentRead
 from govbuy.public.schemas import (
+    NoticeType,
     PublicAuditHead,
     PublicContract,
     PublicContractSummary,
@@ -137,14 +138,7 @@ class PublicNoticeController(Controller):
     @get("/", cache_control=PUBLIC_LIST_CACHE)
     async def list(
         self,
-        type: Annotated[
-            Literal[
-                "tender", "result", "challenge_reply", "complaint_decision", "contract", "acceptance", "termination",
-                "intention",
-            ]
-            | None,
-            QueryParameter(),
-        ] = None,
+        type: Annotated[NoticeType | None, QueryParameter()] = None,
         region: Region = None,
         tender_id: Annotated[UUID | None, QueryParameter()] = None,
         since: Annotated[datetime | None, QueryParameter(description="only notices published at or after this instant")] = None,
