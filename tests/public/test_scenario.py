@@ -75,6 +75,13 @@ async def run(client) -> Scenario:
     q = s.ok(await client.post(f"{API}/tenders/{p.id}/questions", json={"question": "服务范围是否包含夜间？"}, headers=vendors[0].headers))
     s.ok(await client.post(f"{API}/tenders/{p.id}/questions/{q['id']}/answer", json={"answer": "不包含"}, headers=b.user.headers))
     await w.look("question answered", sealed=True)
+    # A clarification (澄清, 87号令 Art. 27): a public notice and a tenderAmendment release; the deadline stays.
+    tender = s.ok(await client.get(f"{API}/tenders/{p.id}", headers=b.user.headers))
+    s.ok(await client.post(f"{API}/tenders/{p.id}/amendments",
+                           json={"description": f"{tender['description']}（夜间服务不在范围内）", "clarification": True,
+                                 "reason": "澄清服务范围"},
+                           headers=factories.if_match(b.user, tender)), 201)
+    await w.look("tender amended", sealed=True)
 
     await s.pass_deadline(client, p)
     await w.look("opened", sealed=False)
@@ -151,6 +158,7 @@ async def test_every_release_and_record_of_a_whole_process_validates(client):
     # Each step that changed something public, and nothing else, published one release.
     assert [r["tag"] for r in releases] == [
         ["tender"],  # published
+        ["tenderAmendment"],  # the clarification (更正公告)
         ["tenderUpdate"],  # opened: bidders and prices, every bid pending review
         ["tenderUpdate"],  # the first bid found responsive (资格性 and 符合性审查): valid
         ["tenderUpdate"],
