@@ -106,11 +106,9 @@ async def amend_tender(
     return result
 
 
-async def amendment_page(tender_id: UUID, limit: int | None, cursor: str | None) -> Page[TenderAmendmentRead]:
+async def _amendment_page(tender_id: UUID, limit: int, after_sequence: int | None) -> Page[TenderAmendmentRead]:
     """A tender's amendments, oldest first (keyset on their sequence): every version of its
     terms can be read back from them."""
-    limit = check_limit(limit)
-    (after_sequence,) = typed_cursor(cursor, int)
     rows = await db.fetch(
         """SELECT * FROM tender_amendments WHERE tender_id = $1 AND ($2::integer IS NULL OR sequence > $2)
            ORDER BY sequence LIMIT $3""",
@@ -119,18 +117,26 @@ async def amendment_page(tender_id: UUID, limit: int | None, cursor: str | None)
     return page(rows, limit, lambda r: (r["sequence"],), _amendment_read)
 
 
+def _page_request(limit: int | None, cursor: str | None) -> tuple[int, int | None]:
+    """The limit and cursor, judged before anything is read (422 `invalid_cursor`)."""
+    (after_sequence,) = typed_cursor(cursor, int)
+    return check_limit(limit), after_sequence
+
+
 async def list_amendments(
     actor: Actor, tender_id: UUID, limit: int | None, cursor: str | None
 ) -> Page[TenderAmendmentRead]:
     """The amendments of a tender the caller may see (404 otherwise)."""
+    request = _page_request(limit, cursor)
     await _tender_for(actor, tender_id)
-    return await amendment_page(tender_id, limit, cursor)
+    return await _amendment_page(tender_id, *request)
 
 
 async def public_amendments(tender_id: UUID, limit: int | None, cursor: str | None) -> Page[TenderAmendmentRead]:
     """The amendments of a published tender, for everyone (a draft is never amended, so any
     amendment is of a published tender; an unknown or unpublished one is 404)."""
+    request = _page_request(limit, cursor)
     published = await db.fetchval("SELECT published_at IS NOT NULL FROM tenders WHERE id = $1", tender_id)
     if not published:
         raise NotFound("tender", tender_id)
-    return await amendment_page(tender_id, limit, cursor)
+    return await _amendment_page(tender_id, *request)

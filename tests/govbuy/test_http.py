@@ -70,6 +70,7 @@ async def test_a_weak_etag_never_matches_on_any_conditional_write(client):
 #: a new one is added here on purpose, not by accident.
 IF_MATCH_REQUIRED = {
     ("PATCH", "/api/v1/tenders/{tender_id}"),
+    ("POST", "/api/v1/tenders/{tender_id}/amendments"),
     ("PATCH", "/api/v1/tenders/{tender_id}/bids/{bid_id}"),
     ("PATCH", "/api/v1/budget-lines/{line_id}"),
     ("PUT", "/api/v1/evaluations/{evaluation_id}/scores"),
