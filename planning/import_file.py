@@ -117,6 +117,8 @@ def _check_xlsx_counts(content: bytes, caps: ImportCaps) -> None:
                 if info.filename.lower().endswith(".xml"):
                     with archive.open(info) as part:
                         counter.feed(part)
+    # zipfile raises NotImplementedError for a compression method it does not support (a crafted
+    # archive's, not a workbook's): a file refused like any other unreadable one.
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, NotImplementedError, EOFError, ValueError) as exc:
         raise _invalid_file(f"not a readable .xlsx workbook ({type(exc).__name__})") from exc
 

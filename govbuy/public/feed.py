@@ -121,7 +121,11 @@ async def on_audit_event(event: audit.AuditContext) -> None:
     except Exception as error:  # the change itself must not fail because its release could not be built
         RELEASE_FAILURES.inc()
         log.exception("no OCDS release for %s %s (%s)", event.entity_type, event.entity_id, event.action)
-        await _owe_release(query, entity_id, event, error)
+        try:
+            async with db.connection() as conn, conn.transaction():  # recording the debt may not fail the change either
+                await _owe_release(query, entity_id, event, error)
+        except Exception:
+            log.exception("the release owed for %s %s could not be recorded", event.entity_type, event.entity_id)
 
 
 async def _publish_for(query: str, entity_id: UUID) -> None:
